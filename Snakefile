@@ -1,0 +1,21 @@
+# tact: task-adaptive low-dose CT reconstruction (Sefercioglu et al.), end to end.
+# Quick start: README.md. Configuration keys: config/README.md.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

@@ -1,0 +1,1 @@
+"""tact: task-adaptive low-dose CT reconstruction."""

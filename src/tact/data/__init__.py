@@ -1,0 +1,1 @@
+"""Data stage: LiTS reader, built-in phantom, slice store and train/test split."""

@@ -1,0 +1,1 @@
+"""Tables, figures and summaries made from a run's outputs."""

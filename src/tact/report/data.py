@@ -1,0 +1,88 @@
+"""Overview of the extracted data: example slices with masks, and per-volume counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from tact.data.slices import SliceStack, load_stack  # noqa: E402
+from tact.data.split import read_split  # noqa: E402
+from tact.data.units import normalised_to_hu  # noqa: E402
+from tact.io import atomic_path  # noqa: E402
+
+ABDOMEN_WINDOW_HU = (40.0, 400.0)  # level, width
+LIVER_COLOUR, TUMOUR_COLOUR = "#21d4d4", "#ffd21f"  # cyan / yellow as in the paper's Fig. 2
+
+
+def abdominal_window(image: np.ndarray) -> np.ndarray:
+    """Normalised attenuation -> [0, 1] grey values in the abdominal window (L40 W400)."""
+    level, width = ABDOMEN_WINDOW_HU
+    hu = normalised_to_hu(image)
+    return np.clip((hu - (level - width / 2)) / width, 0.0, 1.0)
+
+
+def summarise(stacks: Sequence[SliceStack], split: pd.DataFrame) -> pd.DataFrame:
+    """One row per volume: slice counts, tumour slices, geometry and split membership."""
+    rows = []
+    for stack in stacks:
+        sets = split.loc[split["volume"] == stack.volume_id, "split"].unique()
+        rows.append(
+            {
+                "volume": stack.volume_id,
+                "split": "/".join(sorted(sets)),
+                "n_slices": len(stack),
+                "n_tumour_slices": int((stack.mask == 2).any(axis=(1, 2)).sum()),
+                "liver_fraction": float((stack.mask > 0).mean()),
+                "pixel_mm": float(stack.spacing_mm[0]),
+                "slice_mm": float(stack.spacing_mm[2]),
+                "image_size": int(stack.image.shape[-1]),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("volume", ignore_index=True)
+
+
+def plot_examples(stacks: Sequence[SliceStack], n: int = 6) -> plt.Figure:
+    """The slice with the most tumour of up to ``n`` volumes, with mask outlines."""
+    chosen = []
+    for stack in stacks[:n]:
+        tumour = (stack.mask == 2).sum(axis=(1, 2))
+        liver = (stack.mask > 0).sum(axis=(1, 2))
+        k = int(np.argmax(tumour)) if tumour.max() > 0 else int(np.argmax(liver))
+        chosen.append((stack, k))
+    cols = min(3, len(chosen))
+    rows = int(np.ceil(len(chosen) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 4.2 * rows), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, (stack, k) in zip(axes.ravel(), chosen, strict=False):
+        ax.imshow(abdominal_window(stack.image[k]), cmap="gray", vmin=0, vmax=1)
+        ax.contour(stack.mask[k] > 0, levels=[0.5], colors=LIVER_COLOUR, linewidths=1)
+        if (stack.mask[k] == 2).any():
+            ax.contour(stack.mask[k] == 2, levels=[0.5], colors=TUMOUR_COLOUR, linewidths=1)
+        ax.set_title(f"volume {stack.volume_id}, slice {stack.slice_index[k]}", fontsize=10)
+    fig.suptitle("Full-dose slices, abdominal window (L40 W400); liver cyan, tumour yellow")
+    fig.tight_layout()
+    return fig
+
+
+def write_data_overview(
+    store_paths: Sequence[str | Path],
+    split_path: str | Path,
+    figure_path: str | Path,
+    summary_path: str | Path,
+) -> None:
+    stacks = [load_stack(p) for p in store_paths]
+    summary = summarise(stacks, read_split(split_path))
+    with atomic_path(summary_path) as tmp:
+        summary.to_csv(tmp, index=False)
+    fig = plot_examples(stacks)
+    with atomic_path(figure_path) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,107 @@
+"""Shared fixtures: tiny LiTS-layout cases written as real NIfTI files, and a workflow runner."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def make_case(seed: int, shape: tuple[int, int, int] = (48, 40, 12)) -> tuple[np.ndarray, np.ndarray]:
+    """A small synthetic abdomen in RAS+ voxel order: (HU float32, labels uint8).
+
+    Deliberately asymmetric (liver towards +x = patient's right, spine towards -y = posterior)
+    so that any wrong flip or transpose changes the canonical slices.
+    """
+    rng = np.random.default_rng(seed)
+    x, y = np.meshgrid(np.linspace(-1, 1, shape[0]), np.linspace(-1, 1, shape[1]), indexing="ij")
+    hu = np.full(shape, -1000.0, dtype=np.float32)
+    labels = np.zeros(shape, dtype=np.uint8)
+    for z in range(shape[2]):
+        body = (x / 0.9) ** 2 + (y / 0.7) ** 2 < 1
+        hu[body, z] = 40.0
+        hu[(x**2 + (y + 0.5) ** 2) < 0.02, z] = 700.0  # spine, posterior
+        if 1 < z < shape[2] - 2:  # first and last slices have no liver
+            r = 0.3 + 0.02 * z
+            liver = ((x - 0.4) / r) ** 2 + ((y - 0.1) / (0.8 * r)) ** 2 < 1
+            hu[liver, z] = 105.0
+            labels[liver, z] = 1
+            if z % 3 == 0:
+                tumour = liver & (((x - 0.45) ** 2 + (y - 0.1) ** 2) < 0.01)
+                hu[tumour, z] = 70.0
+                labels[tumour, z] = 2
+    hu += rng.normal(0, 10, shape).astype(np.float32)
+    return np.round(hu).astype(np.float32), labels
+
+
+def ras_affine(spacing: tuple[float, float, float] = (0.8, 0.8, 2.5)) -> np.ndarray:
+    affine = np.diag([*spacing, 1.0])
+    affine[:3, 3] = [-100.0, -120.0, 50.0]
+    return affine
+
+
+def write_nifti(path: Path, data: np.ndarray, affine: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(nib.Nifti1Image(data, affine), path)
+    return path
+
+
+def write_case(root: Path, vid: int, seed: int | None = None, suffix: str = ".nii") -> None:
+    hu, labels = make_case(vid if seed is None else seed)
+    affine = ras_affine()
+    write_nifti(root / f"volume-{vid}{suffix}", hu.astype(np.int16), affine)
+    write_nifti(root / f"segmentation-{vid}{suffix}", labels, affine)
+
+
+@pytest.fixture
+def lits_dir(tmp_path: Path) -> Path:
+    """Five small cases, split over LiTS' two batch folders, some gzipped."""
+    root = tmp_path / "LiTS"
+    for vid in range(5):
+        batch = "Training Batch 1" if vid < 3 else "Training Batch 2"
+        write_case(root / batch, vid, suffix=".nii.gz" if vid % 2 else ".nii")
+    return root
+
+
+def write_config(path: Path, **sections) -> Path:
+    """A config file for tests: the given top-level keys on top of a tiny base."""
+    config = {"run": "test", "data": {"image_size": 32}}
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            config[key] = {**config[key], **value}
+        else:
+            config[key] = value
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def run_workflow(
+    workdir: Path, configfile: Path, *args: str, check: bool = False
+) -> subprocess.CompletedProcess:
+    """Run the real workflow with the repository's Snakefile in ``workdir``."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    command = [
+        str(BIN / "snakemake"),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        "2",
+        *args,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{result.stdout}\n{result.stderr}")
+    return result

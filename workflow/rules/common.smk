@@ -1,0 +1,79 @@
+# Shared helpers: config validation (with defaults), volume discovery, targets.
+import sys
+from pathlib import Path
+
+from tact.config import load_schema, validate_config
+from tact.data.lits import discover_pairs
+from tact.errors import TactError
+
+
+def _fail(message):
+    """Stop before any job runs, with one clear message and a non-zero exit."""
+    print(f"tact: error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+try:
+    _validated = validate_config(
+        config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+    )
+except TactError as exc:
+    _fail(exc)
+config.clear()
+config.update(_validated)
+
+RESULTS = f"results/{config['run']}"
+LOGS = f"{RESULTS}/logs"
+BENCHMARKS = f"{RESULTS}/benchmarks"
+LIBRARY = Path(workflow.basedir) / "src" / "tact"
+
+
+wildcard_constraints:
+    vid=r"\d+",
+
+
+def library_code(*modules):
+    """Library files a rule runs, as inputs: editing one reruns exactly its consumers."""
+    return [str(LIBRARY / m) for m in ("__init__.py", "errors.py", "io.py", "logs.py", *modules)]
+
+
+def phantom_seed():
+    seed = config["phantom"]["seed"]
+    return config["seed"] if seed is None else seed
+
+
+if config["data"]["source"] == "phantom":
+    VOLUME_IDS = list(range(config["phantom"]["n_volumes"]))
+    LITS_PAIRS = {}
+else:
+    try:
+        LITS_PAIRS = {p.volume_id: p for p in discover_pairs(config["data"]["lits_dir"])}
+    except TactError as exc:
+        _fail(exc)
+    VOLUME_IDS = sorted(LITS_PAIRS)
+
+
+def volume_pair(wildcards):
+    """The NIfTI pair of one volume: the generated phantom or the user's LiTS files."""
+    vid = int(wildcards.vid)
+    if config["data"]["source"] == "phantom":
+        return {
+            "image": f"{RESULTS}/phantom/volume-{vid}.nii",
+            "mask": f"{RESULTS}/phantom/segmentation-{vid}.nii",
+        }
+    if vid not in LITS_PAIRS:
+        raise ValueError(f"volume {vid} is not in {config['data']['lits_dir']}")
+    return {"image": str(LITS_PAIRS[vid].image), "mask": str(LITS_PAIRS[vid].mask)}
+
+
+def slice_stores():
+    return expand(f"{RESULTS}/data/slices/volume-{{vid}}.npz", vid=VOLUME_IDS)
+
+
+def all_targets():
+    """Everything `rule all` builds; grows as stages land."""
+    return [
+        f"{RESULTS}/data/split.csv",
+        f"{RESULTS}/figures/data_overview.png",
+        f"{RESULTS}/tables/data_summary.csv",
+    ]

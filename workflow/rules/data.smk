@@ -1,0 +1,97 @@
+# Data stage: built-in phantom -> canonical slices per volume -> train/test split.
+
+
+rule phantom:
+    """Generate one LiTS-layout phantom case (volume + segmentation NIfTI)."""
+    input:
+        code=library_code("data/phantom.py", "data/orientation.py", "seeding.py"),
+    output:
+        image=f"{RESULTS}/phantom/volume-{{vid}}.nii",
+        mask=f"{RESULTS}/phantom/segmentation-{{vid}}.nii",
+    params:
+        seed=phantom_seed(),
+        size=config["phantom"]["size"],
+        n_slices=config["phantom"]["n_slices"],
+        slice_thickness_mm=config["phantom"]["slice_thickness_mm"],
+        fov_mm=config["phantom"]["fov_mm"],
+    log:
+        f"{LOGS}/phantom/volume-{{vid}}.log",
+    benchmark:
+        f"{BENCHMARKS}/phantom/volume-{{vid}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    script:
+        "../scripts/phantom.py"
+
+
+rule extract_slices:
+    """Validate one case, keep its slices with a non-empty mask, store them in one file."""
+    input:
+        unpack(volume_pair),
+        code=library_code(
+            "data/lits.py", "data/orientation.py", "data/slices.py", "data/units.py"
+        ),
+    output:
+        f"{RESULTS}/data/slices/volume-{{vid}}.npz",
+    params:
+        image_size=config["data"]["image_size"],
+    log:
+        f"{LOGS}/extract_slices/volume-{{vid}}.log",
+    benchmark:
+        f"{BENCHMARKS}/extract_slices/volume-{{vid}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    script:
+        "../scripts/extract_slices.py"
+
+
+rule split:
+    """Assign every extracted slice to train or test (by volume unless configured)."""
+    input:
+        stores=slice_stores(),
+        code=library_code("data/split.py", "data/slices.py"),
+    output:
+        f"{RESULTS}/data/split.csv",
+    params:
+        by=config["data"]["split"]["by"],
+        test_fraction=config["data"]["split"]["test_fraction"],
+        seed=config["seed"],
+    log:
+        f"{LOGS}/split.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/split.py"
+
+
+rule data_overview:
+    """A look at the data: example slices with their masks, and per-volume counts."""
+    input:
+        stores=slice_stores(),
+        split=f"{RESULTS}/data/split.csv",
+        code=library_code("data/slices.py", "data/split.py", "report/data.py"),
+    output:
+        figure=report(
+            f"{RESULTS}/figures/data_overview.png",
+            caption="../report/data_overview.rst",
+            category="Data",
+        ),
+        summary=report(
+            f"{RESULTS}/tables/data_summary.csv",
+            caption="../report/data_summary.rst",
+            category="Data",
+        ),
+    log:
+        f"{LOGS}/data_overview.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    script:
+        "../scripts/data_overview.py"
