@@ -56,7 +56,9 @@ def discover_pairs(root: str | Path) -> list[VolumePair]:
         kind, volume_id = match.group(1), int(match.group(2))
         other = found[kind].get(volume_id)
         if other is not None:
-            raise InputDataError(path, f"duplicate {kind} id {volume_id}: {other} has it too")
+            raise InputDataError(
+                path, f"duplicate volume id {volume_id}: {other} is also its {kind}"
+            )
         found[kind][volume_id] = path
     images, masks = found["volume"], found["segmentation"]
     if not images and not masks:

@@ -1,0 +1,86 @@
+"""Config files validate, typos and wrong types fail naming the key, every key is documented."""
+
+import re
+
+import pytest
+import yaml
+from conftest import REPO
+
+from tact.config import load_schema, validate_config
+from tact.errors import ConfigError
+
+SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+
+
+def load(name):
+    return yaml.safe_load((REPO / "config" / name).read_text())
+
+
+def merged_demo():
+    """Snakemake reads config/config.yaml first and lays demo.yaml over it."""
+    base, demo = load("config.yaml"), load("demo.yaml")
+    for key, value in demo.items():
+        base[key] = {**base[key], **value} if isinstance(value, dict) and key in base else value
+    return base
+
+
+def test_paper_config_is_valid_and_has_the_papers_settings():
+    config = validate_config(load("config.yaml"), SCHEMA)
+    assert config["data"]["source"] == "lits" and config["data"]["image_size"] == 512
+    assert config["data"]["split"]["test_fraction"] == 0.2
+    assert config["simulation"] == {
+        "n_angles": 1000,
+        "photons_per_pixel": 4096,
+        "zero_count_photons": 0.1,
+    }
+    assert config["task_adaptive"]["alphas"] == [0.1, 0.5, 0.9]
+    assert config["joint"]["cs"] == [0.1, 0.5, 0.9]
+    assert config["bm3d"]["sigma_psd"] == 0.075
+
+
+def test_demo_config_is_valid_and_small():
+    config = validate_config(merged_demo(), SCHEMA)
+    assert config["data"]["source"] == "phantom"
+    assert config["data"]["image_size"] <= 128
+    assert config["phantom"]["n_volumes"] * config["phantom"]["n_slices"] <= 200
+
+
+def test_defaults_are_filled():
+    config = validate_config({"run": "x"}, SCHEMA)
+    assert config["data"]["split"] == {"by": "volume", "test_fraction": 0.2}
+    assert config["phantom"]["seed"] is None and config["seed"] == 0
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"run": "x", "data": {"imagesize": 64}}, "data.imagesize: unknown key"),
+        ({"run": "x", "sed": 1}, "sed: unknown key"),
+        ({"run": "x", "data": {"image_size": "big"}}, "data.image_size: 'big' is not of type"),
+        ({"run": "x", "seed": 1.5}, "seed: 1.5 is not of type 'integer'"),
+        ({"run": "x", "simulation": {"n_angles": 0}}, "simulation.n_angles: 0 is less than"),
+        ({"run": "x", "simulation": {"photons_per_pixel": -5}}, "simulation.photons_per_pixel"),
+        ({"run": "x", "data": {"split": {"by": "patient"}}}, "data.split.by: 'patient' is not one"),
+        ({"run": "x", "data": {"source": "lits"}}, "data.lits_dir: required"),
+        ({"run": "x", "bm3d": {"sigma_psd": "aut"}}, "bm3d.sigma_psd: 'aut' is not one of"),
+        ({"run": "a b"}, "run: 'a b' does not match"),
+        ({}, "'run' is a required property"),
+    ],
+)
+def test_bad_config_names_the_key(config, message):
+    with pytest.raises(ConfigError) as info:
+        validate_config(config, SCHEMA)
+    assert message in str(info.value)
+
+
+def schema_keys(schema, prefix=""):
+    for key, sub in schema.get("properties", {}).items():
+        yield prefix + key
+        if sub.get("type") == "object":
+            yield from schema_keys(sub, prefix + key + ".")
+
+
+def test_every_schema_key_is_documented():
+    readme = (REPO / "config/README.md").read_text()
+    documented = set(re.findall(r"^\| `([a-z0-9_.]+)` \|", readme, flags=re.MULTILINE))
+    assert set(schema_keys(SCHEMA)) == documented

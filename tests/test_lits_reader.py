@@ -1,0 +1,230 @@
+"""The LiTS reader: canonical orientation whatever the storage, and clear errors on bad input."""
+
+import gzip
+import shutil
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+from conftest import make_case, ras_affine, write_case, write_nifti
+
+from tact.data.lits import VolumePair, discover_pairs, read_pair
+from tact.errors import InputDataError
+
+
+def reorient(data: np.ndarray, affine: np.ndarray, perm, flips):
+    """Store the same voxels with permuted/flipped axes and the affine that keeps them in place.
+
+    new[n] = old[o(n)] with o[perm[a]] = n[a] (or shape[a] - 1 - n[a] if flips[a]);
+    written as o = M @ n, the new affine is affine @ M.
+    """
+    new = np.transpose(data, perm)
+    m = np.zeros((4, 4))
+    m[3, 3] = 1
+    for a, (p, flip) in enumerate(zip(perm, flips, strict=True)):
+        if flip:
+            new = np.flip(new, axis=a)
+            m[p, a] = -1
+            m[p, 3] = new.shape[a] - 1
+        else:
+            m[p, a] = 1
+    return np.ascontiguousarray(new), affine @ m
+
+
+STORAGES = {
+    "ras": ((0, 1, 2), (False, False, False)),
+    "lps": ((0, 1, 2), (True, True, False)),
+    "z_flipped": ((0, 1, 2), (False, False, True)),
+    "yxz": ((1, 0, 2), (False, False, False)),
+    "zyx_lps": ((2, 1, 0), (False, True, True)),
+}
+
+
+def write_stored(root: Path, storage: str, suffix: str, dtype) -> VolumePair:
+    hu, labels = make_case(7)
+    perm, flips = STORAGES[storage]
+    hu_s, affine = reorient(hu, ras_affine(), perm, flips)
+    labels_s, _ = reorient(labels, ras_affine(), perm, flips)
+    image = write_nifti(root / f"volume-7{suffix}", hu_s.astype(dtype), affine)
+    mask = write_nifti(root / f"segmentation-7{suffix}", labels_s, affine)
+    return VolumePair(7, image, mask)
+
+
+@pytest.mark.parametrize("storage", sorted(STORAGES))
+@pytest.mark.parametrize(("suffix", "dtype"), [(".nii", np.int16), (".nii.gz", np.float32)])
+def test_every_storage_gives_the_same_canonical_slices(tmp_path, storage, suffix, dtype):
+    reference = read_pair(write_stored(tmp_path / "ref", "ras", ".nii", np.int16))
+    other = read_pair(write_stored(tmp_path / "other", storage, suffix, dtype))
+    np.testing.assert_array_equal(other.hu, reference.hu)
+    np.testing.assert_array_equal(other.labels, reference.labels)
+    np.testing.assert_allclose(other.spacing_mm, reference.spacing_mm)
+
+
+def test_canonical_view_is_radiological(tmp_path):
+    volume = read_pair(write_stored(tmp_path, "lps", ".nii", np.int16))
+    hu, labels = make_case(7)
+    z, rows, cols = volume.hu.shape
+    assert (z, rows, cols) == (hu.shape[2], hu.shape[1], hu.shape[0])
+    _, liver_rows, liver_cols = np.nonzero(volume.labels)
+    assert liver_cols.mean() < cols / 2, "liver (patient's right) must be on the image's left"
+    _, bone_rows, _ = np.nonzero(volume.hu > 500)
+    assert bone_rows.mean() > rows / 2, "spine (posterior) must be at the bottom"
+    assert volume.spacing_mm == pytest.approx((0.8, 0.8, 2.5))
+    # first and last stored slices (inferior, superior) are the liver-free ones of make_case
+    assert not volume.labels[0].any() and volume.labels[2].any()
+
+
+def test_trailing_singleton_dimension_is_accepted(tmp_path):
+    hu, labels = make_case(1)
+    image = write_nifti(tmp_path / "volume-1.nii", hu[..., None].astype(np.int16), ras_affine())
+    mask = write_nifti(tmp_path / "segmentation-1.nii", labels[..., None], ras_affine())
+    assert read_pair(VolumePair(1, image, mask)).hu.shape == (12, 40, 48)
+
+
+def test_discovery_over_batch_folders(lits_dir):
+    pairs = discover_pairs(lits_dir)
+    assert [p.volume_id for p in pairs] == [0, 1, 2, 3, 4]
+    assert pairs[3].image.parent.name == "Training Batch 2"
+    assert pairs[1].mask.name == "segmentation-1.nii.gz"
+
+
+# ---- bad input: one clear error naming the file -------------------------------------------
+
+
+def _pair(root: Path, vid: int = 0) -> VolumePair:
+    return VolumePair(vid, root / f"volume-{vid}.nii", root / f"segmentation-{vid}.nii")
+
+
+def expect_error(pair_or_root, culprit: Path, fragment: str):
+    with pytest.raises(InputDataError) as info:
+        if isinstance(pair_or_root, VolumePair):
+            read_pair(pair_or_root)
+        else:
+            discover_pairs(pair_or_root)
+    message = str(info.value)
+    assert str(culprit) in message and fragment in message, message
+    return message
+
+
+def test_not_a_nifti(tmp_path):
+    write_case(tmp_path, 0)
+    (tmp_path / "volume-0.nii").write_bytes(b"this is not a NIfTI file at all" * 20)
+    expect_error(_pair(tmp_path), tmp_path / "volume-0.nii", "not a readable NIfTI")
+
+
+def test_truncated_gzip(tmp_path):
+    write_case(tmp_path, 0, suffix=".nii.gz")
+    path = tmp_path / "volume-0.nii.gz"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    pair = VolumePair(0, path, tmp_path / "segmentation-0.nii.gz")
+    expect_error(pair, path, "truncated")
+
+
+def test_truncated_uncompressed(tmp_path):
+    write_case(tmp_path, 0)
+    path = tmp_path / "segmentation-0.nii"
+    path.write_bytes(path.read_bytes()[:1000])
+    expect_error(_pair(tmp_path), path, "truncated")
+
+
+def test_shape_mismatch(tmp_path):
+    write_case(tmp_path, 0)
+    _, labels = make_case(0)
+    write_nifti(tmp_path / "segmentation-0.nii", labels[:, :, :-1], ras_affine())
+    expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", "does not match")
+
+
+def test_affine_mismatch(tmp_path):
+    write_case(tmp_path, 0)
+    _, labels = make_case(0)
+    write_nifti(tmp_path / "segmentation-0.nii", labels, ras_affine((0.8, 0.8, 5.0)))
+    expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", "affine does not match")
+
+
+@pytest.mark.parametrize("bad_value", [3, 255, 1.5])
+def test_labels_outside_lits_set(tmp_path, bad_value):
+    write_case(tmp_path, 0)
+    _, labels = make_case(0)
+    labels = labels.astype(np.float32)
+    labels[5, 5, 5] = bad_value
+    write_nifti(tmp_path / "segmentation-0.nii", labels, ras_affine())
+    expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", "labels outside {0, 1, 2}")
+
+
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
+def test_non_finite_voxels(tmp_path, bad_value):
+    write_case(tmp_path, 0)
+    hu, _ = make_case(0)
+    hu[3, 4, 5] = bad_value
+    write_nifti(tmp_path / "volume-0.nii", hu, ras_affine())
+    expect_error(_pair(tmp_path), tmp_path / "volume-0.nii", "1 NaN or infinite voxels")
+
+
+def test_four_dimensional_volume(tmp_path):
+    write_case(tmp_path, 0)
+    hu, _ = make_case(0)
+    write_nifti(tmp_path / "volume-0.nii", np.stack([hu, hu], axis=-1), ras_affine())
+    expect_error(_pair(tmp_path), tmp_path / "volume-0.nii", "4-D")
+
+
+def test_no_liver(tmp_path):
+    write_case(tmp_path, 0)
+    _, labels = make_case(0)
+    write_nifti(tmp_path / "segmentation-0.nii", np.zeros_like(labels), ras_affine())
+    expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", "no liver")
+
+
+def test_image_without_mask(tmp_path):
+    write_case(tmp_path, 0)
+    write_case(tmp_path, 1)
+    (tmp_path / "segmentation-1.nii").unlink()
+    expect_error(tmp_path, tmp_path / "volume-1.nii", "no matching segmentation-1")
+
+
+def test_mask_without_image(tmp_path):
+    write_case(tmp_path, 0)
+    write_case(tmp_path, 1)
+    (tmp_path / "volume-1.nii").unlink()
+    expect_error(tmp_path, tmp_path / "segmentation-1.nii", "no matching volume-1")
+
+
+def test_duplicate_volume_id(tmp_path):
+    write_case(tmp_path / "batch1", 0)
+    write_case(tmp_path / "batch2", 0, suffix=".nii.gz")
+    expect_error(tmp_path, tmp_path / "batch2", "duplicate volume id 0")
+
+
+def test_empty_directory(tmp_path):
+    (tmp_path / "notes.txt").write_text("nothing here")
+    expect_error(tmp_path, tmp_path, "no volume-N.nii")
+
+
+def test_missing_directory(tmp_path):
+    expect_error(tmp_path / "nope", tmp_path / "nope", "does not exist")
+
+
+def test_gzip_named_but_plain(tmp_path):
+    """A .nii.gz that is really uncompressed is still refused with the file named."""
+    write_case(tmp_path, 0)
+    plain = tmp_path / "volume-0.nii"
+    fake = tmp_path / "volume-0.nii.gz"
+    shutil.copy(plain, fake)
+    plain.unlink()
+    with gzip.open(tmp_path / "segmentation-0.nii.gz", "wb") as out:
+        out.write((tmp_path / "segmentation-0.nii").read_bytes())
+    (tmp_path / "segmentation-0.nii").unlink()
+    pair = discover_pairs(tmp_path)[0]
+    expect_error(pair, fake, "not a readable NIfTI")
+
+
+def test_nifti_header_is_read_through_nibabel(tmp_path):
+    """Scaled int16 storage (scl_slope/inter, common in LiTS-like data) yields true HU."""
+    hu, labels = make_case(3)
+    image = nib.Nifti1Image(((hu + 1024) / 2).astype(np.int16), ras_affine())
+    image.header.set_slope_inter(2.0, -1024.0)
+    nib.save(image, tmp_path / "volume-3.nii")
+    write_nifti(tmp_path / "segmentation-3.nii", labels, ras_affine())
+    volume = read_pair(VolumePair(3, tmp_path / "volume-3.nii", tmp_path / "segmentation-3.nii"))
+    expected = np.transpose(hu, (2, 1, 0))[:, ::-1, ::-1]
+    np.testing.assert_allclose(volume.hu, 2 * np.trunc((expected + 1024) / 2) - 1024)
