@@ -15,6 +15,10 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 
 
+wildcard_constraints:
+    vid=r"\d+",  # volume ids are the N of LiTS' volume-N.nii
+
+
 rule all:
     default_target: True
     input:

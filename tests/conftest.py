@@ -16,7 +16,9 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def make_case(seed: int, shape: tuple[int, int, int] = (48, 40, 12)) -> tuple[np.ndarray, np.ndarray]:
+def make_case(
+    seed: int, shape: tuple[int, int, int] = (48, 40, 12)
+) -> tuple[np.ndarray, np.ndarray]:
     """A small synthetic abdomen in RAS+ voxel order: (HU float32, labels uint8).
 
     Deliberately asymmetric (liver towards +x = patient's right, spine towards -y = posterior)

@@ -63,10 +63,10 @@ def test_every_storage_gives_the_same_canonical_slices(tmp_path, storage, suffix
 
 def test_canonical_view_is_radiological(tmp_path):
     volume = read_pair(write_stored(tmp_path, "lps", ".nii", np.int16))
-    hu, labels = make_case(7)
+    hu, _labels = make_case(7)
     z, rows, cols = volume.hu.shape
     assert (z, rows, cols) == (hu.shape[2], hu.shape[1], hu.shape[0])
-    _, liver_rows, liver_cols = np.nonzero(volume.labels)
+    _, _liver_rows, liver_cols = np.nonzero(volume.labels)
     assert liver_cols.mean() < cols / 2, "liver (patient's right) must be on the image's left"
     _, bone_rows, _ = np.nonzero(volume.hu > 500)
     assert bone_rows.mean() > rows / 2, "spine (posterior) must be at the bottom"

@@ -37,7 +37,7 @@ def test_resizing_updates_spacing_and_keeps_labels(volume):
     assert stack.image.shape == (10, 20, 20)
     np.testing.assert_allclose(stack.spacing_mm, [1.6, 1.6, 2.5])
     assert set(np.unique(stack.mask)) <= {0, 1, 2} and (stack.mask == 2).any()
-    assert 0.0 <= stack.image.min() and stack.image.max() <= 1.0
+    assert stack.image.min() >= 0.0 and stack.image.max() <= 1.0
     # liver area in mm^2 is preserved by nearest-neighbour resizing, up to edge effects
     area_native = (volume.labels[stack.slice_index] > 0).sum() * 0.8**2
     area_small = (stack.mask > 0).sum() * 1.6**2

@@ -5,7 +5,7 @@ from tact.data.units import MU_AIR, MU_MAX, MU_WATER, hu_to_normalised, normalis
 
 
 def test_lodopab_constants():
-    assert MU_MAX == pytest.approx(81.35858, abs=1e-5)
+    assert pytest.approx(81.35858, abs=1e-5) == MU_MAX
     assert hu_to_normalised(np.array([3071.0]))[0] == pytest.approx(1.0)
     assert hu_to_normalised(np.array([0.0]))[0] == pytest.approx(MU_WATER / MU_MAX)
     assert hu_to_normalised(np.array([-1000.0]))[0] == pytest.approx(MU_AIR / MU_MAX)

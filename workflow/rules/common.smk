@@ -15,7 +15,8 @@ def _fail(message):
 
 try:
     _validated = validate_config(
-        config, load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+        config,
+        load_schema(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"),
     )
 except TactError as exc:
     _fail(exc)
@@ -28,13 +29,12 @@ BENCHMARKS = f"{RESULTS}/benchmarks"
 LIBRARY = Path(workflow.basedir) / "src" / "tact"
 
 
-wildcard_constraints:
-    vid=r"\d+",
-
-
 def library_code(*modules):
-    """Library files a rule runs, as inputs: editing one reruns exactly its consumers."""
-    return [str(LIBRARY / m) for m in ("__init__.py", "errors.py", "io.py", "logs.py", *modules)]
+    """Library files a step runs, as inputs (editing one reruns exactly its consumers)."""
+    return [
+        str(LIBRARY / m)
+        for m in ("__init__.py", "errors.py", "io.py", "logs.py", *modules)
+    ]
 
 
 def phantom_seed():
@@ -47,7 +47,9 @@ if config["data"]["source"] == "phantom":
     LITS_PAIRS = {}
 else:
     try:
-        LITS_PAIRS = {p.volume_id: p for p in discover_pairs(config["data"]["lits_dir"])}
+        LITS_PAIRS = {
+            p.volume_id: p for p in discover_pairs(config["data"]["lits_dir"])
+        }
     except TactError as exc:
         _fail(exc)
     VOLUME_IDS = sorted(LITS_PAIRS)

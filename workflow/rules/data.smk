@@ -8,20 +8,22 @@ rule phantom:
     output:
         image=f"{RESULTS}/phantom/volume-{{vid}}.nii",
         mask=f"{RESULTS}/phantom/segmentation-{{vid}}.nii",
+    log:
+        f"{LOGS}/phantom/volume-{{vid}}.log",
+    benchmark:
+        f"{BENCHMARKS}/phantom/volume-{{vid}}.tsv"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
     params:
         seed=phantom_seed(),
         size=config["phantom"]["size"],
         n_slices=config["phantom"]["n_slices"],
         slice_thickness_mm=config["phantom"]["slice_thickness_mm"],
         fov_mm=config["phantom"]["fov_mm"],
-    log:
-        f"{LOGS}/phantom/volume-{{vid}}.log",
-    benchmark:
-        f"{BENCHMARKS}/phantom/volume-{{vid}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=10,
     script:
         "../scripts/phantom.py"
 
@@ -35,16 +37,18 @@ rule extract_slices:
         ),
     output:
         f"{RESULTS}/data/slices/volume-{{vid}}.npz",
-    params:
-        image_size=config["data"]["image_size"],
     log:
         f"{LOGS}/extract_slices/volume-{{vid}}.log",
     benchmark:
         f"{BENCHMARKS}/extract_slices/volume-{{vid}}.tsv"
+    conda:
+        "../../envs/cpu.yaml"
     threads: 1
     resources:
         mem_mb=8000,
         runtime=30,
+    params:
+        image_size=config["data"]["image_size"],
     script:
         "../scripts/extract_slices.py"
 
@@ -56,16 +60,18 @@ rule split:
         code=library_code("data/split.py", "data/slices.py"),
     output:
         f"{RESULTS}/data/split.csv",
-    params:
-        by=config["data"]["split"]["by"],
-        test_fraction=config["data"]["split"]["test_fraction"],
-        seed=config["seed"],
     log:
         f"{LOGS}/split.log",
+    conda:
+        "../../envs/cpu.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        by=config["data"]["split"]["by"],
+        test_fraction=config["data"]["split"]["test_fraction"],
+        seed=config["seed"],
     script:
         "../scripts/split.py"
 
@@ -89,6 +95,8 @@ rule data_overview:
         ),
     log:
         f"{LOGS}/data_overview.log",
+    conda:
+        "../../envs/cpu.yaml"
     threads: 1
     resources:
         mem_mb=4000,

@@ -82,11 +82,15 @@ def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
     except InputDataError:
         raise
     except (ImageFileError, EOFError, OSError, ValueError, zlib.error) as exc:
-        raise InputDataError(path, f"not a readable NIfTI file, corrupt or truncated ({exc})") from exc
+        raise InputDataError(
+            path, f"not a readable NIfTI file, corrupt or truncated ({exc})"
+        ) from exc
     while data.ndim > 3 and data.shape[-1] == 1:  # (X, Y, Z, 1) is still a volume
         data = data[..., 0]
     if data.ndim != 3:
-        raise InputDataError(path, f"is {data.ndim}-D with shape {data.shape}; expected a 3-D volume")
+        raise InputDataError(
+            path, f"is {data.ndim}-D with shape {data.shape}; expected a 3-D volume"
+        )
     affine = image.affine
     if not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
         raise InputDataError(path, "has a singular or non-finite affine")

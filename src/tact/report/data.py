@@ -8,14 +8,14 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from tact.data.slices import SliceStack, load_stack  # noqa: E402
-from tact.data.split import read_split  # noqa: E402
-from tact.data.units import normalised_to_hu  # noqa: E402
-from tact.io import atomic_path  # noqa: E402
+from tact.data.slices import SliceStack, load_stack
+from tact.data.split import read_split
+from tact.data.units import normalised_to_hu
+from tact.io import atomic_path
 
 ABDOMEN_WINDOW_HU = (40.0, 400.0)  # level, width
 LIVER_COLOUR, TUMOUR_COLOUR = "#21d4d4", "#ffd21f"  # cyan / yellow as in the paper's Fig. 2
