@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install
-	$(SNAKEMAKE) --profile profiles/local --configfile config/demo.yaml all
+	$(SNAKEMAKE) all --profile profiles/local --configfile config/demo.yaml
 
 test: install
 	$(BIN)/python -m pytest

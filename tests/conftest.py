@@ -82,6 +82,7 @@ def write_config(path: Path, **sections) -> Path:
             config[key] = {**config[key], **value}
         else:
             config[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config))
     return path
 

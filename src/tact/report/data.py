@@ -58,7 +58,9 @@ def plot_examples(stacks: Sequence[SliceStack], n: int = 6) -> plt.Figure:
         chosen.append((stack, k))
     cols = min(3, len(chosen))
     rows = int(np.ceil(len(chosen) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 4.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4 * cols, 4.3 * rows), squeeze=False, layout="constrained"
+    )
     for ax in axes.ravel():
         ax.axis("off")
     for ax, (stack, k) in zip(axes.ravel(), chosen, strict=False):
@@ -68,7 +70,6 @@ def plot_examples(stacks: Sequence[SliceStack], n: int = 6) -> plt.Figure:
             ax.contour(stack.mask[k] == 2, levels=[0.5], colors=TUMOUR_COLOUR, linewidths=1)
         ax.set_title(f"volume {stack.volume_id}, slice {stack.slice_index[k]}", fontsize=10)
     fig.suptitle("Full-dose slices, abdominal window (L40 W400); liver cyan, tumour yellow")
-    fig.tight_layout()
     return fig
 
 

@@ -1,0 +1,67 @@
+"""Data-stage timings: phantom generation and reading + slice extraction of one volume.
+
+    .venv/bin/python bench/bench_data.py [--size 512] [--n-slices 64] [--repeats 3]
+
+Prints a Markdown table row set with machine and date, to paste into docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from tact.data.lits import VolumePair, read_pair
+from tact.data.phantom import PhantomSpec, generate_volume, write_lits_pair
+from tact.data.slices import extract_slices, save_stack
+
+
+def median_seconds(step, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--n-slices", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    spec = PhantomSpec(size=args.size, n_slices=args.n_slices)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        t_generate = median_seconds(lambda: generate_volume(1, spec), args.repeats)
+        volume = generate_volume(1, spec)
+        t_write = median_seconds(lambda: write_lits_pair(volume, out, 1), args.repeats)
+        pair = VolumePair(1, out / "volume-1.nii", out / "segmentation-1.nii")
+        t_read = median_seconds(lambda: read_pair(pair), args.repeats)
+        canonical = read_pair(pair)
+        t_extract = median_seconds(lambda: extract_slices(canonical, args.size), args.repeats)
+        stack = extract_slices(canonical, args.size)
+        t_save = median_seconds(lambda: save_stack(stack, out / "v.npz"), args.repeats)
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    print(f"Data stage, {args.size}x{args.size}x{args.n_slices} phantom volume ")
+    print(f"({len(stack)} slices kept), median of {args.repeats}, one process; {machine}; ")
+    print(f"{datetime.date.today().isoformat()}\n")
+    print("| step | seconds per volume |\n|---|---|")
+    for name, seconds in [
+        ("generate phantom", t_generate),
+        ("write NIfTI pair", t_write),
+        ("read + validate + canonicalise", t_read),
+        ("extract slices (no resize)", t_extract),
+        ("save slice store", t_save),
+    ]:
+        print(f"| {name} | {seconds:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
