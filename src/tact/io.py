@@ -27,6 +27,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        with open(tmp, "rb") as written:  # on disk before the rename, so a crash leaves no stub
+            os.fsync(written.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs should read like any other file
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -22,8 +22,6 @@ organ extents, so that every volume covers the liver with liver-free slices at b
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, replace
 from enum import IntEnum
 from pathlib import Path
@@ -33,6 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 from tact.data.orientation import radiological_to_ras
+from tact.io import atomic_path
 
 __all__ = [
     "DEFAULT_SPEC",
@@ -1383,21 +1382,6 @@ def _nifti_bytes(slices: np.ndarray, affine: np.ndarray) -> bytes:
     return img.to_bytes()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same directory, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_lits_pair(volume: PhantomVolume, out_dir: Path, volume_id: int) -> tuple[Path, Path]:
     """Write ``volume-{id}.nii`` (int16 HU) and ``segmentation-{id}.nii`` (uint8), atomically.
 
@@ -1409,6 +1393,8 @@ def write_lits_pair(volume: PhantomVolume, out_dir: Path, volume_id: int) -> tup
     affine = lits_affine(volume.spacing_mm, volume.hu.shape)
     vol_path = out_dir / f"volume-{volume_id}.nii"
     seg_path = out_dir / f"segmentation-{volume_id}.nii"
-    _atomic_write(vol_path, _nifti_bytes(hu_to_int16(volume.hu), affine))
-    _atomic_write(seg_path, _nifti_bytes(volume.labels.astype(np.uint8), affine))
+    with atomic_path(vol_path) as tmp:
+        tmp.write_bytes(_nifti_bytes(hu_to_int16(volume.hu), affine))
+    with atomic_path(seg_path) as tmp:
+        tmp.write_bytes(_nifti_bytes(volume.labels.astype(np.uint8), affine))
     return vol_path, seg_path
