@@ -45,6 +45,13 @@ def test_phantom_run_is_complete_and_seeded(tmp_path):
     plans = {line.split("\t")[-1] for line in summary.stdout.strip().splitlines()[1:]}
     assert plans == {"no update"}
 
+    # the HTML report holds the data figure and table with their captions
+    report = tmp_path / "a/report.html"
+    run_workflow(tmp_path / "a", config, "--report", str(report), check=True)
+    html = report.read_text()
+    assert "data_overview.png" in html and "data_summary.csv" in html
+    assert "abdominal window (level 40 HU" in html
+
     # same seed in another directory: identical files; another seed: other anatomy
     same, _ = phantom_run(tmp_path / "b")
     other, _ = phantom_run(tmp_path / "c", seed=99)
