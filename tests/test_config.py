@@ -4,8 +4,8 @@ import re
 
 import pytest
 import yaml
-from conftest import REPO
 
+from conftest import REPO
 from tact.config import load_schema, validate_config
 from tact.errors import ConfigError
 

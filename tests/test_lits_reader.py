@@ -7,8 +7,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import make_case, ras_affine, write_case, write_nifti
 
+from conftest import make_case, ras_affine, write_case, write_nifti
 from tact.data.lits import VolumePair, discover_pairs, read_pair
 from tact.errors import InputDataError
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-from conftest import make_case, ras_affine, write_nifti
 
+from conftest import make_case, ras_affine, write_nifti
 from tact.data.lits import CanonicalVolume, VolumePair, read_pair
 from tact.data.slices import extract_slices, load_stack, read_slice_index, save_stack
 from tact.data.units import hu_to_normalised

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+
 from conftest import (
     REPO,
     make_case,
@@ -16,7 +17,6 @@ from conftest import (
     write_config,
     write_nifti,
 )
-
 from tact.data.slices import load_stack
 
 

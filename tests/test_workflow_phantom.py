@@ -6,8 +6,8 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_workflow, write_config
 
+from conftest import run_workflow, write_config
 from tact.data.slices import load_stack
 
 TINY = {"n_volumes": 3, "size": 128, "n_slices": 16, "slice_thickness_mm": 5.0}

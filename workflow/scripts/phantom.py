@@ -4,7 +4,6 @@ import logging
 from pathlib import Path
 
 from tact.data.phantom import PhantomSpec, generate_volume, write_lits_pair
-
 from tact.logs import run_step
 from tact.seeding import derive_seed
 
