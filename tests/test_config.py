@@ -28,11 +28,11 @@ def test_paper_config_is_valid_and_has_the_papers_settings():
     config = validate_config(load("config.yaml"), SCHEMA)
     assert config["data"]["source"] == "lits" and config["data"]["image_size"] == 512
     assert config["data"]["split"]["test_fraction"] == 0.2
-    assert config["simulation"] == {
-        "n_angles": 1000,
-        "photons_per_pixel": 4096,
-        "zero_count_photons": 0.1,
-    }
+    sim = config["simulation"]
+    assert (sim["mode"], sim["n_angles"], sim["photons_per_pixel"]) == ("lowdose", 1000, 4096)
+    assert sim["zero_count_photons"] == 0.1 and sim["noise"] is True
+    assert sim["upsample_factor"] == pytest.approx(1000 / 362)
+    assert config["fbp"]["frequency_scaling"] == "auto"
     assert config["task_adaptive"]["alphas"] == [0.1, 0.5, 0.9]
     assert config["joint"]["cs"] == [0.1, 0.5, 0.9]
     assert config["bm3d"]["sigma_psd"] == 0.075

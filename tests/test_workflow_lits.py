@@ -37,10 +37,20 @@ def planned_jobs(output: str) -> dict[str, int]:
 def test_dry_run_of_paper_config_has_one_extraction_job_per_volume(tmp_path, lits_dir):
     result = run_workflow(tmp_path, paper_config(tmp_path, lits_dir), "--dry-run", check=True)
     jobs = planned_jobs(result.stdout)
-    assert jobs["extract_slices"] == 5
-    assert jobs["split"] == 1
+    assert jobs["extract_slices"] == 5 and jobs["simulate"] == 5
+    assert jobs["split"] == 1 and jobs["tune_fbp"] == 1
     for vid in range(5):
         assert f"results/lits/data/slices/volume-{vid}.npz" in result.stdout
+
+
+def test_fixed_fbp_scaling_skips_the_tuning(tmp_path, lits_dir):
+    config = write_config(
+        tmp_path / "c.yaml",
+        data={"source": "lits", "lits_dir": str(lits_dir)},
+        fbp={"frequency_scaling": 0.641},
+    )
+    jobs = planned_jobs(run_workflow(tmp_path, config, "--dry-run", check=True).stdout)
+    assert "tune_fbp" not in jobs and jobs["simulate"] == 5
 
 
 def non_empty_slices(mask_path) -> int:

@@ -1,6 +1,7 @@
 """The data stage through the real workflow on the built-in phantom."""
 
 import filecmp
+import json
 
 import nibabel as nib
 import numpy as np
@@ -9,16 +10,23 @@ import pytest
 
 from conftest import run_workflow, write_config
 from tact.data.slices import load_stack
+from tact.roi import circular_roi
+from tact.simulation import load_simulation
 
 TINY = {"n_volumes": 3, "size": 128, "n_slices": 16, "slice_thickness_mm": 5.0}
+SIMULATION = {"n_angles": 200}
 
 
-def phantom_run(workdir, **phantom):
+def phantom_run(workdir, first_target=None, **phantom):
     config = write_config(
         workdir / "c.yaml",
         data={"source": "phantom", "image_size": 64},
         phantom={**TINY, **phantom},
+        simulation=SIMULATION,
+        fbp={"tuning_slices": 3},
     )
+    if first_target:  # build one target alone first: job order must not matter
+        run_workflow(workdir, config, first_target, check=True)
     run_workflow(workdir, config, check=True)
     return workdir / "results/test", config
 
@@ -52,11 +60,31 @@ def test_phantom_run_is_complete_and_seeded(tmp_path):
     assert "data_overview.png" in html and "data_summary.csv" in html
     assert "abdominal window (level 40 HU" in html
 
-    # same seed in another directory: identical files; another seed: other anatomy
-    same, _ = phantom_run(tmp_path / "b")
+    # simulation: aligned with the slice store, constant outside the ROI, a quality table
+    roi = circular_roi(64)
+    for vid in range(3):
+        sim = load_simulation(results / f"sim/volume-{vid}.npz")
+        stack = load_stack(results / f"data/slices/volume-{vid}.npz")
+        assert sim.slice_index.tolist() == stack.slice_index.tolist() and sim.n_views == 200
+        assert np.all(np.isfinite(sim.lowdose)) and np.all(sim.lowdose[:, ~roi] == 0.0)
+        assert sim.sinogram is None
+    tuned = json.loads((results / "physics/fbp_scaling.json").read_text())
+    assert 0 < tuned["frequency_scaling"] <= 1 and tuned["n_slices"] == 3
+    quality = pd.read_csv(results / "tables/simulation_quality.csv")
+    assert len(quality) == 2 * len(split) and set(quality["method"]) == {"lowdose", "fbp"}
+    assert quality["psnr"].between(15, 60).all() and quality["ssim"].between(0, 1).all()
+
+    # same seed in another directory, volume 2 simulated first: identical files;
+    # another seed: other anatomy
+    same, _ = phantom_run(tmp_path / "b", first_target="results/test/sim/volume-2.npz")
     other, _ = phantom_run(tmp_path / "c", seed=99)
     for name in names:
         assert filecmp.cmp(phantom / name, same / "phantom" / name, shallow=False), name
+    for vid in range(3):
+        a = load_simulation(results / f"sim/volume-{vid}.npz")
+        b = load_simulation(same / f"sim/volume-{vid}.npz")
+        np.testing.assert_array_equal(a.lowdose, b.lowdose)
+        np.testing.assert_array_equal(a.fbp, b.fbp)
     first = np.asanyarray(nib.load(phantom / "segmentation-0.nii").dataobj)
     changed = np.asanyarray(nib.load(other / "phantom/segmentation-0.nii").dataobj)
     assert first.shape == changed.shape and not np.array_equal(first, changed)

@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -33,3 +35,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_csv(table: pd.DataFrame, path: str | Path) -> None:
+    """Write a table atomically, without the index."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)

@@ -68,6 +68,29 @@ def volume_pair(wildcards):
     return {"image": str(LITS_PAIRS[vid].image), "mask": str(LITS_PAIRS[vid].mask)}
 
 
+def simulation_protocol():
+    """The acquisition as tact.physics.ScanProtocol fields; sparse mode swaps the view count."""
+    sim = config["simulation"]
+    return {
+        "n_angles": sim["sparse_views"] if sim["mode"] == "sparse" else sim["n_angles"],
+        "photons_per_pixel": sim["photons_per_pixel"],
+        "zero_count_photons": sim["zero_count_photons"],
+        "noise": sim["noise"],
+        "upsample_factor": sim["upsample_factor"],
+    }
+
+
+def tuned_fbp_scaling():
+    """The tuning step's output when the config asks for tuning, else nothing to wait for."""
+    if config["fbp"]["frequency_scaling"] == "auto":
+        return f"{RESULTS}/physics/fbp_scaling.json"
+    return []
+
+
+def simulations():
+    return expand(f"{RESULTS}/sim/volume-{{vid}}.npz", vid=VOLUME_IDS)
+
+
 def slice_stores():
     return expand(f"{RESULTS}/data/slices/volume-{{vid}}.npz", vid=VOLUME_IDS)
 
@@ -78,4 +101,6 @@ def all_targets():
         f"{RESULTS}/data/split.csv",
         f"{RESULTS}/figures/data_overview.png",
         f"{RESULTS}/tables/data_summary.csv",
+        *simulations(),
+        f"{RESULTS}/tables/simulation_quality.csv",
     ]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from tact.errors import ConfigError
-from tact.io import atomic_path
+from tact.io import write_csv
 
 SPLIT_COLUMNS = ["volume", "slice", "split"]
 
@@ -52,8 +52,7 @@ def make_split(
 
 
 def write_split(table: pd.DataFrame, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False)
+    write_csv(table, path)
 
 
 def read_split(path: str | Path) -> pd.DataFrame:

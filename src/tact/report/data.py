@@ -15,7 +15,7 @@ import pandas as pd
 from tact.data.slices import SliceStack, load_stack
 from tact.data.split import read_split
 from tact.data.units import normalised_to_hu
-from tact.io import atomic_path
+from tact.io import atomic_path, write_csv
 
 ABDOMEN_WINDOW_HU = (40.0, 400.0)  # level, width
 LIVER_COLOUR, TUMOUR_COLOUR = "#21d4d4", "#ffd21f"  # cyan / yellow as in the paper's Fig. 2
@@ -81,8 +81,7 @@ def write_data_overview(
 ) -> None:
     stacks = [load_stack(p) for p in store_paths]
     summary = summarise(stacks, read_split(split_path))
-    with atomic_path(summary_path) as tmp:
-        summary.to_csv(tmp, index=False)
+    write_csv(summary, summary_path)
     fig = plot_examples(stacks)
     with atomic_path(figure_path) as tmp:
         fig.savefig(tmp, dpi=110)

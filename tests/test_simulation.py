@@ -1,0 +1,162 @@
+"""The simulation stage: ROI, pixel metrics, per-volume simulation and the FBP tuning."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from skimage.metrics import structural_similarity
+
+from conftest import make_case
+from tact.data.slices import SliceStack
+from tact.data.units import hu_to_normalised
+from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
+from tact.physics import Scanner, ScanProtocol
+from tact.roi import circular_roi, fill_outside_roi
+from tact.simulation import (
+    extent_mm,
+    load_simulation,
+    pick_tuning_slices,
+    read_scaling,
+    save_simulation,
+    simulate_stack,
+    tune_frequency_scaling,
+    write_scaling,
+)
+
+
+def test_roi_is_the_inscribed_circle():
+    roi = circular_roi(512)
+    assert roi.sum() == pytest.approx(np.pi * 256**2, rel=0.005)
+    assert roi[256, 256] and roi[0, 256] and roi[256, 511]  # touches the edge centres
+    assert not roi[0, 0] and not roi[511, 511] and not roi[20, 20]  # corners excluded
+    np.testing.assert_array_equal(roi, roi[::-1, ::-1])
+    np.testing.assert_array_equal(roi, roi.T)
+
+
+def test_fill_outside_roi():
+    images = np.random.default_rng(0).random((2, 64, 64)).astype(np.float32)
+    inside = images[:, circular_roi(64)].copy()
+    fill_outside_roi(images, 0.5)
+    assert np.all(images[:, ~circular_roi(64)] == 0.5)
+    np.testing.assert_array_equal(images[:, circular_roi(64)], inside)
+
+
+def test_psnr_of_a_known_noise_level():
+    rng = np.random.default_rng(0)
+    target = rng.random((256, 256))
+    noisy = target + rng.normal(0, 0.01, target.shape)  # MSE 1e-4 -> 40 dB at range 1
+    assert psnr_in_roi(noisy, target, circular_roi(256)) == pytest.approx(40.0, abs=0.1)
+
+
+def test_roi_excludes_the_corners():
+    target = np.zeros((64, 64))
+    corrupted = target.copy()
+    corrupted[~circular_roi(64)] = 1.0
+    assert psnr_in_roi(corrupted, target, circular_roi(64)) == float("inf")
+    assert ssim_in_roi(corrupted, target, circular_roi(64)) < 1.0  # the window sees the edge
+    assert psnr_in_roi(corrupted, target, np.ones((64, 64), bool)) < 10
+
+
+def test_ssim_matches_scikit_image_on_the_whole_image():
+    rng = np.random.default_rng(1)
+    a, b = rng.random((64, 64)), rng.random((64, 64))
+    expected = structural_similarity(a, b, data_range=1.0)  # mean over the map minus 3 px
+    inner = np.zeros((64, 64), bool)
+    inner[3:-3, 3:-3] = True
+    assert ssim_in_roi(b, a, inner) == pytest.approx(expected, rel=1e-9)
+    assert ssim_in_roi(a, a, circular_roi(64)) == pytest.approx(1.0)
+
+
+@pytest.fixture
+def stack() -> SliceStack:
+    hu, labels = make_case(5, shape=(64, 64, 6))
+    slices = np.transpose(hu, (2, 1, 0))[1:5, ::-1, ::-1]
+    masks = np.transpose(labels, (2, 1, 0))[1:5, ::-1, ::-1]
+    return SliceStack(
+        volume_id=5,
+        image=hu_to_normalised(slices),
+        mask=masks.astype(np.uint8),
+        slice_index=np.arange(1, 5, dtype=np.int32),
+        spacing_mm=np.array([6.0, 6.0, 5.0]),
+    )
+
+
+def test_simulate_stack(stack, tmp_path):
+    protocol = ScanProtocol(n_angles=60)
+    sim = simulate_stack(
+        stack,
+        protocol,
+        "lodopab",
+        0.6,
+        np.random.default_rng(3),
+        outside_value=0.25,
+        keep_sinograms=True,
+        progress=False,
+    )
+    assert sim.lowdose.shape == sim.fbp.shape == (4, 64, 64)
+    assert np.all(np.isfinite(sim.lowdose)) and np.all(np.isfinite(sim.fbp))
+    outside = ~circular_roi(64)
+    assert np.all(sim.lowdose[:, outside] == 0.25) and np.all(sim.fbp[:, outside] == 0.25)
+    assert sim.sinogram.shape[:2] == (4, 60)
+    assert sim.n_views == 60 and sim.extent_mm == 260.0 and sim.frequency_scaling == 0.6
+    again = simulate_stack(
+        stack,
+        protocol,
+        "lodopab",
+        0.6,
+        np.random.default_rng(3),
+        outside_value=0.25,
+        progress=False,
+    )
+    np.testing.assert_array_equal(again.lowdose, sim.lowdose)
+    assert again.sinogram is None
+    save_simulation(sim, tmp_path / "sim.npz")
+    loaded = load_simulation(tmp_path / "sim.npz")
+    np.testing.assert_array_equal(loaded.fbp, sim.fbp)
+    np.testing.assert_array_equal(loaded.sinogram, sim.sinogram)
+    assert loaded.slice_index.tolist() == [1, 2, 3, 4]
+
+
+def test_domain_extent(stack):
+    assert extent_mm(stack, "lodopab") == 260.0
+    assert extent_mm(stack, "physical") == pytest.approx(6.0 * 64)
+    with pytest.raises(ValueError):
+        extent_mm(stack, "nifti")
+
+
+def test_tuning_finds_a_smoothing_hann_for_noisy_data(stack, tmp_path):
+    protocol = ScanProtocol(n_angles=100, photons_per_pixel=64)  # very noisy: smoothing pays
+    samples = [(stack.image[i], 260.0) for i in range(3)]
+    best, table = tune_frequency_scaling(samples, protocol, np.random.default_rng(0))
+    assert 0 < best < 1
+    assert table.loc[table["chosen"], "frequency_scaling"].item() == best
+    assert table.loc[table["chosen"], "psnr_mean"].item() == table["psnr_mean"].max()
+    assert len(table) >= 10 and table["frequency_scaling"].is_monotonic_increasing
+    # the tuned Hann beats Ram-Lak on the same (re-simulated, same seed) data
+    rng = np.random.default_rng(0)
+    scanner = Scanner(64, 260.0, protocol)
+    sinograms = [scanner.measure(image, rng) for image, _ in samples]
+    roi = circular_roi(64)
+    ramlak = np.mean(
+        [
+            psnr_in_roi(scanner.fbp(s), im, roi)
+            for s, (im, _) in zip(sinograms, samples, strict=True)
+        ]
+    )
+    assert table["psnr_mean"].max() > ramlak
+    write_scaling(tmp_path / "choice.json", best, 30.0, 3)
+    assert read_scaling(tmp_path / "choice.json") == best
+
+
+def test_tuning_slices_come_from_training_only():
+    split = pd.DataFrame(
+        {
+            "volume": [0] * 5 + [1] * 5,
+            "slice": list(range(10)),
+            "split": ["train"] * 5 + ["test"] * 5,
+        }
+    )
+    chosen = pick_tuning_slices(split, 3, np.random.default_rng(0))
+    assert len(chosen) == 3 and set(chosen["volume"]) == {0}
+    again = pick_tuning_slices(split, 3, np.random.default_rng(0))
+    pd.testing.assert_frame_equal(chosen, again)
+    assert len(pick_tuning_slices(split, 50, np.random.default_rng(0))) == 5

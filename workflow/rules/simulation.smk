@@ -1,0 +1,105 @@
+# Simulation stage: LoDoPaB-CT low-dose (or sparse-view) data, Ram-Lak and tuned Hann FBP.
+
+PHYSICS_CODE = [
+    "physics.py",
+    "simulation.py",
+    "roi.py",
+    "metrics/__init__.py",
+    "metrics/pixel.py",
+    "data/slices.py",
+    "data/units.py",
+    "seeding.py",
+]
+
+
+rule tune_fbp:
+    """Hann frequency scaling with the best mean PSNR on a few training slices."""
+    input:
+        stores=slice_stores(),
+        split=f"{RESULTS}/data/split.csv",
+        code=library_code(*PHYSICS_CODE, "data/split.py"),
+    output:
+        table=report(
+            f"{RESULTS}/physics/fbp_tuning.csv",
+            caption="../report/fbp_tuning.rst",
+            category="Simulation",
+        ),
+        choice=f"{RESULTS}/physics/fbp_scaling.json",
+    log:
+        f"{LOGS}/tune_fbp.log",
+    benchmark:
+        f"{BENCHMARKS}/tune_fbp.tsv"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    params:
+        protocol=simulation_protocol(),
+        domain=config["simulation"]["domain"],
+        backend=config["simulation"]["backend"],
+        n_slices=config["fbp"]["tuning_slices"],
+        seed=config["seed"],
+    script:
+        "../scripts/tune_fbp.py"
+
+
+rule simulate:
+    """Simulate one volume's slices and reconstruct them with Ram-Lak and the tuned FBP."""
+    input:
+        store=f"{RESULTS}/data/slices/volume-{{vid}}.npz",
+        scaling=tuned_fbp_scaling(),
+        code=library_code(*PHYSICS_CODE),
+    output:
+        f"{RESULTS}/sim/volume-{{vid}}.npz",
+    log:
+        f"{LOGS}/simulate/volume-{{vid}}.log",
+    benchmark:
+        f"{BENCHMARKS}/simulate/volume-{{vid}}.tsv"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=360,
+    params:
+        protocol=simulation_protocol(),
+        domain=config["simulation"]["domain"],
+        backend=config["simulation"]["backend"],
+        outside_roi_value=config["simulation"]["outside_roi_value"],
+        keep_sinograms=config["simulation"]["keep_sinograms"],
+        frequency_scaling=config["fbp"]["frequency_scaling"],
+        seed=config["seed"],
+    script:
+        "../scripts/simulate.py"
+
+
+rule simulation_quality:
+    """PSNR and SSIM in the ROI of the low-dose and FBP images, and an example figure."""
+    input:
+        stores=slice_stores(),
+        sims=simulations(),
+        split=f"{RESULTS}/data/split.csv",
+        code=library_code(*PHYSICS_CODE, "report/data.py", "report/simulation.py"),
+    output:
+        table=report(
+            f"{RESULTS}/tables/simulation_quality.csv",
+            caption="../report/simulation_quality.rst",
+            category="Simulation",
+        ),
+        figure=report(
+            f"{RESULTS}/figures/simulation_example.png",
+            caption="../report/simulation_example.rst",
+            category="Simulation",
+        ),
+    log:
+        f"{LOGS}/simulation_quality.log",
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    script:
+        "../scripts/simulation_quality.py"

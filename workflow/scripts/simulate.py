@@ -1,0 +1,30 @@
+"""Simulate one volume and reconstruct it with Ram-Lak and the tuned FBP (adapter)."""
+
+import numpy as np
+
+from tact.data.slices import load_stack
+from tact.logs import run_step
+from tact.physics import ScanProtocol, choose_backend
+from tact.seeding import derive_seed
+from tact.simulation import SIMULATION_STREAM, read_scaling, save_simulation, simulate_stack
+
+
+def main() -> None:
+    params, vid = snakemake.params, int(snakemake.wildcards.vid)
+    scaling = params.frequency_scaling
+    if scaling == "auto":
+        scaling = read_scaling(snakemake.input.scaling)
+    simulated = simulate_stack(
+        load_stack(snakemake.input.store),
+        ScanProtocol(**params.protocol),
+        params.domain,
+        float(scaling),
+        np.random.default_rng(derive_seed(params.seed, SIMULATION_STREAM, vid)),
+        choose_backend(params.backend),
+        params.outside_roi_value,
+        params.keep_sinograms,
+    )
+    save_simulation(simulated, snakemake.output[0])
+
+
+run_step(snakemake.log[0], main)

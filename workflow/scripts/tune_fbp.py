@@ -1,0 +1,29 @@
+"""Tune the Hann FBP's frequency scaling on a few training slices (adapter)."""
+
+import numpy as np
+
+from tact.data.split import read_split
+from tact.io import write_csv
+from tact.logs import run_step
+from tact.physics import ScanProtocol, choose_backend
+from tact.seeding import derive_seed
+from tact.simulation import TUNING_STREAM, tune_from_stores, write_scaling
+
+
+def main() -> None:
+    params = snakemake.params
+    best, table = tune_from_stores(
+        snakemake.input.stores,
+        read_split(snakemake.input.split),
+        params.n_slices,
+        ScanProtocol(**params.protocol),
+        params.domain,
+        np.random.default_rng(derive_seed(params.seed, TUNING_STREAM)),
+        choose_backend(params.backend),
+    )
+    write_csv(table, snakemake.output.table)
+    psnr = float(table.loc[table["chosen"], "psnr_mean"].iloc[0])
+    write_scaling(snakemake.output.choice, best, psnr, int(table["n_slices"].iloc[0]))
+
+
+run_step(snakemake.log[0], main)
