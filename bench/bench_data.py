@@ -2,16 +2,14 @@
 
     .venv/bin/python bench/bench_data.py [--size 512] [--n-slices 64] [--repeats 3]
 
-Prints a Markdown table row set with machine and date, to paste into docs/benchmarks.md.
+Prints a Markdown table with machine and date; --write-docs puts it into docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +17,9 @@ from pathlib import Path
 from tact.data.lits import VolumePair, read_pair
 from tact.data.phantom import PhantomSpec, generate_volume, write_lits_pair
 from tact.data.slices import extract_slices, save_stack
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docs_section import machine, replace_section, today
 
 
 def median_seconds(step, repeats: int) -> float:
@@ -35,6 +36,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--n-slices", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     spec = PhantomSpec(size=args.size, n_slices=args.n_slices)
     with tempfile.TemporaryDirectory() as tmp:
@@ -48,11 +50,16 @@ def main() -> None:
         t_extract = median_seconds(lambda: extract_slices(canonical, args.size), args.repeats)
         stack = extract_slices(canonical, args.size)
         t_save = median_seconds(lambda: save_stack(stack, out / "v.npz"), args.repeats)
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    print(f"Data stage, {args.size}x{args.size}x{args.n_slices} phantom volume ")
-    print(f"({len(stack)} slices kept), median of {args.repeats}, one process; {machine}; ")
-    print(f"{datetime.date.today().isoformat()}\n")
-    print("| step | seconds per volume |\n|---|---|")
+    lines = [
+        "### Data stage per volume",
+        "",
+        f"`python bench/bench_data.py --size {args.size} --n-slices {args.n_slices}`; "
+        f"{machine()}; {today()}. A {args.size} x {args.size} x {args.n_slices} phantom volume "
+        f"({len(stack)} slices kept), median of {args.repeats}, one process.",
+        "",
+        "| step | seconds per volume |",
+        "|---|---|",
+    ]
     for name, seconds in [
         ("generate phantom", t_generate),
         ("write NIfTI pair", t_write),
@@ -60,7 +67,11 @@ def main() -> None:
         ("extract slices (no resize)", t_extract),
         ("save slice store", t_save),
     ]:
-        print(f"| {name} | {seconds:.2f} |")
+        lines.append(f"| {name} | {seconds:.2f} |")
+    text = "\n".join(lines)
+    print(text)
+    if args.write_docs:
+        replace_section("data", text)
 
 
 if __name__ == "__main__":

@@ -80,33 +80,28 @@ def stack() -> SliceStack:
     )
 
 
-def test_simulate_stack(stack, tmp_path):
-    protocol = ScanProtocol(n_angles=60)
-    sim = simulate_stack(
+def simulate(stack, keep_sinograms):
+    return simulate_stack(
         stack,
-        protocol,
+        ScanProtocol(n_angles=60),
         "lodopab",
         0.6,
         np.random.default_rng(3),
         outside_value=0.25,
-        keep_sinograms=True,
+        keep_sinograms=keep_sinograms,
         progress=False,
     )
+
+
+def test_simulate_stack(stack, tmp_path):
+    sim = simulate(stack, keep_sinograms=True)
     assert sim.lowdose.shape == sim.fbp.shape == (4, 64, 64)
     assert np.all(np.isfinite(sim.lowdose)) and np.all(np.isfinite(sim.fbp))
     outside = ~circular_roi(64)
     assert np.all(sim.lowdose[:, outside] == 0.25) and np.all(sim.fbp[:, outside] == 0.25)
     assert sim.sinogram.shape[:2] == (4, 60)
     assert sim.n_views == 60 and sim.extent_mm == 260.0 and sim.frequency_scaling == 0.6
-    again = simulate_stack(
-        stack,
-        protocol,
-        "lodopab",
-        0.6,
-        np.random.default_rng(3),
-        outside_value=0.25,
-        progress=False,
-    )
+    again = simulate(stack, keep_sinograms=False)
     np.testing.assert_array_equal(again.lowdose, sim.lowdose)
     assert again.sinogram is None
     save_simulation(sim, tmp_path / "sim.npz")
