@@ -1,10 +1,11 @@
 """Make docs/simulation_slice.png: one 512 px phantom slice through the simulation.
 
-    .venv/bin/python docs/scripts/simulation_figure.py [--scaling 0.641]
+    .venv/bin/python docs/scripts/simulation_figure.py [--scaling 0.44]
 
-Panels: full dose; low dose (LoDoPaB protocol, Ram-Lak FBP, the networks' input); the tuned Hann
-FBP (scaling from results/phantom512/physics/fbp_scaling.json when that run exists); a
-sparse-view scan (100 views, no noise, Ram-Lak). Second row: the same, zoomed on the tumour.
+The default protocol (LoDoPaB-CT noise, the slice's physical extent as the domain). Panels: full
+dose; low dose (Ram-Lak FBP, the networks' input); the tuned Hann FBP (scaling from
+results/phantom512/physics/fbp_scaling.json unless given); a sparse-view scan (100 views, no
+noise, Ram-Lak). Second row: the same, zoomed on the tumour.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 from tact.data.phantom import PhantomSpec, generate_volume
 from tact.data.units import hu_to_normalised
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
-from tact.physics import LODOPAB_DOMAIN_MM, Scanner, ScanProtocol
+from tact.physics import Scanner, ScanProtocol
 from tact.report.data import abdominal_window
 from tact.roi import circular_roi, fill_outside_roi
 from tact.seeding import derive_seed
@@ -42,8 +43,9 @@ def main() -> None:
     k = int(np.argmax((volume.labels == 2).sum(axis=(1, 2))))
     truth = hu_to_normalised(volume.hu[k])
     rng = np.random.default_rng(0)
-    low = Scanner(512, LODOPAB_DOMAIN_MM, ScanProtocol())
-    sparse = Scanner(512, LODOPAB_DOMAIN_MM, ScanProtocol(n_angles=100, noise=False))
+    extent = volume.spacing_mm[1] * 512
+    low = Scanner(512, extent, ScanProtocol())
+    sparse = Scanner(512, extent, ScanProtocol(n_angles=100, noise=False))
     sinogram = low.measure(truth, rng)
     panels = {
         "Full dose": truth,
@@ -75,8 +77,8 @@ def main() -> None:
     for ax in axes.ravel():
         ax.axis("off")
     fig.suptitle(
-        f"Phantom volume 0, slice {k} at 512 x 512, 26 cm domain, 4096 photons per detector "
-        "pixel, 1000 views; abdominal window (L40 W400); PSNR/SSIM in the circular ROI",
+        f"Phantom volume 0, slice {k} at 512 x 512, {extent / 10:.1f} cm domain, 4096 photons per "
+        "detector pixel, 1000 views; abdominal window (L40 W400); PSNR/SSIM in the circular ROI",
         fontsize=12,
     )
     fig.savefig(DOCS / "simulation_slice.png", dpi=75)

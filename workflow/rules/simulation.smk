@@ -31,7 +31,7 @@ rule tune_fbp:
         f"{BENCHMARKS}/tune_fbp.tsv"
     conda:
         "../../envs/cpu.yaml"
-    threads: 1
+    threads: 8
     resources:
         mem_mb=8000,
         runtime=120,

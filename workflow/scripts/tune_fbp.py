@@ -20,6 +20,7 @@ def main() -> None:
         params.domain,
         np.random.default_rng(derive_seed(params.seed, TUNING_STREAM)),
         choose_backend(params.backend),
+        workers=snakemake.threads,
     )
     write_csv(table, snakemake.output.table)
     psnr = float(table.loc[table["chosen"], "psnr_mean"].iloc[0])
