@@ -18,6 +18,7 @@ from conftest import (
     write_nifti,
 )
 from tact.data.slices import load_stack
+from tact.simulation import load_simulation
 
 
 def paper_config(tmp_path, lits_dir):
@@ -216,3 +217,19 @@ def test_config_errors_stop_the_workflow(tmp_path, section, message):
     result = run_workflow(tmp_path, config)
     assert result.returncode != 0 and message in result.stderr, result.stderr
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+def test_sparse_view_mode(tmp_path, lits_dir):
+    config = write_config(
+        tmp_path / "c.yaml",
+        data={"source": "lits", "lits_dir": str(lits_dir)},
+        simulation={"mode": "sparse", "sparse_views": 30, "noise": False},
+        fbp={"frequency_scaling": 0.8},
+    )
+    target = "results/test/sim/volume-0.npz"
+    run_workflow(tmp_path, config, target, check=True)
+    sim = load_simulation(tmp_path / target)
+    assert sim.n_views == 30 and sim.frequency_scaling == 0.8
+    log = (tmp_path / "results/test/logs/simulate/volume-0.log").read_text()
+    assert "30 views" in log and "projector backend: astra_" in log
