@@ -14,10 +14,12 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/simulation.smk"
+include: "workflow/rules/training.smk"
 
 
 wildcard_constraints:
     vid=r"\d+",  # volume ids are the N of LiTS' volume-N.nii
+    method=r"base|task_a[0-9.]+|joint_c[0-9.]+",
 
 
 rule all:

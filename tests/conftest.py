@@ -76,7 +76,14 @@ def lits_dir(tmp_path: Path) -> Path:
 
 def write_config(path: Path, **sections) -> Path:
     """A config file for tests: the given top-level keys on top of a tiny base."""
-    config = {"run": "test", "data": {"image_size": 32}}
+    tiny_network = {"base_channels": 4, "depth": 2}
+    config = {
+        "run": "test",
+        "data": {"image_size": 32},
+        "segmentation": tiny_network,
+        "reconstruction": tiny_network,
+        "training": {"epochs": 1, "batch_size": 4},
+    }
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
             config[key] = {**config[key], **value}

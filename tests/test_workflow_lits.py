@@ -40,6 +40,9 @@ def test_dry_run_of_paper_config_has_one_extraction_job_per_volume(tmp_path, lit
     jobs = planned_jobs(result.stdout)
     assert jobs["extract_slices"] == 5 and jobs["simulate"] == 5
     assert jobs["split"] == 1 and jobs["tune_fbp"] == 1
+    assert jobs["train_segmentation"] == 1 and jobs["train_reconstruction"] == 7
+    for method in ["base", "task_a0.1", "task_a0.5", "task_a0.9", "joint_c0.1", "joint_c0.9"]:
+        assert f"results/lits/models/{method}.pt" in result.stdout
     for vid in range(5):
         assert f"results/lits/data/slices/volume-{vid}.npz" in result.stdout
 

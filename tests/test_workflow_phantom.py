@@ -7,27 +7,36 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from conftest import run_workflow, write_config
 from tact.data.slices import load_stack
 from tact.roi import circular_roi
 from tact.simulation import load_simulation
+from tact.training import load_state_dict
 
 TINY = {"n_volumes": 3, "size": 128, "n_slices": 16, "slice_thickness_mm": 5.0}
 SIMULATION = {"n_angles": 200}
+TINY_NETWORK = {"base_channels": 4, "depth": 2}
+SIMULATED = [f"results/test/sim/volume-{vid}.npz" for vid in range(3)]
 
 
-def phantom_run(workdir, first_target=None, **phantom):
+def phantom_run(workdir, first_target=None, targets=(), **phantom):
     config = write_config(
         workdir / "c.yaml",
         data={"source": "phantom", "image_size": 64},
         phantom={**TINY, **phantom},
         simulation=SIMULATION,
         fbp={"tuning_slices": 3},
+        segmentation=TINY_NETWORK,
+        reconstruction=TINY_NETWORK,
+        training={"epochs": 2, "batch_size": 4, "checkpoint_every": 5},
+        task_adaptive={"alphas": [0.5]},
+        joint={"cs": [0.5]},
     )
     if first_target:  # build one target alone first: job order must not matter
         run_workflow(workdir, config, first_target, check=True)
-    run_workflow(workdir, config, check=True)
+    run_workflow(workdir, config, *targets, check=True)
     return workdir / "results/test", config
 
 
@@ -53,6 +62,14 @@ def test_phantom_run_is_complete_and_seeded(tmp_path):
     plans = {line.split("\t")[-1] for line in summary.stdout.strip().splitlines()[1:]}
     assert plans == {"no update"}
 
+    # trainings: every model loads as plain tensors, every history has a row per epoch
+    for method in ["segmentation", "base", "task_a0.5", "joint_c0.5"]:
+        state = load_state_dict(results / f"models/{method}.pt")
+        assert state and all(torch.is_tensor(v) for v in state.values())
+        history = pd.read_csv(results / f"training/{method}.csv")
+        assert history["epoch"].tolist() == [1, 2] and history["val_loss"].notna().all()
+    assert not list((results / "checkpoints").glob("*.ckpt")), "checkpoints removed when done"
+
     # the HTML report holds the data figure and table with their captions
     report = tmp_path / "a/report.html"
     run_workflow(tmp_path / "a", config, "--report", str(report), check=True)
@@ -76,8 +93,8 @@ def test_phantom_run_is_complete_and_seeded(tmp_path):
 
     # same seed in another directory, volume 2 simulated first: identical files;
     # another seed: other anatomy
-    same, _ = phantom_run(tmp_path / "b", first_target="results/test/sim/volume-2.npz")
-    other, _ = phantom_run(tmp_path / "c", seed=99)
+    same, _ = phantom_run(tmp_path / "b", SIMULATED[2], SIMULATED)
+    other, _ = phantom_run(tmp_path / "c", targets=SIMULATED, seed=99)
     for name in names:
         assert filecmp.cmp(phantom / name, same / "phantom" / name, shallow=False), name
     for vid in range(3):

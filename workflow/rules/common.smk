@@ -91,6 +91,48 @@ def simulations():
     return expand(f"{RESULTS}/sim/volume-{{vid}}.npz", vid=VOLUME_IDS)
 
 
+def reconstruction_methods():
+    """Method ids of the reconstruction trainings: base, joint_c{C}, task_a{alpha}."""
+    return [
+        "base",
+        *(f"joint_c{c}" for c in config["joint"]["cs"]),
+        *(f"task_a{a}" for a in config["task_adaptive"]["alphas"]),
+    ]
+
+
+def method_job(wildcards):
+    """Objective of a reconstruction method: kind and Dice weight (alpha or C)."""
+    method = wildcards.method
+    if method == "base":
+        return {"kind": "base", "weight": 0.0}
+    prefix, kind = (
+        ("task_a", "task_adaptive")
+        if method.startswith("task_a")
+        else ("joint_c", "joint")
+    )
+    return {"kind": kind, "weight": float(method[len(prefix) :])}
+
+
+def train_settings(kind):
+    """The training settings a kind of training depends on (and only those)."""
+    settings = {**config["training"], "seed": config["seed"]}
+    if kind == "segmentation":
+        settings["cross_entropy"] = config["segmentation"]["cross_entropy"]
+    if kind == "joint":
+        settings["joint_segmenter_init"] = config["joint"]["segmenter_init"]
+    return settings
+
+
+def segmenter_for(wildcards):
+    """Task-adaptive training (and joint with a pre-trained init) needs the frozen segmenter."""
+    kind = method_job(wildcards)["kind"]
+    if kind == "task_adaptive" or (
+        kind == "joint" and config["joint"]["segmenter_init"] == "pretrained"
+    ):
+        return f"{RESULTS}/models/segmentation.pt"
+    return []
+
+
 def slice_stores():
     return expand(f"{RESULTS}/data/slices/volume-{{vid}}.npz", vid=VOLUME_IDS)
 
@@ -103,4 +145,6 @@ def all_targets():
         f"{RESULTS}/tables/data_summary.csv",
         *simulations(),
         f"{RESULTS}/tables/simulation_quality.csv",
+        f"{RESULTS}/models/segmentation.pt",
+        *expand(f"{RESULTS}/models/{{method}}.pt", method=reconstruction_methods()),
     ]

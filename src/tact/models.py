@@ -1,0 +1,123 @@
+"""Networks: the paper's U-Net (reconstruction and segmentation heads) and RED-CNN.
+
+The paper uses "the original U-Net (Ronneberger et al. 2015) with very slight modifications":
+we read these as padded 3x3 convolutions (output size = input size) and batch norm after each
+convolution. The reconstruction U-Net is the same network with a sigmoid on its one output
+channel; the segmentation U-Net has three output channels (background, liver, tumour) and
+returns logits. Width (channels of the first level, 64 in the original) and depth (number of
+poolings, 4 in the original: 64 .. 1024 channels) are configurable so the demo can be small.
+
+The paper claims the task-adaptive loss plugs into any reconstruction network; RED-CNN
+(Chen et al. 2017, a residual encoder-decoder for low-dose CT) is the second architecture.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+ARCHITECTURES = ("unet", "redcnn")
+N_CLASSES = 3  # background, liver, tumour
+
+
+def _double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class UNet(nn.Module):
+    """Ronneberger's U-Net with padding and batch norm; input sides must divide 2**depth."""
+
+    def __init__(
+        self,
+        out_channels: int,
+        base_channels: int = 64,
+        depth: int = 4,
+        sigmoid: bool = False,
+        in_channels: int = 1,
+    ) -> None:
+        super().__init__()
+        widths = [base_channels * 2**level for level in range(depth + 1)]
+        self.depth = depth
+        self.sigmoid = sigmoid
+        self.down = nn.ModuleList([_double_conv(in_channels, widths[0])])
+        self.down.extend(_double_conv(widths[i], widths[i + 1]) for i in range(depth))
+        self.pool = nn.MaxPool2d(2)
+        self.upsample = nn.ModuleList(
+            nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2)
+            for i in reversed(range(depth))
+        )
+        self.up = nn.ModuleList(
+            _double_conv(2 * widths[i], widths[i]) for i in reversed(range(depth))
+        )
+        self.head = nn.Conv2d(widths[0], out_channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] % 2**self.depth or x.shape[-2] % 2**self.depth:
+            raise ValueError(
+                f"U-Net of depth {self.depth} needs sides divisible by {2**self.depth}"
+            )
+        skips = []
+        for level, block in enumerate(self.down):
+            x = block(x if level == 0 else self.pool(x))
+            skips.append(x)
+        x = skips.pop()
+        for upsample, block in zip(self.upsample, self.up, strict=True):
+            x = block(torch.cat([skips.pop(), upsample(x)], dim=1))
+        x = self.head(x)
+        return torch.sigmoid(x) if self.sigmoid else x
+
+
+class REDCNN(nn.Module):
+    """RED-CNN (Chen et al. 2017): 5 convolutions, 5 deconvolutions, 3 residual shortcuts.
+
+    As published: 5x5 kernels, no padding and no pooling (each convolution shrinks the image by
+    4 pixels, each deconvolution grows it back), ReLU after every layer and after each shortcut.
+    """
+
+    def __init__(self, channels: int = 96, in_channels: int = 1) -> None:
+        super().__init__()
+        self.encoder = nn.ModuleList(
+            nn.Conv2d(in_channels if i == 0 else channels, channels, 5) for i in range(5)
+        )
+        self.decoder = nn.ModuleList(
+            nn.ConvTranspose2d(channels, in_channels if i == 4 else channels, 5) for i in range(5)
+        )
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shortcut_input = x
+        out = self.relu(self.encoder[0](x))
+        out = self.relu(self.encoder[1](out))
+        shortcut_2 = out
+        out = self.relu(self.encoder[2](out))
+        out = self.relu(self.encoder[3](out))
+        shortcut_4 = out
+        out = self.relu(self.encoder[4](out))
+        out = self.relu(self.decoder[0](out) + shortcut_4)
+        out = self.relu(self.decoder[1](out))
+        out = self.relu(self.decoder[2](out) + shortcut_2)
+        out = self.relu(self.decoder[3](out))
+        return self.relu(self.decoder[4](out) + shortcut_input)
+
+
+def reconstruction_network(
+    architecture: str = "unet", base_channels: int = 64, depth: int = 4
+) -> nn.Module:
+    """The network f of the paper's objectives (image in, image out)."""
+    if architecture == "unet":
+        return UNet(1, base_channels, depth, sigmoid=True)
+    if architecture == "redcnn":
+        return REDCNN(channels=base_channels)
+    raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
+
+
+def segmentation_network(base_channels: int = 64, depth: int = 4) -> nn.Module:
+    """The task network g: U-Net with logits for background, liver and tumour."""
+    return UNet(N_CLASSES, base_channels, depth, sigmoid=False)

@@ -1,0 +1,529 @@
+"""Training: the segmentation pre-training and the reconstruction trainings, fast and resumable.
+
+One loop serves every model. What differs is the objective (`tact.losses`):
+
+- ``segmentation``: g on full-dose slices, Dice loss (optionally + cross-entropy);
+- ``base``: f on low-dose -> full-dose pairs, MSE;
+- ``task_adaptive``: f with (1 - alpha) MSE + alpha Dice through the frozen pre-trained g;
+- ``joint``: f and a segmenter h trained together with (1 - C) MSE + C Dice (Adler et al.).
+
+Speed on a GPU: the training split lives in GPU memory (16-bit) when it fits, bf16 autocast,
+channels_last, fused Adam, optional torch.compile. On the CPU the same code runs in float32.
+
+Resumable: a checkpoint (models, optimizer, scheduler, RNG state, early-stopping state, history)
+is written atomically every ``checkpoint_every`` steps and at each epoch end. Batch order is a
+function of (seed, epoch), so a restarted job redoes exactly the steps after the checkpoint and
+ends with the same weights as an uninterrupted run. A checkpoint is only resumed when its
+fingerprint (settings and input files) matches; it is removed once the model is written.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from tact.data.slices import load_stack
+from tact.data.split import read_split
+from tact.io import atomic_path, write_csv
+from tact.losses import reconstruction_objective, segmentation_objective
+from tact.models import reconstruction_network, segmentation_network
+from tact.roi import circular_roi
+from tact.seeding import derive_seed
+from tact.simulation import load_simulation
+
+log = logging.getLogger(__name__)
+
+KINDS = ("segmentation", "base", "task_adaptive", "joint")
+_INIT_STREAM, _ORDER_STREAM, _VAL_STREAM, _JOINT_INIT_STREAM = 10, 11, 12, 13
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    architecture: str = "unet"
+    base_channels: int = 64
+    depth: int = 4
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that defines a training run (all from the config)."""
+
+    epochs: int = 30
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    lr_factor: float = 0.5
+    lr_patience: int = 2
+    early_stopping_patience: int = 5
+    val_fraction: float = 0.1
+    checkpoint_every: int = 200
+    seed: int = 0
+    device: str = "auto"
+    compile: bool = False
+    cross_entropy: bool = False
+    joint_segmenter_init: str = "scratch"
+
+
+@dataclass
+class Slices:
+    """Training arrays: network input, reconstruction target, labels (CPU tensors)."""
+
+    inputs: torch.Tensor  # (N, 1, H, W) float32
+    targets: torch.Tensor  # (N, 1, H, W) float32
+    labels: torch.Tensor  # (N, H, W) uint8
+    volumes: np.ndarray  # (N,) volume id of every slice
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: np.ndarray) -> Slices:
+        rows = torch.as_tensor(index, dtype=torch.long)
+        return Slices(self.inputs[rows], self.targets[rows], self.labels[rows], self.volumes[index])
+
+
+def load_training_slices(
+    store_paths: Sequence[str | Path],
+    split_path: str | Path,
+    sim_paths: Sequence[str | Path] | None = None,
+) -> Slices:
+    """The training split: full-dose input (segmentation) or low-dose input (reconstruction)."""
+    split = read_split(split_path)
+    train = split[split["split"] == "train"]
+    sims = {}
+    for path in sim_paths or []:
+        sim = load_simulation(path)
+        sims[sim.volume_id] = sim
+    inputs, targets, labels, volumes = [], [], [], []
+    for path in store_paths:
+        stack = load_stack(path)
+        wanted = set(train.loc[train["volume"] == stack.volume_id, "slice"])
+        rows = np.array([i for i, s in enumerate(stack.slice_index) if int(s) in wanted], int)
+        if len(rows) == 0:
+            continue
+        targets.append(stack.image[rows])
+        labels.append(stack.mask[rows])
+        volumes.append(np.full(len(rows), stack.volume_id))
+        if sim_paths is None:
+            inputs.append(stack.image[rows])
+        else:
+            sim = sims[stack.volume_id]
+            if not np.array_equal(sim.slice_index, stack.slice_index):
+                raise ValueError(f"volume {stack.volume_id}: simulation and slice store disagree")
+            inputs.append(sim.lowdose[rows])
+    if not labels:
+        raise ValueError(f"{split_path}: the training split is empty")
+
+    def stack_images(parts: list[np.ndarray]) -> torch.Tensor:
+        return torch.from_numpy(np.concatenate(parts).astype(np.float32))[:, None]
+
+    return Slices(
+        inputs=stack_images(inputs),
+        targets=stack_images(targets),
+        labels=torch.from_numpy(np.concatenate(labels).astype(np.uint8)),
+        volumes=np.concatenate(volumes),
+    )
+
+
+def split_validation(data: Slices, fraction: float, seed: int) -> tuple[Slices, Slices]:
+    """Hold out whole volumes for early stopping (slices when there is only one volume)."""
+    rng = np.random.default_rng(derive_seed(seed, _VAL_STREAM))
+    volumes = np.unique(data.volumes)
+    if len(volumes) >= 2:
+        n_val = min(max(1, round(fraction * len(volumes))), len(volumes) - 1)
+        held_out = rng.permutation(volumes)[:n_val]
+        is_val = np.isin(data.volumes, held_out)
+    else:
+        n_val = min(max(1, round(fraction * len(data))), len(data) - 1)
+        is_val = np.isin(np.arange(len(data)), rng.permutation(len(data))[:n_val])
+    return data.subset(np.flatnonzero(~is_val)), data.subset(np.flatnonzero(is_val))
+
+
+def choose_device(requested: str = "auto") -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("training.device is cuda but no CUDA device is available")
+    return torch.device(requested)
+
+
+class DeviceSlices:
+    """The slices where the steps run: on the GPU (16-bit) when they fit, else on the host."""
+
+    def __init__(self, data: Slices, device: torch.device) -> None:
+        self.device = device
+        self.n = len(data)
+        on_gpu = device.type == "cuda" and self._fits(data, device)
+        storage = device if on_gpu else torch.device("cpu")
+        dtype = torch.float16 if device.type == "cuda" else torch.float32
+        self.inputs = data.inputs.to(storage, dtype)
+        self.targets = data.targets.to(storage, dtype)
+        self.labels = data.labels.to(storage)
+        if device.type == "cuda" and not on_gpu:
+            self.inputs, self.targets = self.inputs.pin_memory(), self.targets.pin_memory()
+            self.labels = self.labels.pin_memory()
+        log.info("%d slices held on %s", self.n, storage)
+
+    @staticmethod
+    def _fits(data: Slices, device: torch.device) -> bool:
+        needed = 2 * (data.inputs.numel() + data.targets.numel()) + data.labels.numel()
+        free, _ = torch.cuda.mem_get_info(device)
+        return needed < 0.4 * free
+
+    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(input, target, labels) of the rows ``index``, as float32 / int64 on the device."""
+        index = index.to(self.inputs.device)
+        channels_last = torch.channels_last if self.device.type == "cuda" else None
+
+        def images(t: torch.Tensor) -> torch.Tensor:
+            out = t[index].to(self.device, torch.float32, non_blocking=True)
+            return out.contiguous(memory_format=channels_last) if channels_last else out
+
+        labels = self.labels[index].to(self.device, torch.long, non_blocking=True)
+        return images(self.inputs), images(self.targets), labels
+
+
+@dataclass
+class Job:
+    """One training: what is trained, with which objective weight, on which data."""
+
+    kind: str
+    weight: float = 0.0
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    segmenter_network: NetworkSettings = field(default_factory=NetworkSettings)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+
+
+def fingerprint(job: Job, settings: TrainSettings, inputs: Sequence[str | Path]) -> str:
+    """Identity of a training: settings plus the size and time of every input file."""
+    files = [(str(p), Path(p).stat().st_size, Path(p).stat().st_mtime_ns) for p in inputs]
+    record = json.dumps([asdict(job), asdict(settings), files], sort_keys=True, default=str)
+    return hashlib.sha256(record.encode()).hexdigest()
+
+
+class Trainer:
+    """Builds the networks and optimizer of a job and runs (or resumes) its training."""
+
+    def __init__(
+        self,
+        job: Job,
+        settings: TrainSettings,
+        train: Slices,
+        val: Slices,
+        frozen_segmenter: dict[str, torch.Tensor] | None = None,
+    ) -> None:
+        self.job, self.settings = job, settings
+        self.device = choose_device(settings.device)
+        torch.manual_seed(derive_seed(settings.seed, _INIT_STREAM))
+        if job.kind == "segmentation":
+            self.model = segmentation_network(job.network.base_channels, job.network.depth)
+        else:
+            net = job.network
+            self.model = reconstruction_network(net.architecture, net.base_channels, net.depth)
+        self.segmenter: nn.Module | None = None
+        trained = [self.model]
+        if job.kind in ("task_adaptive", "joint"):
+            seg = job.segmenter_network
+            torch.manual_seed(derive_seed(settings.seed, _JOINT_INIT_STREAM))
+            self.segmenter = segmentation_network(seg.base_channels, seg.depth)
+            if job.kind == "task_adaptive" or settings.joint_segmenter_init == "pretrained":
+                if frozen_segmenter is None:
+                    raise ValueError(f"{job.kind} training needs the pre-trained segmenter")
+                self.segmenter.load_state_dict(frozen_segmenter)
+            if job.kind == "task_adaptive":  # g is frozen: eval mode, no parameter updates
+                self.segmenter.eval().requires_grad_(False)
+            else:
+                trained.append(self.segmenter)
+        cuda = self.device.type == "cuda"
+        for net in [self.model, self.segmenter]:
+            if net is not None:
+                net.to(self.device, memory_format=torch.channels_last if cuda else None)
+        self.trained = trained
+        parameters = [p for net in trained for p in net.parameters()]
+        self.optimizer = torch.optim.Adam(parameters, lr=settings.learning_rate, fused=cuda)
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, factor=settings.lr_factor, patience=settings.lr_patience
+        )
+        self.train_data = DeviceSlices(train, self.device)
+        self.val_data = DeviceSlices(val, self.device)
+        self.forward_model = self.model
+        self.forward_segmenter = self.segmenter
+        if settings.compile and cuda:
+            self.forward_model = torch.compile(self.model)
+            if self.segmenter is not None:
+                self.forward_segmenter = torch.compile(self.segmenter)
+        self.roi = torch.as_tensor(circular_roi(train.inputs.shape[-1]), device=self.device)
+        # training state, saved in checkpoints
+        self.epoch = 0
+        self.step_in_epoch = 0
+        self.global_step = 0
+        self.best_loss = math.inf
+        self.best_state: dict[str, dict[str, torch.Tensor]] | None = None
+        self.bad_epochs = 0
+        self.history: list[dict[str, float]] = []
+        self.running: dict[str, float] = {}
+        self._sums: dict[str, torch.Tensor] = {}
+
+    # ---- objective ----------------------------------------------------------------------
+
+    def _loss(
+        self, x: torch.Tensor, target: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
+        with torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda"):
+            output = self.forward_model(x)
+            if self.job.kind == "segmentation":
+                loss, terms = segmentation_objective(output, labels, self.settings.cross_entropy)
+            else:
+                segmenter = self.forward_segmenter if self.job.kind != "base" else None
+                loss, terms = reconstruction_objective(
+                    self.job.weight, output, target, labels, segmenter
+                )
+        return loss, terms, output
+
+    def _order(self, epoch: int, n: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(
+            derive_seed(self.settings.seed, _ORDER_STREAM, epoch)
+        )
+        return torch.randperm(n, generator=generator)
+
+    def _batches(self, epoch: int) -> list[torch.Tensor]:
+        order = self._order(epoch, self.train_data.n)
+        size = self.settings.batch_size
+        if self.train_data.n <= size:
+            return [order]
+        return [order[i : i + size] for i in range(0, self.train_data.n - size + 1, size)]
+
+    # ---- one epoch ----------------------------------------------------------------------
+
+    def _set_train_mode(self) -> None:
+        for net in self.trained:
+            net.train()
+
+    def _train_epoch(self, checkpoint: Path | None) -> None:
+        batches = self._batches(self.epoch)
+        self._set_train_mode()
+        progress = tqdm(
+            batches[self.step_in_epoch :],
+            desc=f"epoch {self.epoch + 1}/{self.settings.epochs}",
+            unit="batch",
+        )
+        for index in progress:
+            x, target, labels = self.train_data.batch(index)
+            loss, terms, _ = self._loss(x, target, labels)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.step_in_epoch += 1
+            self.global_step += 1
+            # sums stay on the device: reading a value every step would stall the GPU
+            for name, value in {"loss": loss, **terms}.items():
+                weighted = value.detach().float() * len(index)
+                self._sums[name] = self._sums[name] + weighted if name in self._sums else weighted
+            self.running["n"] = self.running.get("n", 0.0) + len(index)
+            if self.step_in_epoch % 25 == 0:
+                progress.set_postfix(loss=f"{float(loss):.4f}")
+            if checkpoint and self.global_step % self.settings.checkpoint_every == 0:
+                self.save_checkpoint(checkpoint)
+        self._fold_sums()
+
+    def _fold_sums(self) -> None:
+        """Move the device-side sums into ``running`` (plain floats, saved in checkpoints)."""
+        for name, value in self._sums.items():
+            self.running[name] = self.running.get(name, 0.0) + float(value)
+        self._sums = {}
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        for net in [self.model, self.segmenter]:
+            if net is not None:
+                net.eval()
+        totals: dict[str, float] = {}
+        psnrs, n = [], 0
+        order = torch.arange(self.val_data.n)
+        for start in range(0, self.val_data.n, self.settings.batch_size):
+            index = order[start : start + self.settings.batch_size]
+            x, target, labels = self.val_data.batch(index)
+            loss, terms, output = self._loss(x, target, labels)
+            for name, value in {"loss": loss, **terms}.items():
+                totals[name] = totals.get(name, 0.0) + float(value) * len(index)
+            n += len(index)
+            if self.job.kind != "segmentation":
+                error = (output.float() - target)[:, 0][:, self.roi]
+                psnrs.extend((-10 * torch.log10(error.pow(2).mean(dim=1))).tolist())
+        metrics = {f"val_{k}": v / n for k, v in totals.items()}
+        if psnrs:
+            metrics["val_psnr"] = float(np.mean(psnrs))
+        return metrics
+
+    def _end_epoch(self, seconds: float) -> bool:
+        """Validate, log, step the scheduler and early stopping; True when training stops."""
+        n = self.running.pop("n", 1.0)
+        row = {"epoch": self.epoch + 1, "lr": self.optimizer.param_groups[0]["lr"]}
+        row.update({f"train_{k}": v / n for k, v in self.running.items()})
+        row.update(self.validate())
+        row.update({"seconds": seconds, "images_per_s": n / seconds if seconds > 0 else 0.0})
+        self.history.append(row)
+        val_loss = row["val_loss"]
+        self.scheduler.step(val_loss)
+        if val_loss < self.best_loss:
+            self.best_loss, self.bad_epochs = val_loss, 0
+            self.best_state = {
+                "model": copy.deepcopy(self.model.state_dict()),
+                **(
+                    {"segmenter": copy.deepcopy(self.segmenter.state_dict())}
+                    if self.segmenter
+                    else {}
+                ),
+            }
+        else:
+            self.bad_epochs += 1
+        log.info(
+            "epoch %d: %s",
+            self.epoch + 1,
+            ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch"),
+        )
+        self.epoch += 1
+        self.step_in_epoch = 0
+        self.running = {}
+        return self.bad_epochs >= self.settings.early_stopping_patience
+
+    def fit(self, checkpoint: Path | None = None) -> None:
+        """Train until the epoch budget or early stopping; checkpoints if a path is given."""
+        if self.epoch >= self.settings.epochs:
+            return
+        while self.epoch < self.settings.epochs:
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            self._train_epoch(checkpoint)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize()
+            stop = self._end_epoch(time.perf_counter() - start)
+            if stop:
+                log.info(
+                    "early stopping after epoch %d (best val loss %.5g)", self.epoch, self.best_loss
+                )
+                self.epoch = self.settings.epochs
+            if checkpoint:
+                self.save_checkpoint(checkpoint)
+
+    def best_model_state(self) -> dict[str, torch.Tensor]:
+        state = self.best_state["model"] if self.best_state else self.model.state_dict()
+        return {k: v.detach().cpu() for k, v in state.items()}
+
+    # ---- checkpoints --------------------------------------------------------------------
+
+    def state(self, fingerprint_value: str) -> dict:
+        return {
+            "fingerprint": fingerprint_value,
+            "model": self.model.state_dict(),
+            "segmenter": self.segmenter.state_dict() if self.segmenter is not None else {},
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "epoch": self.epoch,
+            "step_in_epoch": self.step_in_epoch,
+            "global_step": self.global_step,
+            "best_loss": self.best_loss,
+            "best_state": self.best_state or {},
+            "bad_epochs": self.bad_epochs,
+            "history": self.history,
+            "running": self.running,
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    fingerprint_value = ""
+
+    def save_checkpoint(self, path: Path) -> None:
+        self._fold_sums()
+        with atomic_path(path) as tmp:
+            torch.save(self.state(self.fingerprint_value), tmp)
+
+    def load_checkpoint(self, path: Path) -> bool:
+        """Resume from ``path`` if it exists and belongs to this training; True if resumed."""
+        if not path.exists():
+            return False
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        if state["fingerprint"] != self.fingerprint_value:
+            log.warning(
+                "%s belongs to another training (settings or inputs changed): ignored", path
+            )
+            return False
+        self.model.load_state_dict(state["model"])
+        if self.segmenter is not None:
+            self.segmenter.load_state_dict(state["segmenter"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self.step_in_epoch = state["epoch"], state["step_in_epoch"]
+        self.global_step, self.best_loss = state["global_step"], state["best_loss"]
+        self.best_state = state["best_state"] or None
+        self.bad_epochs, self.history = state["bad_epochs"], state["history"]
+        self.running = state["running"]
+        torch.set_rng_state(state["torch_rng"].cpu())
+        log.info("resumed from %s at epoch %d, step %d", path, self.epoch + 1, self.step_in_epoch)
+        return True
+
+
+def run_training(
+    trainer: Trainer,
+    model_path: str | Path,
+    history_path: str | Path,
+    checkpoint_path: str | Path,
+    fingerprint_value: str,
+) -> None:
+    """Resume if possible, train, write the best weights and the history, drop the checkpoint."""
+    checkpoint = Path(checkpoint_path)
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    trainer.fingerprint_value = fingerprint_value
+    trainer.load_checkpoint(checkpoint)
+    trainer.fit(checkpoint)
+    write_csv(pd.DataFrame(trainer.history), history_path)
+    with atomic_path(model_path) as tmp:
+        torch.save(trainer.best_model_state(), tmp)
+    checkpoint.unlink(missing_ok=True)
+
+
+def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """A model file of this workflow; ``weights_only`` refuses anything but tensors and data."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def train_from_files(
+    job: Job,
+    settings: TrainSettings,
+    store_paths: Sequence[str | Path],
+    split_path: str | Path,
+    model_path: str | Path,
+    history_path: str | Path,
+    checkpoint_path: str | Path,
+    sim_paths: Sequence[str | Path] | None = None,
+    segmenter_path: str | Path | None = None,
+) -> None:
+    """What a training rule does: load the split, build the trainer, train or resume, write."""
+    data = load_training_slices(store_paths, split_path, sim_paths)
+    train, val = split_validation(data, settings.val_fraction, settings.seed)
+    log.info("%s: %d training and %d validation slices", job.kind, len(train), len(val))
+    segmenter = load_state_dict(segmenter_path) if segmenter_path else None
+    trainer = Trainer(job, settings, train, val, frozen_segmenter=segmenter)
+    inputs = [
+        *store_paths,
+        split_path,
+        *(sim_paths or []),
+        *([segmenter_path] if segmenter_path else []),
+    ]
+    run_training(
+        trainer, model_path, history_path, checkpoint_path, fingerprint(job, settings, inputs)
+    )
