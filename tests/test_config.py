@@ -85,3 +85,22 @@ def test_every_schema_key_is_documented():
     readme = (REPO / "config/README.md").read_text()
     documented = set(re.findall(r"^\| `([a-z0-9_.]+)` \|", readme, flags=re.MULTILINE))
     assert set(schema_keys(SCHEMA)) == documented
+
+
+def test_command_line_strings_are_read_as_yaml():
+    """snakemake --config 'training={epochs: 2}' hands nested values over as strings."""
+    config = validate_config(
+        {
+            "run": "x",
+            "seed": "3",
+            "training": {"epochs": "2", "compile": "true", "learning_rate": "1e-4"},
+            "task_adaptive": {"alphas": ["0.5", "0.7"]},
+            "bm3d": {"sigma_psd": "auto"},
+        },
+        SCHEMA,
+    )
+    assert config["seed"] == 3 and config["training"]["epochs"] == 2
+    assert config["training"]["compile"] is True and config["training"]["learning_rate"] == 1e-4
+    assert config["task_adaptive"]["alphas"] == [0.5, 0.7] and config["bm3d"]["sigma_psd"] == "auto"
+    with pytest.raises(ConfigError, match=r"training\.epochs: 'two' is not of type 'integer'"):
+        validate_config({"run": "x", "training": {"epochs": "two"}}, SCHEMA)

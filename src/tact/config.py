@@ -25,6 +25,35 @@ def _fill_defaults(schema: dict[str, Any], instance: dict[str, Any]) -> None:
             _fill_defaults(sub, instance[key])
 
 
+_PLAIN_TYPES = {"integer": (int,), "number": (int, float), "boolean": (bool,), "array": (list,)}
+
+
+def _coerce(schema: dict[str, Any], value: Any) -> Any:
+    """Snakemake's ``--config key={a: 2}`` passes nested values as strings: read them as YAML
+    where the schema wants a number, boolean or list (and the YAML value has that type)."""
+    if isinstance(value, dict):
+        for key, sub in schema.get("properties", {}).items():
+            if key in value:
+                value[key] = _coerce(sub, value[key])
+        return value
+    if isinstance(value, list) and "items" in schema:
+        return [_coerce(schema["items"], item) for item in value]
+    types = schema.get("type", [])
+    wanted = tuple(
+        t
+        for name in ([types] if isinstance(types, str) else types)
+        for t in _PLAIN_TYPES.get(name, ())
+    )
+    if isinstance(value, str) and wanted:
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        if isinstance(parsed, wanted):
+            return _coerce(schema, parsed)
+    return value
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     if error.validator == "additionalProperties":
@@ -46,7 +75,7 @@ def load_schema(path: str | Path) -> dict[str, Any]:
 
 def validate_config(config: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     """Return a validated copy of ``config`` with defaults filled; raise ConfigError otherwise."""
-    config = copy.deepcopy(config)
+    config = _coerce(schema, copy.deepcopy(config))
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
