@@ -47,7 +47,9 @@ def _coerce(schema: dict[str, Any], value: Any) -> Any:
     if isinstance(value, str) and wanted:
         try:
             parsed = yaml.safe_load(value)
-        except yaml.YAMLError:
+            if isinstance(parsed, str) and float in wanted:
+                parsed = float(parsed)  # PyYAML reads 1e-4 as a string (YAML 1.1)
+        except (yaml.YAMLError, ValueError):
             return value
         if isinstance(parsed, wanted):
             return _coerce(schema, parsed)
