@@ -14,7 +14,7 @@ import torch
 from conftest import REPO
 from tact.losses import dice_loss, reconstruction_objective, soft_dice
 from tact.models import REDCNN, UNet, reconstruction_network, segmentation_network
-from tact.training import Job, Trainer, load_state_dict, split_validation
+from tact.training import Job, NetworkSettings, Trainer, load_state_dict, split_validation
 from train_worker import SETTINGS, TINY_NET, synthetic_slices
 
 
@@ -182,3 +182,26 @@ def test_checkpoint_of_another_training_is_ignored(tmp_path):
     assert second.epoch == 0
     second.fingerprint_value = "settings A"
     assert second.load_checkpoint(tmp_path / "run.ckpt") and second.epoch == 2
+
+
+def test_redcnn_trains_with_the_task_adaptive_objective(pretrained_segmenter):
+    """The objective plugs into another reconstruction network unchanged."""
+    train, val = split_validation(synthetic_slices(24), 0.2, 0)
+    job = Job(
+        "task_adaptive",
+        0.5,
+        network=NetworkSettings("redcnn", 8, 0),
+        segmenter_network=TINY_NET,
+    )
+    trainer = Trainer(
+        job,
+        SETTINGS.__class__(**{**SETTINGS.__dict__, "epochs": 1}),
+        train,
+        val,
+        pretrained_segmenter,
+    )
+    assert isinstance(trainer.model, REDCNN)
+    before = snapshot(trainer.model)
+    trainer.fit()
+    assert any(not torch.equal(before[k], v) for k, v in snapshot(trainer.model).items())
+    assert np.isfinite(trainer.history[0]["val_psnr"]) and "train_dice_loss" in trainer.history[0]

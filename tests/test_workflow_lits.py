@@ -47,6 +47,20 @@ def test_dry_run_of_paper_config_has_one_extraction_job_per_volume(tmp_path, lit
         assert f"results/lits/data/slices/volume-{vid}.npz" in result.stdout
 
 
+def test_adding_an_alpha_adds_one_training(tmp_path, lits_dir):
+    def trainings(alphas):
+        config = write_config(
+            tmp_path / "c.yaml",
+            data={"source": "lits", "lits_dir": str(lits_dir)},
+            task_adaptive={"alphas": alphas},
+        )
+        return planned_jobs(run_workflow(tmp_path, config, "--dry-run", check=True).stdout)
+
+    before, after = trainings([0.1, 0.5, 0.9]), trainings([0.1, 0.3, 0.5, 0.9])
+    assert after["train_reconstruction"] == before["train_reconstruction"] + 1 == 8
+    assert after["train_segmentation"] == 1
+
+
 def test_fixed_fbp_scaling_skips_the_tuning(tmp_path, lits_dir):
     config = write_config(
         tmp_path / "c.yaml",
