@@ -15,11 +15,13 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/simulation.smk"
 include: "workflow/rules/training.smk"
+include: "workflow/rules/evaluation.smk"
 
 
 wildcard_constraints:
     vid=r"\d+",  # volume ids are the N of LiTS' volume-N.nii
     method=r"base|task_a[0-9.]+|joint_c[0-9.]+",
+    source=r"lowdose|fbp|fulldose",
 
 
 rule all:

@@ -115,3 +115,17 @@ def test_slice_metrics_columns_and_ranges():
     }
     assert row["dice_tumor"] == row["nsd_tumor"] == row["cldice_tumor"] == 0.0  # tumour missed
     assert all(0 <= v <= 1 for v in row.values())
+
+
+def test_per_slice_table_refuses_misaligned_methods():
+    from tact.evaluation import TestSet, per_slice_table
+
+    images = np.zeros((2, 64, 64), np.float32)
+    masks = np.stack([np.where(disc(), 1, 0)] * 2).astype(np.uint8)
+    truth = TestSet(images, np.array([0, 0]), np.array([3, 4]))
+    labels = TestSet(masks, truth.volumes, truth.slices)
+    shifted = TestSet(images, np.array([0, 0]), np.array([4, 5]))
+    table = per_slice_table(truth, labels, {0: (1.0, 1.0)}, {"fulldose": (truth, labels)})
+    assert len(table) == 2 and table["dice"].eq(1.0).all()
+    with pytest.raises(ValueError, match="do not line up"):
+        per_slice_table(truth, labels, {0: (1.0, 1.0)}, {"bm3d": (shifted, labels)})

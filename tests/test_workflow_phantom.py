@@ -33,6 +33,7 @@ def phantom_run(workdir, first_target=None, targets=(), **phantom):
         training={"epochs": 2, "batch_size": 4, "checkpoint_every": 5},
         task_adaptive={"alphas": [0.5]},
         joint={"cs": [0.5]},
+        bm3d={"sigma_psd": "auto", "sweep_sigmas": [0.02, 0.1], "sweep_slices": 2},
     )
     if first_target:  # build one target alone first: job order must not matter
         run_workflow(workdir, config, first_target, check=True)
@@ -69,6 +70,31 @@ def test_phantom_run_is_complete_and_seeded(tmp_path):
         history = pd.read_csv(results / f"training/{method}.csv")
         assert history["epoch"].tolist() == [1, 2] and history["val_loss"].notna().all()
     assert not list((results / "checkpoints").glob("*.ckpt")), "checkpoints removed when done"
+
+    # evaluation: the BM3D sweep's table, every method on every test slice, values in range
+    sweep = pd.read_csv(results / "baselines/bm3d_sweep.csv")
+    assert sweep["sigma_psd"].tolist() == [0.02, 0.1] and sweep["chosen"].sum() == 1
+    per_slice = pd.read_csv(results / "metrics/per_slice.csv")
+    methods = ["lowdose", "fbp", "bm3d", "base", "joint_c0.5", "task_a0.5", "fulldose"]
+    assert per_slice["method"].unique().tolist() == methods
+    n_test = (split["split"] == "test").sum()
+    assert (per_slice.groupby("method").size() == n_test).all()
+    images = per_slice[per_slice["method"] != "fulldose"]
+    assert np.isfinite(images[["psnr", "ssim"]]).all().all()
+    assert per_slice[per_slice["method"] == "fulldose"][["psnr", "ssim"]].isna().all().all()
+    assert per_slice["dice"].between(0, 1).all()
+    for column in [
+        "dice_liver",
+        "dice_tumor",
+        "nsd_liver",
+        "nsd_tumor",
+        "cldice_liver",
+        "cldice_tumor",
+    ]:
+        values = per_slice[column]
+        assert values.dropna().between(0, 1).all(), column
+    # NaN only where the structure is absent from both masks: never for liver (every slice has it)
+    assert per_slice["dice_liver"].notna().all()
 
     # the HTML report holds the data figure and table with their captions
     report = tmp_path / "a/report.html"

@@ -133,6 +133,18 @@ def segmenter_for(wildcards):
     return []
 
 
+def evaluated_methods():
+    """Every row of the tables: the paper's order, full dose last."""
+    return ["lowdose", "fbp", "bm3d", *reconstruction_methods(), "fulldose"]
+
+
+def bm3d_sigma_file():
+    """The sweep's choice when bm3d.sigma_psd is auto, else nothing to wait for."""
+    if config["bm3d"]["sigma_psd"] == "auto":
+        return f"{RESULTS}/baselines/bm3d_sigma.json"
+    return []
+
+
 def slice_stores():
     return expand(f"{RESULTS}/data/slices/volume-{{vid}}.npz", vid=VOLUME_IDS)
 
@@ -147,4 +159,5 @@ def all_targets():
         f"{RESULTS}/tables/simulation_quality.csv",
         f"{RESULTS}/models/segmentation.pt",
         *expand(f"{RESULTS}/models/{{method}}.pt", method=reconstruction_methods()),
+        f"{RESULTS}/metrics/per_slice.csv",
     ]

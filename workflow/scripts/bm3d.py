@@ -1,0 +1,20 @@
+"""BM3D of one volume's low-dose test slices (adapter)."""
+
+import json
+import logging
+from pathlib import Path
+
+from tact.evaluation import bm3d_test_slices, save_test_set
+from tact.logs import run_step
+
+
+def main() -> None:
+    sigma = snakemake.params.sigma_psd
+    if sigma == "auto":
+        sigma = json.loads(Path(snakemake.input.sigma).read_text())["sigma_psd"]
+    test_set = bm3d_test_slices(snakemake.input.sim, snakemake.input.split, float(sigma))
+    save_test_set(test_set, snakemake.output[0])
+    logging.getLogger("tact").info("BM3D sigma_psd %.4g on %d test slices", sigma, len(test_set))
+
+
+run_step(snakemake.log[0], main)

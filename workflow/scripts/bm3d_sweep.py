@@ -1,0 +1,30 @@
+"""BM3D's sigma by a sweep on random training slices (adapter)."""
+
+import json
+
+import numpy as np
+
+from tact.evaluation import bm3d_sweep_from_files
+from tact.io import atomic_path, write_csv
+from tact.logs import run_step
+from tact.seeding import derive_seed
+
+BM3D_STREAM = 3
+
+
+def main() -> None:
+    params = snakemake.params
+    best, table = bm3d_sweep_from_files(
+        snakemake.input.stores,
+        snakemake.input.sims,
+        snakemake.input.split,
+        params.sigmas,
+        params.n_slices,
+        np.random.default_rng(derive_seed(params.seed, BM3D_STREAM)),
+    )
+    write_csv(table, snakemake.output.table)
+    with atomic_path(snakemake.output.choice) as tmp:
+        tmp.write_text(json.dumps({"sigma_psd": best, "n_slices": int(table["n_slices"][0])}))
+
+
+run_step(snakemake.log[0], main)
