@@ -7,7 +7,14 @@ from monai.metrics import compute_dice
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from tact.metrics.anatomy import cl_dice, dice, paper_dice, slice_metrics, surface_dice
+from tact.metrics.anatomy import (
+    SEGMENTATION_COLUMNS,
+    cl_dice,
+    dice,
+    paper_dice,
+    slice_metrics,
+    surface_dice,
+)
 
 ROWS, COLS = np.mgrid[:64, :64]
 
@@ -104,15 +111,17 @@ def test_slice_metrics_columns_and_ranges():
     truth[disc(radius=4)] = 2
     prediction = np.where(disc(col=34, radius=12), 1, 0)
     row = slice_metrics(prediction, truth, (0.8, 0.8), tolerance_mm=2.0)
-    assert set(row) == {
+    assert tuple(row) == SEGMENTATION_COLUMNS
+    # the design's contract for per_slice.csv
+    assert SEGMENTATION_COLUMNS == (
         "dice",
         "dice_liver",
-        "dice_tumor",
         "nsd_liver",
-        "nsd_tumor",
         "cldice_liver",
+        "dice_tumor",
+        "nsd_tumor",
         "cldice_tumor",
-    }
+    )
     assert row["dice_tumor"] == row["nsd_tumor"] == row["cldice_tumor"] == 0.0  # tumour missed
     assert all(0 <= v <= 1 for v in row.values())
 

@@ -11,6 +11,8 @@ import torch
 
 from conftest import run_workflow, write_config
 from tact.data.slices import load_stack
+from tact.evaluation import PER_SLICE_COLUMNS
+from tact.metrics.anatomy import SEGMENTATION_COLUMNS
 from tact.roi import circular_roi
 from tact.simulation import load_simulation
 from tact.training import load_state_dict
@@ -75,6 +77,7 @@ def test_phantom_run_is_complete_and_seeded(tmp_path):
     sweep = pd.read_csv(results / "baselines/bm3d_sweep.csv")
     assert sweep["sigma_psd"].tolist() == [0.02, 0.1] and sweep["chosen"].sum() == 1
     per_slice = pd.read_csv(results / "metrics/per_slice.csv")
+    assert tuple(per_slice.columns) == PER_SLICE_COLUMNS
     methods = ["lowdose", "fbp", "bm3d", "base", "joint_c0.5", "task_a0.5", "fulldose"]
     assert per_slice["method"].unique().tolist() == methods
     n_test = (split["split"] == "test").sum()
@@ -83,14 +86,7 @@ def test_phantom_run_is_complete_and_seeded(tmp_path):
     assert np.isfinite(images[["psnr", "ssim"]]).all().all()
     assert per_slice[per_slice["method"] == "fulldose"][["psnr", "ssim"]].isna().all().all()
     assert per_slice["dice"].between(0, 1).all()
-    for column in [
-        "dice_liver",
-        "dice_tumor",
-        "nsd_liver",
-        "nsd_tumor",
-        "cldice_liver",
-        "cldice_tumor",
-    ]:
+    for column in SEGMENTATION_COLUMNS[1:]:  # per class, after the paper's Dice
         values = per_slice[column]
         assert values.dropna().between(0, 1).all(), column
     # NaN only where the structure is absent from both masks: never for liver (every slice has it)

@@ -18,7 +18,7 @@ from tact.baselines import bm3d_denoise, sweep_sigma
 from tact.data.slices import load_stack
 from tact.data.split import read_split
 from tact.io import atomic_path
-from tact.metrics.anatomy import slice_metrics
+from tact.metrics.anatomy import SEGMENTATION_COLUMNS, slice_metrics
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
 from tact.models import reconstruction_network, segmentation_network
 from tact.roi import circular_roi
@@ -26,6 +26,7 @@ from tact.simulation import load_simulation, pick_tuning_slices
 from tact.training import NetworkSettings, choose_device
 
 IMAGE_SOURCES = ("fulldose", "lowdose", "fbp")
+PER_SLICE_COLUMNS = ("method", "volume", "slice", "psnr", "ssim", *SEGMENTATION_COLUMNS)
 
 
 @dataclass
@@ -175,7 +176,7 @@ def per_slice_table(
                 slice_metrics(labels.images[i], masks.images[i], spacing_mm[volume], tolerance_mm)
             )
             rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(PER_SLICE_COLUMNS))
 
 
 def gather_ground_truth(

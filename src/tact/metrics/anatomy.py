@@ -26,6 +26,15 @@ from skimage.morphology import skeletonize
 warnings.filterwarnings("ignore", message="monai.metrics.utils get_mask_edges")
 
 CLASSES = {"liver": 1, "tumour": 2}
+CLASS_COLUMNS = {"liver": "liver", "tumour": "tumor"}  # the column names of per_slice.csv
+SEGMENTATION_COLUMNS = (
+    "dice",
+    *(
+        f"{metric}_{CLASS_COLUMNS[name]}"
+        for name in CLASSES
+        for metric in ("dice", "nsd", "cldice")
+    ),
+)
 PAPER_SMOOTHING = 1e-6
 
 
@@ -102,7 +111,7 @@ def slice_metrics(
     row = {"dice": paper_dice(prediction, truth)}
     for name, label in CLASSES.items():
         p, g = prediction == label, truth == label
-        suffix = "tumor" if name == "tumour" else name
+        suffix = CLASS_COLUMNS[name]
         row[f"dice_{suffix}"] = dice(p, g)
         row[f"nsd_{suffix}"] = surface_dice(p, g, spacing_mm, tolerance_mm)
         row[f"cldice_{suffix}"] = cl_dice(p, g)
