@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: demo test lint install clean-demo
+.PHONY: demo test lint install system-deps clean-demo
 
 install: $(VENV)/.installed
 
@@ -18,7 +18,11 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(SNAKEMAKE) all --profile profiles/local --configfile config/demo.yaml
 
-test: install
+# Chromium (the report is rendered in a real browser) and SLURM (a real one-node cluster).
+system-deps:
+	tools/install-system-deps
+
+test: install system-deps
 	$(BIN)/python -m pytest
 
 lint: install
