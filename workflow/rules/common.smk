@@ -160,4 +160,28 @@ def all_targets():
         f"{RESULTS}/models/segmentation.pt",
         *expand(f"{RESULTS}/models/{{method}}.pt", method=reconstruction_methods()),
         f"{RESULTS}/metrics/per_slice.csv",
+        *report_targets(),
+    ]
+
+
+def report_targets():
+    """Tables I-III (csv, md, tex, html), the Spearman table and every figure (png, pdf)."""
+    tables = ["table1_pixel", "table2_dice", "table3_anatomy"]
+    figures = [
+        "fig2_sample",
+        "fig3_reconstructions",
+        "fig4_segmentations",
+        "alpha_tradeoff",
+        "metric_correlation",
+        "training_curves",
+    ]
+    return [
+        *expand(
+            f"{RESULTS}/tables/{{t}}.{{ext}}",
+            t=tables,
+            ext=["csv", "md", "tex", "html"],
+        ),
+        f"{RESULTS}/tables/metric_correlation.csv",
+        f"{RESULTS}/tables/metric_correlation.html",
+        *expand(f"{RESULTS}/figures/{{f}}.{{ext}}", f=figures, ext=["png", "pdf"]),
     ]

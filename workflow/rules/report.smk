@@ -1,0 +1,168 @@
+# Report: the paper's Tables I-III and Figures 2-4, the alpha sweep, metric correlations and
+# training curves, all made from the run's own per_slice.csv, test images and histories.
+
+TABLE_CODE = [
+    "report/__init__.py",
+    "report/methods.py",
+    "report/tables.py",
+    "evaluation.py",
+    "metrics/anatomy.py",
+]
+FIGURE_CODE = [
+    *TABLE_CODE,
+    "report/figures.py",
+    "report/data.py",
+    "data/units.py",
+    "data/slices.py",
+    "data/split.py",
+]
+
+
+def table_outputs():
+    """Each table as CSV, Markdown, LaTeX and HTML (the HTML is what the report shows)."""
+    labels = {
+        "table1_pixel": "Table I: PSNR, SSIM",
+        "table2_dice": "Table II: Dice",
+        "table3_anatomy": "Table III: anatomy-aware metrics",
+    }
+    outputs = {}
+    for name, label in labels.items():
+        outputs[name] = f"{RESULTS}/tables/{name}.csv"
+        outputs[f"{name}_md"] = f"{RESULTS}/tables/{name}.md"
+        outputs[f"{name}_tex"] = f"{RESULTS}/tables/{name}.tex"
+        outputs[f"{name}_html"] = report(
+            f"{RESULTS}/tables/{name}.html",
+            caption=f"../report/{name}.rst",
+            category="Tables",
+            labels={"table": label},
+        )
+    return outputs
+
+
+def figure(name, label, category="Figures"):
+    """A figure as PNG (shown in the HTML report) and PDF."""
+    return {
+        f"{name}_png": report(
+            f"{RESULTS}/figures/{name}.png",
+            caption=f"../report/{name}.rst",
+            category=category,
+            labels={"figure": label},
+        ),
+        f"{name}_pdf": f"{RESULTS}/figures/{name}.pdf",
+    }
+
+
+rule tables:
+    """Tables I-III from per_slice.csv (with the paper's numbers beside ours on LiTS)."""
+    input:
+        per_slice=f"{RESULTS}/metrics/per_slice.csv",
+        code=library_code(*TABLE_CODE),
+    output:
+        **table_outputs(),
+    log:
+        f"{LOGS}/report/tables.log",
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    params:
+        with_paper=config["data"]["source"] == "lits",
+    script:
+        "../scripts/tables.py"
+
+
+rule slice_figures:
+    """Figures 2-4: a sample, every method's reconstruction and segmentation of one slice."""
+    input:
+        images=expand(f"{RESULTS}/test/{{name}}.npz", name=evaluated_methods()),
+        labels=expand(f"{RESULTS}/test/{{name}}.labels.npz", name=evaluated_methods()),
+        stores=slice_stores(),
+        split=f"{RESULTS}/data/split.csv",
+        per_slice=f"{RESULTS}/metrics/per_slice.csv",
+        code=library_code(*FIGURE_CODE),
+    output:
+        **figure("fig2_sample", "Figure 2: a sample"),
+        **figure("fig3_reconstructions", "Figure 3: reconstructions"),
+        **figure("fig4_segmentations", "Figure 4: segmentations"),
+    log:
+        f"{LOGS}/report/slice_figures.log",
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=15,
+    params:
+        methods=evaluated_methods(),
+        example=[config["report"]["example_volume"], config["report"]["example_slice"]],
+    script:
+        "../scripts/slice_figures.py"
+
+
+rule alpha_tradeoff:
+    """PSNR and Dice over the task weight: the sweep the paper could not afford."""
+    input:
+        per_slice=f"{RESULTS}/metrics/per_slice.csv",
+        code=library_code(*FIGURE_CODE),
+    output:
+        **figure("alpha_tradeoff", "Figure S1: task weight sweep"),
+    log:
+        f"{LOGS}/report/alpha_tradeoff.log",
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    script:
+        "../scripts/alpha_tradeoff.py"
+
+
+rule metric_correlation:
+    """Per-slice PSNR/SSIM against Dice/NSD, with Spearman rho per method and overall."""
+    input:
+        per_slice=f"{RESULTS}/metrics/per_slice.csv",
+        code=library_code(*FIGURE_CODE),
+    output:
+        **figure("metric_correlation", "Figure S2: pixel metrics vs anatomy"),
+        table=f"{RESULTS}/tables/metric_correlation.csv",
+        table_html=report(
+            f"{RESULTS}/tables/metric_correlation.html",
+            caption="../report/metric_correlation_table.rst",
+            category="Tables",
+            labels={"table": "Table S1: Spearman correlations"},
+        ),
+    log:
+        f"{LOGS}/report/metric_correlation.log",
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    script:
+        "../scripts/metric_correlation.py"
+
+
+rule training_curves:
+    """Loss and validation PSNR per epoch of every model."""
+    input:
+        histories=expand(
+            f"{RESULTS}/training/{{model}}.csv",
+            model=["segmentation", *reconstruction_methods()],
+        ),
+        code=library_code(*FIGURE_CODE),
+    output:
+        **figure("training_curves", "Training curves", category="Training"),
+    log:
+        f"{LOGS}/report/training_curves.log",
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    script:
+        "../scripts/training_curves.py"

@@ -1,0 +1,13 @@
+"""PSNR and Dice over the task weight (adapter)."""
+
+from tact.logs import run_step
+from tact.report.figures import plot_alpha_tradeoff, save_figure
+from tact.report.tables import read_per_slice
+
+
+def main() -> None:
+    figure = plot_alpha_tradeoff(read_per_slice(snakemake.input.per_slice))
+    save_figure(figure, snakemake.output.alpha_tradeoff_png, snakemake.output.alpha_tradeoff_pdf)
+
+
+run_step(snakemake.log[0], main)

@@ -1,0 +1,23 @@
+"""Figures 2-4 of one example test slice (adapter)."""
+
+import logging
+
+from tact.logs import run_step
+from tact.report.figures import slice_figures_from_files
+
+
+def main() -> None:
+    volume, slice_ = slice_figures_from_files(
+        snakemake.params.methods,
+        snakemake.input.images,
+        snakemake.input.labels,
+        snakemake.input.stores,
+        snakemake.input.split,
+        snakemake.input.per_slice,
+        dict(snakemake.output.items()),
+        example=tuple(snakemake.params.example),
+    )
+    logging.getLogger("tact").info("example slice: volume %d, slice %d", volume, slice_)
+
+
+run_step(snakemake.log[0], main)

@@ -1,0 +1,12 @@
+"""Training curves of every model (adapter)."""
+
+from tact.logs import run_step
+from tact.report.figures import plot_training_curves, read_histories, save_figure
+
+
+def main() -> None:
+    figure = plot_training_curves(read_histories(snakemake.input.histories))
+    save_figure(figure, snakemake.output.training_curves_png, snakemake.output.training_curves_pdf)
+
+
+run_step(snakemake.log[0], main)
