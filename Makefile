@@ -15,8 +15,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The run, then its HTML report (every table and figure with its caption).
 demo: install
 	$(SNAKEMAKE) all --profile profiles/local --configfile config/demo.yaml
+	$(SNAKEMAKE) --profile profiles/local --configfile config/demo.yaml \
+		--report results/demo/report.html
 
 # Chromium (the report is rendered in a real browser) and SLURM (a real one-node cluster).
 system-deps:

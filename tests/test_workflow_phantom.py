@@ -3,12 +3,14 @@
 import filecmp
 import json
 
+import matplotlib.pyplot as plt
 import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from browser import chromium_page
 from conftest import run_workflow, write_config
 from tact.data.slices import load_stack
 from tact.evaluation import PER_SLICE_COLUMNS
@@ -43,9 +45,16 @@ def phantom_run(workdir, first_target=None, targets=(), **phantom):
     return workdir / "results/test", config
 
 
+@pytest.fixture(scope="module")
+def complete_run(tmp_path_factory):
+    """One complete tiny run on the phantom, shared by the tests of this module."""
+    return phantom_run(tmp_path_factory.mktemp("complete"))
+
+
 @pytest.mark.slow
-def test_phantom_run_is_complete_and_seeded(tmp_path):
-    results, config = phantom_run(tmp_path / "a")
+def test_phantom_run_is_complete_and_seeded(complete_run, tmp_path):
+    results, config = complete_run
+    workdir = results.parent.parent
     phantom = results / "phantom"
     names = sorted(p.name for p in phantom.iterdir())
     assert names == [f"{k}-{i}.nii" for k in ("segmentation", "volume") for i in range(3)]
@@ -61,7 +70,7 @@ def test_phantom_run_is_complete_and_seeded(tmp_path):
         assert stack.image.shape[1:] == (64, 64)
 
     # nothing left to do after a complete run
-    summary = run_workflow(tmp_path / "a", config, "--summary", check=True)
+    summary = run_workflow(workdir, config, "--summary", check=True)
     plans = {line.split("\t")[-1] for line in summary.stdout.strip().splitlines()[1:]}
     assert plans == {"no update"}
 
@@ -93,8 +102,8 @@ def test_phantom_run_is_complete_and_seeded(tmp_path):
     assert per_slice["dice_liver"].notna().all()
 
     # the HTML report holds the data figure and table with their captions
-    report = tmp_path / "a/report.html"
-    run_workflow(tmp_path / "a", config, "--report", str(report), check=True)
+    report = tmp_path / "report.html"
+    run_workflow(workdir, config, "--report", str(report), check=True)
     html = report.read_text()
     assert "data_overview.png" in html and "data_summary.csv" in html
     assert "abdominal window (level 40 HU" in html
@@ -127,3 +136,114 @@ def test_phantom_run_is_complete_and_seeded(tmp_path):
     first = np.asanyarray(nib.load(phantom / "segmentation-0.nii").dataobj)
     changed = np.asanyarray(nib.load(other / "phantom/segmentation-0.nii").dataobj)
     assert first.shape == changed.shape and not np.array_equal(first, changed)
+
+
+METHODS = ["lowdose", "fbp", "bm3d", "base", "joint_c0.5", "task_a0.5", "fulldose"]
+FIGURES = {
+    "fig2_sample": "Figure 2: a sample",
+    "fig3_reconstructions": "Figure 3: reconstructions",
+    "fig4_segmentations": "Figure 4: segmentations",
+    "alpha_tradeoff": "Figure S1: task weight sweep",
+    "metric_correlation": "Figure S2: pixel metrics vs anatomy",
+}
+TABLES = {
+    "table1_pixel": "Table I: PSNR, SSIM",
+    "table2_dice": "Table II: Dice",
+    "table3_anatomy": "Table III: anatomy-aware metrics",
+    "metric_correlation": "Table S1: Spearman correlations",
+}
+
+
+def example_slice(results):
+    """The test slice with the most tumour, computed here from the slice stores and split."""
+    split = pd.read_csv(results / "data/split.csv")
+    best = (-1, None)
+    for vid in split.loc[split["split"] == "test", "volume"].unique():
+        stack = load_stack(results / f"data/slices/volume-{vid}.npz")
+        tested = split[(split["volume"] == vid) & (split["split"] == "test")]["slice"]
+        for k, slice_index in enumerate(stack.slice_index):
+            tumour = int((stack.mask[k] == 2).sum())
+            if slice_index in set(tested) and tumour > best[0]:
+                best = (tumour, (int(vid), int(slice_index)))
+    return best[1]
+
+
+@pytest.mark.slow
+def test_tables_and_figures_are_made_from_per_slice(complete_run):
+    results, _ = complete_run
+    per_slice = pd.read_csv(results / "metrics/per_slice.csv")
+    grouped = per_slice.groupby("method")
+    images = METHODS[:-1]  # the full dose has no PSNR row
+
+    table1 = pd.read_csv(results / "tables/table1_pixel.csv")
+    assert table1["method"].tolist() == images
+    assert "paper_psnr_mean" not in table1, "the paper's numbers only beside a LiTS run"
+    np.testing.assert_allclose(table1["psnr_mean"], grouped["psnr"].mean()[images])
+    np.testing.assert_allclose(table1["psnr_std"], grouped["psnr"].std()[images])
+    np.testing.assert_allclose(table1["ssim_mean"], grouped["ssim"].mean()[images])
+    assert table1["n"].tolist() == grouped.size()[images].tolist()
+    table2 = pd.read_csv(results / "tables/table2_dice.csv")
+    assert table2["method"].tolist() == METHODS
+    np.testing.assert_allclose(table2["dice_mean"], grouped["dice"].mean()[METHODS])
+    np.testing.assert_allclose(table2["dice_std"], grouped["dice"].std()[METHODS])
+    table3 = pd.read_csv(results / "tables/table3_anatomy.csv")
+    nsd = table3[(table3["structure"] == "liver") & (table3["metric"] == "nsd")]
+    assert nsd["method"].tolist() == METHODS
+    np.testing.assert_allclose(nsd["median"], grouped["nsd_liver"].median()[METHODS])
+    assert nsd["p_vs_base"].isna().tolist() == [m == "base" for m in METHODS]
+
+    markdown = (results / "tables/table1_pixel.md").read_text().splitlines()[2:]
+    assert [line.split(" | ")[0].lstrip("| ") for line in markdown] == table1["label"].tolist()
+    latex = (results / "tables/table2_dice.tex").read_text()
+    assert r"Task-adaptive $\alpha=0.5$" in latex and latex.count(r" \\") == 1 + len(METHODS)
+
+    for name in [*FIGURES, "training_curves"]:
+        png = plt.imread(results / f"figures/{name}.png")
+        assert png.ndim == 3 and min(png.shape[:2]) > 300, name
+        assert (results / f"figures/{name}.pdf").read_bytes().startswith(b"%PDF"), name
+        assert png[..., :3].std() > 0.05, f"{name} is not blank"
+    volume, slice_ = example_slice(results)
+    log = (results / "logs/report/slice_figures.log").read_text()
+    assert f"example slice: volume {volume}, slice {slice_}" in log
+
+
+@pytest.mark.slow
+def test_html_report_renders_in_chromium(complete_run, tmp_path):
+    """The report opens in a real browser, with every table and figure in it."""
+    results, config = complete_run
+    report = tmp_path / "report.html"
+    run_workflow(results.parent.parent, config, "--report", str(report), check=True)
+    tables = {name: pd.read_csv(results / f"tables/{name}.csv") for name in TABLES}
+
+    with chromium_page() as page:
+        page.goto(report.as_uri())
+        page.get_by_text("Tables", exact=True).click()
+        listed = [entry.strip() for entry in page.locator("nav tr").all_inner_texts()[1:]]
+        assert listed == list(TABLES.values())
+        shown = {}
+        for name, label in TABLES.items():
+            page.locator("tr", has_text=label).locator("a[iconname=eye]").click()
+            rows = page.frame_locator("iframe").locator("tbody tr")
+            rows.first.wait_for()
+            shown[name] = [row.split("\t") for row in rows.all_inner_texts()]
+        assert [row[0] for row in shown["table1_pixel"]] == tables["table1_pixel"]["label"].tolist()
+        base = tables["table1_pixel"].set_index("method").loc["base"]
+        assert shown["table1_pixel"][3][1] == f"{base['psnr_mean']:.2f} ± {base['psnr_std']:.2f}"
+        assert [row[0] for row in shown["table2_dice"]] == tables["table2_dice"]["label"].tolist()
+        assert len(shown["table3_anatomy"]) == len(METHODS)
+        assert len(shown["metric_correlation"]) == len(tables["metric_correlation"])
+
+        page.get_by_text("Results", exact=True).click()
+        page.get_by_text("Figures", exact=True).click()
+        for name, label in FIGURES.items():
+            page.locator("tr", has_text=label).locator("a[iconname=eye]").click()
+            width = page.wait_for_function(
+                """name => {
+                    const img = document.querySelector(`img[src*="filename=${name}.png"]`);
+                    return img && img.complete && img.naturalWidth;
+                }""",
+                arg=name,
+            ).json_value()
+            assert width == plt.imread(results / f"figures/{name}.png").shape[1], name
+        page.screenshot(path=tmp_path / "report.png")
+    assert plt.imread(tmp_path / "report.png").shape[:2] == (950, 1500)
