@@ -25,6 +25,11 @@ wildcard_constraints:
     source=r"lowdose|fbp|fulldose",
 
 
+# Runs in the snakemake process itself, never as a cluster job (it only collects targets).
+localrules:
+    all,
+
+
 rule all:
     default_target: True
     input:

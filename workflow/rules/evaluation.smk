@@ -125,7 +125,6 @@ rule infer:
         "../../envs/gpu.yaml"
     threads: 4
     resources:
-        gpu=1,
         mem_mb=32000,
         runtime=60,
     params:
@@ -149,7 +148,6 @@ rule segment:
         "../../envs/gpu.yaml"
     threads: 4
     resources:
-        gpu=1,
         mem_mb=32000,
         runtime=60,
     params:

@@ -29,7 +29,6 @@ rule train_segmentation:
         "../../envs/gpu.yaml"
     threads: 8
     resources:
-        gpu=1,
         mem_mb=64000,
         runtime=720,
     params:
@@ -62,7 +61,6 @@ rule train_reconstruction:
         "../../envs/gpu.yaml"
     threads: 8
     resources:
-        gpu=1,
         mem_mb=64000,
         runtime=720,
     params:
