@@ -2,6 +2,11 @@
 import sys
 from pathlib import Path
 
+# tact is imported from this checkout, whatever environment runs Snakemake. Snakemake hands its
+# sys.path on to script jobs, so jobs in the conda envs of envs/ (which do not install tact)
+# import it from here too (snakemake --sdm conda).
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
 from tact.config import load_schema, validate_config
 from tact.data.lits import discover_pairs
 from tact.errors import TactError
