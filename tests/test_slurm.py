@@ -7,6 +7,8 @@ intervals, at most 2 threads per job (the machine has 2 cores) and a few jobs at
 then asked what it ran: every non-local rule as a job with its CPUs, memory, time limit,
 partition and GPU request. While it runs, the segmentation training is requeued with
 `scontrol requeue` (what a preemption does) and must resume from its checkpoint.
+
+A dry run of the paper's config through the profile shows the full DAG and where each job goes.
 """
 
 from __future__ import annotations
@@ -26,11 +28,10 @@ from conftest import BIN, REPO, write_config
 from slurm_cluster import SlurmCluster, missing_requirements
 from tact.training import load_state_dict
 
-pytestmark = pytest.mark.slow
-
 PROFILE = REPO / "profiles/slurm"
 TIME_LIMIT_S = 900  # the whole run; a hung snakemake is killed (TERM, then KILL 30 s later)
 MAX_THREADS = 2
+GPU_RULES = {"train_segmentation", "train_reconstruction", "infer", "segment"}
 LOCAL_RULES = {"all"}  # the Snakefile's localrules: run by snakemake itself, not submitted
 EPOCHS = 8  # long enough for the requeue to land between the first checkpoint and the end
 TINY = {
@@ -88,36 +89,47 @@ def snakemake(workdir: Path, configfile: Path, *args: str) -> list[str]:
     ]
 
 
-def planned_jobs(workdir: Path, configfile: Path, defaults: dict) -> list[dict]:
-    """Every cluster job of a full run as Snakemake plans it: rule, threads, mem_mb, runtime.
-
-    ``defaults``: the profile's default-resources, for a rule that declares none.
-    """
+def dry_run(workdir: Path, configfile: Path, *args: str) -> list[dict]:
+    """The jobs of a dry run: rule, threads, outputs and resources of each."""
     out = subprocess.run(
-        snakemake(workdir, configfile, "--dry-run", "--cores=64", f"--max-threads={MAX_THREADS}"),
+        snakemake(workdir, configfile, "--dry-run", *args),
         capture_output=True,
         text=True,
         check=True,
     ).stdout
     jobs = []
     for block in re.split(r"^rule ", out, flags=re.MULTILINE)[1:]:
-        rule = block.split(":")[0]
-        if rule in LOCAL_RULES:
-            continue
-        threads = re.search(r"^\s+threads: (\d+)$", block, re.MULTILINE)
-        resources = {
-            **defaults,
-            **dict(re.findall(r"(\w+)=([^,\s]+)", block.split("resources:")[1])),
-        }
+        threads = re.search(r"^    threads: (\d+)$", block, re.MULTILINE)
+        outputs = re.search(r"^    output: (.*)$", block, re.MULTILINE)
+        resources = re.search(r"^    resources: (.*)$", block, re.MULTILINE)
         jobs.append(
             {
-                "rule": rule,
+                "rule": block.split(":")[0],
                 "threads": int(threads[1]) if threads else 1,
-                "mem_mb": int(resources["mem_mb"]),
-                "runtime": int(resources["runtime"]),
+                "outputs": outputs[1].split(", ") if outputs else [],
+                "resources": dict(re.findall(r"(\w+)=([^,\s]+)", resources[1])),
             }
         )
     return jobs
+
+
+def planned_jobs(workdir: Path, configfile: Path, defaults: dict) -> list[dict]:
+    """Every cluster job of a full run as Snakemake plans it: rule, threads, mem_mb, runtime.
+
+    Planned locally (a local dry run shows threads); ``defaults``: the profile's
+    default-resources, for a rule that declares none.
+    """
+    jobs = dry_run(workdir, configfile, "--cores=64", f"--max-threads={MAX_THREADS}")
+    return [
+        {
+            "rule": job["rule"],
+            "threads": job["threads"],
+            "mem_mb": int({**defaults, **job["resources"]}["mem_mb"]),
+            "runtime": int({**defaults, **job["resources"]}["runtime"]),
+        }
+        for job in jobs
+        if job["rule"] not in LOCAL_RULES
+    ]
 
 
 def megabytes(memory: str) -> int:
@@ -156,12 +168,51 @@ def requeue_when_checkpointed(
     raise AssertionError("the run ended before the segmentation training wrote a checkpoint")
 
 
+def test_profile_dry_run_of_the_paper_config_lists_the_full_dag(tmp_path, lits_dir):
+    """`snakemake --profile profiles/slurm -n` on config/config.yaml (LiTS, five test volumes)."""
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    config["data"]["lits_dir"] = str(lits_dir)
+    configfile = tmp_path / "paper.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    jobs = dry_run(tmp_path, configfile, "--profile", str(PROFILE))
+
+    count = Counter(job["rule"] for job in jobs)
+    n_volumes, n_models = 5, 7
+    assert count["train_segmentation"] == 1 and count["train_reconstruction"] == n_models
+    for per_volume in ("extract_slices", "simulate", "bm3d"):
+        assert count[per_volume] == n_volumes, per_volume
+    assert count["infer"] == n_models
+    assert count["segment"] == n_models + 4  # lowdose, fbp, bm3d, full dose
+    assert count["evaluate"] == 1 and count["tune_fbp"] == 1
+    outputs = {path for job in jobs for path in job["outputs"]}
+    models = ["segmentation", "base", "joint_c0.1", "joint_c0.5", "joint_c0.9"]
+    models += ["task_a0.1", "task_a0.5", "task_a0.9"]
+    tables = ["table1_pixel", "table2_dice", "table3_anatomy"]
+    figures = ["fig2_sample", "fig3_reconstructions", "fig4_segmentations"]
+    figures += ["alpha_tradeoff", "metric_correlation"]
+    contract = [
+        *(f"models/{m}.pt" for m in models),
+        "metrics/per_slice.csv",
+        *(f"tables/{t}.csv" for t in tables),
+        *(f"figures/{f}.png" for f in figures),
+    ]
+    missing = [path for path in contract if f"results/lits/{path}" not in outputs]
+    assert not missing, f"not in the plan: {missing}"
+
+    # the profile's placement: the four network rules on the GPU partition with one A100 each
+    for job in jobs:
+        resources, gpu = job["resources"], job["rule"] in GPU_RULES
+        placement = (resources["slurm_partition"], resources.get("gpu"), resources.get("gpu_model"))
+        assert placement == (("gpu", "1", "a100") if gpu else ("cpu", None, None)), job["rule"]
+
+
+@pytest.mark.slow
 def test_workflow_runs_through_the_slurm_profile(cluster, tmp_path):
     config = write_config(tmp_path / "tiny.yaml", **TINY)
     profile = yaml.safe_load((PROFILE / "config.v8+.yaml").read_text())
     expected = planned_jobs(tmp_path, config, profile["default-resources"])
     gpu_rules = {r for r, res in profile["set-resources"].items() if res.get("gpu")}
-    assert gpu_rules == {"train_segmentation", "train_reconstruction", "infer", "segment"}
+    assert gpu_rules == GPU_RULES
 
     env = {**cluster.env, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     command = [
