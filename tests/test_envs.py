@@ -21,7 +21,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from conftest import REPO, write_config
+from conftest import BIN, REPO, write_config
 
 ENVS = {"cpu": REPO / "envs/cpu.yaml", "gpu": REPO / "envs/gpu.yaml"}
 # they run the workflow (the snakemake process and its SLURM submission), not the jobs
@@ -96,6 +96,38 @@ def test_every_rule_runs_in_an_env_and_the_profiles_give_gpus_to_the_gpu_env_rul
         assert slurm["set-resources"][rule]["slurm_partition"] == "gpu"
         assert slurm["set-resources"][rule]["gpu_model"] == "a100"
     assert slurm["default-resources"]["slurm_partition"] == "cpu"
+
+
+def test_the_local_profile_gives_the_gpu_to_the_gpu_env_rules_one_at_a_time(tmp_path):
+    """As Snakemake reads profiles/local: one `gpu`, taken by each job of the four network rules."""
+    profile = yaml.safe_load((REPO / "profiles/local/config.v8+.yaml").read_text())
+    assert profile["resources"] == {"gpu": 1}
+    config = write_config(tmp_path / "c.yaml", data={"source": "phantom"})
+    out = subprocess.run(
+        [
+            BIN / "snakemake",
+            "--snakefile",
+            REPO / "Snakefile",
+            "--directory",
+            tmp_path,
+            "--configfile",
+            config,
+            "--profile",
+            REPO / "profiles/local",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    gpu_env_rules = {r for r, env in rule_conda_envs().items() if env == "envs/gpu.yaml"}
+    jobs = {}
+    for block in re.split(r"^rule ", out, flags=re.MULTILINE)[1:]:
+        resources = re.search(r"^    resources: (.*)$", block, re.MULTILINE)[1]
+        jobs.setdefault(block.split(":")[0], set()).add("gpu=1" in resources.split(", "))
+    assert set(jobs) >= gpu_env_rules | {"phantom", "simulate", "evaluate"}
+    for rule, takes_gpu in jobs.items():
+        assert takes_gpu == {rule in gpu_env_rules}, rule
 
 
 def test_a_job_imports_tact_from_the_checkout_with_an_interpreter_that_lacks_it(tmp_path):
