@@ -98,6 +98,16 @@ def test_lits_run_extracts_and_splits(tmp_path, lits_dir):
     assert summary["n_slices"].sum() == len(split)
     assert (results / "figures/data_overview.png").stat().st_size > 10_000
 
+    # on LiTS, the paper's numbers stand beside ours in Tables I and II
+    table1 = pd.read_csv(results / "tables/table1_pixel.csv").set_index("method")
+    assert table1.loc["base", "paper_psnr_mean"] == 36.0490
+    assert table1.loc["task_a0.9", "paper_ssim_mean"] == 0.8698
+    assert np.isfinite(table1["psnr_mean"]).all()
+    header = (results / "tables/table2_dice.md").read_text().splitlines()[0]
+    assert header == "| Method | Dice | Dice, paper | n |"
+    fulldose = (results / "tables/table2_dice.md").read_text().splitlines()[-1]
+    assert fulldose.startswith("| Full-dose |") and "| 0.874 ± 0.186 |" in fulldose
+
     # a complete run has nothing left to do
     summary_run = run_workflow(tmp_path, config, "--summary", check=True)
     plans = [line.split("\t")[-1] for line in summary_run.stdout.strip().splitlines()[1:]]
