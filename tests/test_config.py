@@ -5,7 +5,7 @@ import re
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, run_workflow
 from tact.config import load_schema, validate_config
 from tact.errors import ConfigError
 
@@ -104,3 +104,20 @@ def test_command_line_strings_are_read_as_yaml():
     assert config["task_adaptive"]["alphas"] == [0.5, 0.7] and config["bm3d"]["sigma_psd"] == "auto"
     with pytest.raises(ConfigError, match=r"training\.epochs: 'two' is not of type 'integer'"):
         validate_config({"run": "x", "training": {"epochs": "two"}}, SCHEMA)
+
+
+def test_demo_plans_every_table_and_figure(tmp_path):
+    """`make demo`'s DAG ends in Tables I-III and every figure of the report."""
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(merged_demo()))
+    plan = run_workflow(tmp_path, path, "--dry-run", check=True).stdout
+    stats = plan.split("Job stats:")[1]
+    planned = set(re.findall(r"^(\w+)\s+\d+$", stats, re.MULTILINE))
+    report_rules = {"tables", "slice_figures", "alpha_tradeoff", "metric_correlation"}
+    assert report_rules | {"training_curves", "evaluate"} <= planned
+    for name in (
+        "tables/table1_pixel.tex",
+        "tables/table3_anatomy.html",
+        "figures/fig3_reconstructions.pdf",
+    ):
+        assert f"results/demo/{name}" in plan, name
