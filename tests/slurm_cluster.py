@@ -104,6 +104,16 @@ def _wait(
     raise ClusterError(f"{what} not ready after {timeout:.0f} s\n{tail}")
 
 
+def _read_pid(pid_file: Path, log: Path | None = None) -> int:
+    """The PID a daemon wrote, once it is all there (the file appears before its content)."""
+
+    def written() -> bool:
+        return pid_file.exists() and pid_file.read_text().strip().isdigit()
+
+    _wait(written, 10, f"PID file {pid_file}", log)
+    return int(pid_file.read_text())
+
+
 class SlurmCluster:
     """Start with :meth:`start` (or ``with SlurmCluster() as cluster``), stop with :meth:`stop`."""
 
@@ -229,8 +239,7 @@ class SlurmCluster:
             capture_output=True,
             timeout=30,
         )
-        _wait(pid_file.exists, 10, f"{name} PID file", self.root / f"{name}.log")
-        self._pids.append(int(pid_file.read_text()))
+        self._pids.append(_read_pid(pid_file, self.root / f"{name}.log"))
 
     def _munge_works(self) -> bool:
         credential = subprocess.run(["munge", "-n"], capture_output=True)
@@ -246,8 +255,7 @@ class SlurmCluster:
         run_dir.mkdir(mode=0o755, exist_ok=True)
         shutil.chown(run_dir, "munge", "munge")
         subprocess.run(["runuser", "-u", "munge", "--", "munged"], check=True, timeout=30)
-        _wait(MUNGE_PID.exists, 10, "munged PID file")
-        self._pids.append(int(MUNGE_PID.read_text()))
+        self._pids.append(_read_pid(MUNGE_PID))
         _wait(self._munge_works, 10, "munged")
 
     def _write_config(self) -> None:
