@@ -190,3 +190,37 @@ def report_targets():
         f"{RESULTS}/tables/metric_correlation.html",
         *expand(f"{RESULTS}/figures/{{f}}.{{ext}}", f=figures, ext=["png", "pdf"]),
     ]
+
+
+def table_outputs():
+    """Each table as CSV, Markdown, LaTeX and HTML (the HTML is what the report shows)."""
+    labels = {
+        "table1_pixel": "Table I: PSNR, SSIM",
+        "table2_dice": "Table II: Dice",
+        "table3_anatomy": "Table III: anatomy-aware metrics",
+    }
+    outputs = {}
+    for name, label in labels.items():
+        outputs[name] = f"{RESULTS}/tables/{name}.csv"
+        outputs[f"{name}_md"] = f"{RESULTS}/tables/{name}.md"
+        outputs[f"{name}_tex"] = f"{RESULTS}/tables/{name}.tex"
+        outputs[f"{name}_html"] = report(
+            f"{RESULTS}/tables/{name}.html",
+            caption=f"../report/{name}.rst",
+            category="Tables",
+            labels={"table": label},
+        )
+    return outputs
+
+
+def figure(name, label, category="Figures"):
+    """A figure as PNG (shown in the HTML report) and PDF."""
+    return {
+        f"{name}_png": report(
+            f"{RESULTS}/figures/{name}.png",
+            caption=f"../report/{name}.rst",
+            category=category,
+            labels={"figure": label},
+        ),
+        f"{name}_pdf": f"{RESULTS}/figures/{name}.pdf",
+    }
