@@ -29,6 +29,7 @@ def test_bm3d_improves_psnr_over_the_low_dose_input(low_and_full):
     denoised = bm3d_denoise(low, 0.075)
     assert denoised.shape == low.shape and denoised.dtype == np.float32
     assert psnr_in_roi(denoised, full, roi) > psnr_in_roi(low, full, roi) + 3
+    np.testing.assert_array_equal(bm3d_denoise(low, 0.075), denoised)  # bit-identical reruns
 
 
 def test_sweep_table_and_choice(low_and_full):

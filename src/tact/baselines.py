@@ -19,10 +19,17 @@ SWEEP_SIGMAS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2)
 
 
 def bm3d_denoise(image: np.ndarray, sigma_psd: float) -> np.ndarray:
-    """BM3D of one slice (white noise of standard deviation ``sigma_psd`` in image units)."""
+    """BM3D of one slice (white noise of standard deviation ``sigma_psd`` in image units).
+
+    Single-threaded: bm3d's threads change the order of its float additions, so results would
+    differ from run to run, and the workflow runs one BM3D job per volume and core instead.
+    """
     if sigma_psd <= 0:
         raise ValueError(f"sigma_psd must be positive, got {sigma_psd}")
-    return np.asarray(bm3d.bm3d(image.astype(np.float64), sigma_psd=sigma_psd), np.float32)
+    profile = bm3d.BM3DProfile()
+    profile.num_threads = 1
+    denoised = bm3d.bm3d(image.astype(np.float64), sigma_psd=sigma_psd, profile=profile)
+    return np.asarray(denoised, np.float32)
 
 
 def sweep_sigma(
