@@ -24,6 +24,8 @@ import hashlib
 import json
 import logging
 import math
+import pickle
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -37,6 +39,7 @@ from tqdm import tqdm
 
 from tact.data.slices import load_stack
 from tact.data.split import read_split
+from tact.errors import InputDataError
 from tact.io import atomic_path, write_csv
 from tact.losses import reconstruction_objective, segmentation_objective
 from tact.models import reconstruction_network, segmentation_network
@@ -456,7 +459,7 @@ class Trainer:
         """Resume from ``path`` if it exists and belongs to this training; True if resumed."""
         if not path.exists():
             return False
-        state = torch.load(path, map_location=self.device, weights_only=True)
+        state = load_weights(path, map_location=self.device)
         if state["fingerprint"] != self.fingerprint_value:
             log.warning(
                 "%s belongs to another training (settings or inputs changed): ignored", path
@@ -496,9 +499,24 @@ def run_training(
     checkpoint.unlink(missing_ok=True)
 
 
+def load_weights(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """A model or checkpoint file, loaded with ``weights_only=True``: a file that holds anything
+    but tensors and plain data (a pickle that would run code) is refused, never executed."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL [\w.]+", str(exc))
+        reason = found.group(0) if found else type(exc).__name__
+        raise InputDataError(
+            path, f"refused: not a plain weights file, loading it could run code ({reason})"
+        ) from exc
+    except (RuntimeError, EOFError) as exc:
+        raise InputDataError(path, f"not a readable PyTorch file ({exc})") from exc
+
+
 def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """A model file of this workflow; ``weights_only`` refuses anything but tensors and data."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """A model file of this workflow (see :func:`load_weights`)."""
+    return load_weights(path)
 
 
 def train_from_files(
