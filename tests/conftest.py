@@ -94,10 +94,10 @@ def write_config(path: Path, **sections) -> Path:
     return path
 
 
-def run_workflow(
-    workdir: Path, configfile: Path, *args: str, check: bool = False
-) -> subprocess.CompletedProcess:
-    """Run the real workflow with the repository's Snakefile in ``workdir``."""
+def workflow_command(
+    workdir: Path, configfile: Path, *args: str
+) -> tuple[list[str], dict[str, str]]:
+    """The snakemake command line (repository Snakefile, 2 cores) and its environment."""
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     command = [
         str(BIN / "snakemake"),
@@ -111,6 +111,14 @@ def run_workflow(
         "2",
         *args,
     ]
+    return command, env
+
+
+def run_workflow(
+    workdir: Path, configfile: Path, *args: str, check: bool = False
+) -> subprocess.CompletedProcess:
+    """Run the real workflow with the repository's Snakefile in ``workdir``."""
+    command, env = workflow_command(workdir, configfile, *args)
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=workdir)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{result.stdout}\n{result.stderr}")

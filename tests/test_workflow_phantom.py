@@ -122,10 +122,10 @@ def test_phantom_run_is_complete_and_seeded(complete_run, tmp_path):
     assert len(quality) == 2 * len(split) and set(quality["method"]) == {"lowdose", "fbp"}
     assert quality["psnr"].between(15, 60).all() and quality["ssim"].between(0, 1).all()
 
-    # same seed in another directory, volume 2 simulated first: identical files;
-    # another seed: other anatomy
-    same, _ = phantom_run(tmp_path / "b", SIMULATED[2], SIMULATED)
-    other, _ = phantom_run(tmp_path / "c", targets=SIMULATED, seed=99)
+    # same seed in another directory, volume 2 simulated first: identical files and tables;
+    # another seed: other anatomy, other tables
+    same, _ = phantom_run(tmp_path / "b", SIMULATED[2])
+    other, _ = phantom_run(tmp_path / "c", seed=99)
     for name in names:
         assert filecmp.cmp(phantom / name, same / "phantom" / name, shallow=False), name
     for vid in range(3):
@@ -133,6 +133,11 @@ def test_phantom_run_is_complete_and_seeded(complete_run, tmp_path):
         b = load_simulation(same / f"sim/volume-{vid}.npz")
         np.testing.assert_array_equal(a.lowdose, b.lowdose)
         np.testing.assert_array_equal(a.fbp, b.fbp)
+    tables = ["table1_pixel", "table2_dice", "table3_anatomy", "metric_correlation"]
+    for name in ["../metrics/per_slice", *tables]:
+        ours, twin, changed = (r / f"tables/{name}.csv" for r in (results, same, other))
+        assert filecmp.cmp(ours, twin, shallow=False), name
+        assert not filecmp.cmp(ours, changed, shallow=False), name
     first = np.asanyarray(nib.load(phantom / "segmentation-0.nii").dataobj)
     changed = np.asanyarray(nib.load(other / "phantom/segmentation-0.nii").dataobj)
     assert first.shape == changed.shape and not np.array_equal(first, changed)

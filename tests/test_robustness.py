@@ -1,0 +1,202 @@
+"""Robustness through the workflow: killed runs, crafted checkpoints, awkward paths, shells."""
+
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import REPO, run_workflow, workflow_command, write_case, write_config
+from tact.errors import InputDataError
+from tact.io import atomic_path
+from tact.simulation import load_simulation
+from tact.training import load_state_dict, load_weights
+
+KILL_TIMEOUT_S = 300
+
+
+class Payload:
+    """Unpickling this creates the marker file: proof that loading ran code."""
+
+    def __init__(self, marker: pathlib.Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (self.marker,))
+
+
+def crafted_file(path: pathlib.Path, marker: pathlib.Path) -> pathlib.Path:
+    """A real torch file whose pickle would create ``marker`` if it were unpickled."""
+    torch.save({"weight": torch.zeros(3), "extra": Payload(marker)}, path)
+    return path
+
+
+def test_crafted_model_file_is_refused_not_run(tmp_path):
+    marker = tmp_path / "code-ran"
+    path = crafted_file(tmp_path / "model.pt", marker)
+    for load in (load_state_dict, load_weights):
+        with pytest.raises(InputDataError, match=r"model\.pt: refused: not a plain weights file"):
+            load(path)
+    assert not marker.exists()
+    (tmp_path / "cut.pt").write_bytes(path.read_bytes()[:200])
+    with pytest.raises(InputDataError, match=r"cut\.pt: not a readable PyTorch file"):
+        load_state_dict(tmp_path / "cut.pt")
+
+
+@pytest.mark.slow
+def test_crafted_checkpoint_and_model_are_refused_through_the_workflow(tmp_path, lits_dir):
+    config = write_config(tmp_path / "c.yaml", data={"source": "lits", "lits_dir": str(lits_dir)})
+    results = tmp_path / "results/test"
+    marker = tmp_path / "code-ran"
+
+    # a crafted checkpoint where the segmentation training would resume from
+    (results / "checkpoints").mkdir(parents=True)
+    checkpoint = crafted_file(results / "checkpoints/segmentation.ckpt", marker)
+    result = run_workflow(tmp_path, config, "results/test/models/segmentation.pt")
+    assert result.returncode != 0
+    assert f"{checkpoint.relative_to(tmp_path)}: refused: not a plain weights" in result.stderr
+    assert not marker.exists() and not (results / "models/segmentation.pt").exists()
+
+    # a crafted model file in place of the trained segmenter (newer than its inputs)
+    checkpoint.unlink()
+    run_workflow(tmp_path, config, "results/test/models/segmentation.pt", check=True)
+    model = crafted_file(results / "models/segmentation.pt", marker)
+    result = run_workflow(tmp_path, config, "results/test/test/fulldose.labels.npz")
+    assert result.returncode != 0
+    assert f"{model.relative_to(tmp_path)}: refused: not a plain weights" in result.stderr
+    assert not marker.exists() and not (results / "test/fulldose.labels.npz").exists()
+
+
+def test_stale_temporary_files_of_a_killed_job_are_removed(tmp_path):
+    stale = tmp_path / ".volume-1.npz.k3j2h1.tmp.npz"
+    other = tmp_path / ".volume-10.npz.k3j2h1.tmp.npz"  # another output's: left alone
+    stale.write_bytes(b"half")
+    other.write_bytes(b"half")
+    with atomic_path(tmp_path / "volume-1.npz") as tmp:
+        tmp.write_bytes(b"whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "volume-1.npz"]
+
+
+# --- SIGKILL of the whole snakemake process, then a rerun --------------------------------------
+
+TINY_PHANTOM = {
+    "data": {"source": "phantom", "image_size": 64},
+    "phantom": {"n_volumes": 3, "size": 128, "n_slices": 16, "slice_thickness_mm": 5.0},
+    "simulation": {"n_angles": 300},
+    "fbp": {"frequency_scaling": 0.8},
+    "training": {"epochs": 12, "batch_size": 2, "checkpoint_every": 3},
+}
+BASE_MODEL = "results/test/models/base.pt"
+
+
+def start_and_kill(workdir, config, ready, target=BASE_MODEL):
+    """Start snakemake, SIGKILL its whole process group once ``ready()`` holds."""
+    command, env = workflow_command(workdir, config, target)
+    process = subprocess.Popen(
+        command,
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + KILL_TIMEOUT_S
+    try:
+        while not ready():
+            assert process.poll() is None, "the run ended before the moment to kill it"
+            assert time.monotonic() < deadline, "the moment to kill never came"
+            time.sleep(0.02)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def readable_npz(results):
+    """Every .npz under results loads whole (atomic writes: none is half-written)."""
+    for path in results.rglob("*.npz"):
+        if not path.name.startswith("."):
+            with np.load(path, allow_pickle=False) as data:
+                for key in data.files:
+                    assert data[key].size >= 0
+    return True
+
+
+@pytest.mark.slow
+def test_sigkill_during_simulation_and_training_then_rerun(tmp_path):
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    config = write_config(tmp_path / "c.yaml", **TINY_PHANTOM)
+    reference.mkdir()
+    killed.mkdir()
+    run_workflow(reference, config, BASE_MODEL, check=True)
+
+    results = killed / "results/test"
+    # 1. while the simulation jobs run
+    start_and_kill(killed, config, lambda: (results / "logs/simulate/volume-1.log").exists())
+    assert not (results / "models/base.pt").exists()
+    assert readable_npz(results)
+
+    # 2. in the middle of the training, after a checkpoint was written
+    run_workflow(killed, config, "--unlock", check=True)
+    checkpoint = results / "checkpoints/base.ckpt"
+    start_and_kill(killed, config, lambda: checkpoint.exists(), target=f"{BASE_MODEL}")
+    assert not (results / "models/base.pt").exists(), "killed before the training ended"
+    step = torch.load(checkpoint, weights_only=True)["global_step"]
+    assert step > 0
+
+    # 3. the rerun completes, resumes, and ends where an uninterrupted run ends
+    run_workflow(killed, config, "--unlock", check=True)
+    run_workflow(killed, config, BASE_MODEL, "--rerun-incomplete", check=True)
+    log = (results / "logs/train/base.log").read_text()
+    assert re.search(r"resum", log, re.IGNORECASE), log
+    assert readable_npz(results)
+    leftovers = [p.name for p in results.rglob("*") if ".tmp" in p.name]
+    assert leftovers == []
+    ours, theirs = (
+        load_state_dict(results / "models/base.pt"),
+        load_state_dict(reference / "results/test/models/base.pt"),
+    )
+    assert ours.keys() == theirs.keys()
+    for key in ours:
+        assert torch.equal(ours[key], theirs[key]), key
+    for vid in range(3):
+        a = load_simulation(results / f"sim/volume-{vid}.npz")
+        b = load_simulation(reference / f"results/test/sim/volume-{vid}.npz")
+        np.testing.assert_array_equal(a.lowdose, b.lowdose)
+
+
+# --- paths with spaces and quotes, and no shell ------------------------------------------------
+
+
+@pytest.mark.slow
+def test_paths_with_spaces_and_quotes(tmp_path):
+    workdir = tmp_path / "my work dir 'quoted' \"twice\""
+    lits = tmp_path / 'LiTS data\'s "copy" $HOME'
+    for vid in range(3):
+        write_case(lits, vid)
+    config = write_config(
+        workdir / "config with space.yaml", data={"source": "lits", "lits_dir": str(lits)}
+    )
+    targets = ["results/test/data/split.csv", "results/test/sim/volume-1.npz"]
+    run_workflow(workdir, config, *targets, "results/test/models/segmentation.pt", check=True)
+    assert load_simulation(workdir / targets[1]).volume_id == 1
+    assert load_state_dict(workdir / "results/test/models/segmentation.pt")
+    assert not (tmp_path / "HOME").exists()
+
+
+def test_no_config_value_reaches_a_shell():
+    """Every step runs as a Python script; a shell: rule would need every placeholder :q."""
+    rules = [*REPO.glob("workflow/rules/*.smk"), REPO / "Snakefile"]
+    for path in rules:
+        text = path.read_text()
+        for block in re.findall(r"^\s+shell:\n((?:\s{8}.*\n)+)", text, re.MULTILINE):
+            for placeholder in re.findall(r"\{([^{}]+)\}", block):
+                assert placeholder.endswith(":q"), f"{path.name}: unquoted {{{placeholder}}}"
+        assert not re.search(r"^\s+run:", text, re.MULTILINE), f"{path.name}: run: block"
+        assert "os.system" not in text and "subprocess" not in text, path.name
+    scripts = "\n".join(p.read_text() for p in REPO.glob("workflow/scripts/*.py"))
+    assert "shell(" not in scripts and "os.system" not in scripts and "subprocess" not in scripts
