@@ -94,24 +94,39 @@ def write_config(path: Path, **sections) -> Path:
     return path
 
 
-def workflow_command(
-    workdir: Path, configfile: Path, *args: str
-) -> tuple[list[str], dict[str, str]]:
-    """The snakemake command line (repository Snakefile, 2 cores) and its environment."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+def snakemake_command(
+    workdir: Path,
+    configfile: Path,
+    *args: str,
+    snakefile: Path = REPO / "Snakefile",
+    cores: int | None = 2,
+    program: tuple[str, ...] = (str(BIN / "snakemake"),),
+) -> list[str]:
+    """A snakemake command line for a test (cores None: a profile or executor sets them)."""
     command = [
-        str(BIN / "snakemake"),
+        *program,
         "--snakefile",
-        str(REPO / "Snakefile"),
+        str(snakefile),
         "--directory",
         str(workdir),
         "--configfile",
         str(configfile),
-        "--cores",
-        "2",
-        *args,
     ]
-    return command, env
+    if cores is not None:
+        command += ["--cores", str(cores)]
+    return [*command, *args]
+
+
+def workflow_environment() -> dict[str, str]:
+    """The environment of the workflow's processes: this venv's tools first on PATH."""
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+
+
+def workflow_command(
+    workdir: Path, configfile: Path, *args: str
+) -> tuple[list[str], dict[str, str]]:
+    """The snakemake command line (repository Snakefile, 2 cores) and its environment."""
+    return snakemake_command(workdir, configfile, *args), workflow_environment()
 
 
 def run_workflow(

@@ -21,7 +21,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from conftest import BIN, REPO, write_config
+from conftest import REPO, snakemake_command, write_config
 
 ENVS = {"cpu": REPO / "envs/cpu.yaml", "gpu": REPO / "envs/gpu.yaml"}
 # they run the workflow (the snakemake process and its SLURM submission), not the jobs
@@ -104,18 +104,9 @@ def test_the_local_profile_gives_the_gpu_to_the_gpu_env_rules_one_at_a_time(tmp_
     assert profile["resources"] == {"gpu": 1}
     config = write_config(tmp_path / "c.yaml", data={"source": "phantom"})
     out = subprocess.run(
-        [
-            BIN / "snakemake",
-            "--snakefile",
-            REPO / "Snakefile",
-            "--directory",
-            tmp_path,
-            "--configfile",
-            config,
-            "--profile",
-            REPO / "profiles/local",
-            "--dry-run",
-        ],
+        snakemake_command(
+            tmp_path, config, "--profile", str(REPO / "profiles/local"), "--dry-run", cores=None
+        ),
         capture_output=True,
         text=True,
         check=True,
@@ -149,20 +140,9 @@ def test_a_job_imports_tact_from_the_checkout_with_an_interpreter_that_lacks_it(
     )
     target = "results/test/phantom/volume-0.nii"
     result = subprocess.run(
-        [
-            interpreter,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            REPO / "Snakefile",
-            "--directory",
-            tmp_path,
-            "--configfile",
-            config,
-            "--cores",
-            "1",
-            target,
-        ],
+        snakemake_command(
+            tmp_path, config, target, cores=1, program=(str(interpreter), "-m", "snakemake")
+        ),
         env=env,
         cwd=tmp_path,
         capture_output=True,

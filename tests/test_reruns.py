@@ -13,7 +13,6 @@ test can edit a library module without touching the real tree.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, REPO, write_config
+from conftest import REPO, snakemake_command, workflow_environment, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -54,19 +53,10 @@ class Run:
     workdir: Path
 
     def snakemake(self, configfile: Path, *args: str) -> str:
-        env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-        command = [
-            str(BIN / "snakemake"),
-            "--snakefile",
-            str(self.checkout / "Snakefile"),
-            "--directory",
-            str(self.workdir),
-            "--configfile",
-            str(configfile),
-            "--cores",
-            "2",
-            *args,
-        ]
+        env = workflow_environment()
+        command = snakemake_command(
+            self.workdir, configfile, *args, snakefile=self.checkout / "Snakefile"
+        )
         result = subprocess.run(command, capture_output=True, text=True, env=env)
         assert result.returncode == 0, f"{' '.join(args)}:\n{result.stdout}\n{result.stderr}"
         return result.stdout

@@ -13,7 +13,6 @@ A dry run of the paper's config through the profile shows the full DAG and where
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -24,7 +23,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import BIN, REPO, write_config
+from conftest import REPO, snakemake_command, workflow_environment, write_config
 from slurm_cluster import SlurmCluster, missing_requirements
 from tact.training import load_state_dict
 
@@ -77,16 +76,8 @@ def cluster():
 
 
 def snakemake(workdir: Path, configfile: Path, *args: str) -> list[str]:
-    return [
-        str(BIN / "snakemake"),
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(configfile),
-        *args,
-    ]
+    """The command line; the profile sets cores and jobs."""
+    return snakemake_command(workdir, configfile, *args, cores=None)
 
 
 def dry_run(workdir: Path, configfile: Path, *args: str) -> list[dict]:
@@ -218,7 +209,7 @@ def test_workflow_runs_through_the_slurm_profile(cluster, tmp_path):
     gpu_rules = {r for r, res in profile["set-resources"].items() if res.get("gpu")}
     assert gpu_rules == GPU_RULES
 
-    env = {**cluster.env, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    env = {**cluster.env, "PATH": workflow_environment()["PATH"]}
     command = [
         "timeout",
         "-k",
