@@ -11,8 +11,10 @@ The paper simulates its low-dose scans "following LoDoPaB-CT". Per slice, as LoD
    zero counts) set to 0.1;
 4. -log(counts / N0) / mu_max: the sinogram in the units whose FBP is the normalised image.
 
-FBP back-projects on the CPU whatever the projector backend, so that the images do not depend on
-the hardware (see ``Scanner.__init__``).
+FBP: ODL's ``fbp_op`` with ASTRA's CPU projector defines the images. With CUDA ASTRA and a CUDA
+torch, the same FBP runs on the GPU through ``tact.fbp_torch``, which reproduces it to float32
+rounding (ASTRA's own CUDA back-projector interpolates differently, see ``Scanner.__init__``), so
+the images do not depend on the hardware.
 
 Lengths are in metres, as in LoDoPaB (mu is in 1/m). The reconstruction domain is either
 LoDoPaB's fixed 26 cm square or the physical extent of the slice (from the NIfTI spacing).
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -77,6 +80,32 @@ def _cuda_projection_works() -> bool:
     return True
 
 
+@cache
+def torch_cuda_works() -> bool:
+    """torch can be a CPU build, or see no usable GPU: try one tiny operation."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return False
+    try:
+        torch.ones(1, device="cuda").add_(1).cpu()
+    except Exception as exc:
+        log.info("torch sees CUDA but cannot use it (%s)", exc)
+        return False
+    return True
+
+
+def choose_fbp_device(requested: str | None, backend: str) -> str | None:
+    """Where FBPs run: ``None`` is ODL's astra_cpu path, a string a torch device.
+
+    ``"auto"`` picks the GPU when the projection runs on it (``astra_cuda``) and torch has
+    CUDA: the torch FBP equals the ODL one to float32 rounding, so the choice only changes speed.
+    """
+    if requested == "auto":
+        return "cuda" if backend == "astra_cuda" and torch_cuda_works() else None
+    return requested
+
+
 def choose_backend(requested: str = "auto") -> str:
     """``astra_cuda`` when a GPU and a working CUDA ASTRA are present, else ``astra_cpu``."""
     if requested == "auto":
@@ -94,10 +123,20 @@ def choose_backend(requested: str = "auto") -> str:
 
 
 class Scanner:
-    """Parallel-beam geometry and operators for one image size and physical extent."""
+    """Parallel-beam geometry and operators for one image size and physical extent.
+
+    ``backend`` projects (ASTRA CPU or CUDA); ``fbp_device`` reconstructs: ``"auto"`` (the GPU
+    through torch with ``astra_cuda``, else ODL on the CPU), ``None`` (ODL's astra_cpu ``fbp_op``)
+    or a torch device (``tact.fbp_torch``, the same images to float32 rounding).
+    """
 
     def __init__(
-        self, size: int, extent_mm: float, protocol: ScanProtocol, backend: str = "astra_cpu"
+        self,
+        size: int,
+        extent_mm: float,
+        protocol: ScanProtocol,
+        backend: str = "astra_cpu",
+        fbp_device: str | None = "auto",
     ) -> None:
         half = extent_mm / 2000.0  # metres
         self.size = size
@@ -109,25 +148,40 @@ class Scanner:
         fine = max(size, round(size * protocol.upsample_factor))
         self.fine_space = odl.uniform_discr([-half, -half], [half, half], (fine, fine), "float32")
         self._project = tomo.RayTransform(self.fine_space, self.geometry, impl=backend)
-        # FBP always back-projects with ASTRA's CPU kernel (the exact adjoint of its projector).
-        # The CUDA back-projector interpolates differently: on noisy data its Ram-Lak images were
-        # 0.9 dB higher in PSNR (H200 vs CPU, same sinograms), so the networks' input would
-        # depend on the hardware. The paper's preprocessing ran on CPUs.
+        # FBP back-projects with ASTRA's CPU kernel (the exact adjoint of its projector), through
+        # ODL or through its torch replica on the GPU. ASTRA's CUDA back-projector interpolates
+        # differently: on noisy data its Ram-Lak images were 0.9 dB higher in PSNR (H200 vs CPU,
+        # same sinograms), so the networks' input would depend on the hardware.
         self._reco_trafo = tomo.RayTransform(self.reco_space, self.geometry, impl="astra_cpu")
         self._fbps: dict[tuple[str, float], odl.Operator] = {}
+        self.fbp_device = choose_fbp_device(fbp_device, backend)
+        self._torch_fbp = None
+        if self.fbp_device is not None:
+            from tact.fbp_torch import ParallelGeometry2D, TorchFBP
+
+            geometry = ParallelGeometry2D.from_odl(self.reco_space, self.geometry)
+            self._torch_fbp = TorchFBP(geometry, self.fbp_device)
 
     @property
     def sinogram_shape(self) -> tuple[int, int]:
         return tuple(self.geometry.partition.shape)
 
-    def line_integrals(self, image: np.ndarray) -> np.ndarray:
-        """Integrals of mu (1/m) along every ray of the upsampled image: (angles, detectors)."""
+    def upsample(self, image: np.ndarray) -> np.ndarray:
+        """mu (1/m) on the fine grid: linear interpolation of the image times mu_max."""
         if image.shape != (self.size, self.size):
             raise ValueError(f"expected a {self.size} x {self.size} image, got {image.shape}")
         fine = resize(
             image.astype(np.float64) * MU_MAX, self.fine_space.shape, order=1, anti_aliasing=False
-        ).astype(np.float32)
+        )
+        return fine.astype(np.float32)
+
+    def project(self, fine: np.ndarray) -> np.ndarray:
+        """Line integrals of an upsampled image (``backend``'s projector): (angles, detectors)."""
         return self._project(fine).asarray()
+
+    def line_integrals(self, image: np.ndarray) -> np.ndarray:
+        """Integrals of mu (1/m) along every ray of the upsampled image: (angles, detectors)."""
+        return self.project(self.upsample(image))
 
     def expected_counts(self, image: np.ndarray) -> np.ndarray:
         """Mean photon count per detector pixel: N0 exp(-line integral)."""
@@ -147,16 +201,33 @@ class Scanner:
             counts = rng.poisson(counts).astype(np.float64)
         return self.counts_to_sinogram(counts)
 
+    @property
+    def fbp_name(self) -> str:
+        """How FBPs run, for logs and benchmarks."""
+        return "ODL astra_cpu" if self.fbp_device is None else f"torch on {self.fbp_device}"
+
     def fbp(
         self, sinogram: np.ndarray, filter_type: str = "Ram-Lak", frequency_scaling: float = 1.0
     ) -> np.ndarray:
         """Filtered back-projection onto the reconstruction grid (zero-padded filtering)."""
-        key = (filter_type, round(float(frequency_scaling), 6))
-        if key not in self._fbps:
-            self._fbps[key] = tomo.fbp_op(
-                self._reco_trafo,
-                padding=True,
-                filter_type=filter_type,
-                frequency_scaling=key[1],
-            )
-        return self._fbps[key](sinogram.astype(np.float32)).asarray()
+        return self.fbp_many(sinogram[None], [(filter_type, frequency_scaling)])[0, 0]
+
+    def fbp_many(self, sinograms: np.ndarray, filters: Sequence[tuple[str, float]]) -> np.ndarray:
+        """FBPs of (B, angles, detectors) sinograms with each (filter, scaling): (F, B, n, n).
+
+        On a torch device the batch and the filters share one back-projection pass, which is
+        what makes the GPU fast; the ODL path loops over them.
+        """
+        sinograms = np.asarray(sinograms, dtype=np.float32)
+        keys = [(str(name), round(float(scaling), 6)) for name, scaling in filters]
+        if self._torch_fbp is not None:
+            return self._torch_fbp(sinograms, keys).cpu().numpy()
+        images = np.empty((len(keys), len(sinograms), self.size, self.size), np.float32)
+        for i, key in enumerate(keys):
+            if key not in self._fbps:
+                self._fbps[key] = tomo.fbp_op(
+                    self._reco_trafo, padding=True, filter_type=key[0], frequency_scaling=key[1]
+                )
+            for b, sinogram in enumerate(sinograms):
+                images[i, b] = self._fbps[key](sinogram).asarray()
+        return images

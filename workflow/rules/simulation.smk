@@ -3,6 +3,7 @@
 PHYSICS_CODE = [
     "physics.py",
     "simulation.py",
+    "fbp_torch.py",
     "roi.py",
     "metrics/__init__.py",
     "metrics/pixel.py",
