@@ -71,7 +71,7 @@ class TrainSettings:
     lr_patience: int = 2
     early_stopping_patience: int = 5
     val_fraction: float = 0.1
-    checkpoint_every: int = 200
+    checkpoint_every: int = 1000
     seed: int = 0
     device: str = "auto"
     compile: bool = False
@@ -252,6 +252,8 @@ class Trainer:
             else:
                 trained.append(self.segmenter)
         cuda = self.device.type == "cuda"
+        if cuda:  # fixed shapes: let cuDNN time its algorithms once and keep the fastest
+            torch.backends.cudnn.benchmark = True
         for net in [self.model, self.segmenter]:
             if net is not None:
                 net.to(self.device, memory_format=torch.channels_last if cuda else None)
@@ -312,6 +314,16 @@ class Trainer:
 
     # ---- one epoch ----------------------------------------------------------------------
 
+    def train_step(
+        self, x: torch.Tensor, target: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One optimisation step on one batch (what the loop does, and what bench/ times)."""
+        loss, terms, _ = self._loss(x, target, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss, terms
+
     def _set_train_mode(self) -> None:
         for net in self.trained:
             net.train()
@@ -325,11 +337,7 @@ class Trainer:
             unit="batch",
         )
         for index in progress:
-            x, target, labels = self.train_data.batch(index)
-            loss, terms, _ = self._loss(x, target, labels)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            loss, terms = self.train_step(*self.train_data.batch(index))
             self.step_in_epoch += 1
             self.global_step += 1
             # sums stay on the device: reading a value every step would stall the GPU
