@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: demo test lint install system-deps clean-demo
+.PHONY: demo showcase showcase-run test lint install system-deps clean-demo
 
 install: $(VENV)/.installed
 
@@ -20,6 +20,16 @@ demo: install
 	$(SNAKEMAKE) all --profile profiles/local --configfile config/demo.yaml
 	$(SNAKEMAKE) --profile profiles/local --configfile config/demo.yaml \
 		--report results/demo/report.html
+
+# The showcase (docs/showcase/README.md) on one GPU machine with 16 cores: four network jobs
+# share the GPU, each with three threads. `showcase-run` assumes the environment is ready.
+SHOWCASE := --configfile config/showcase.yaml --resources gpu=4 \
+	--set-threads train_segmentation=3 train_reconstruction=3 infer=2 segment=2
+showcase: install
+	$(MAKE) showcase-run
+showcase-run:
+	$(SNAKEMAKE) all --profile profiles/local $(SHOWCASE)
+	$(SNAKEMAKE) --profile profiles/local $(SHOWCASE) --report results/showcase/report.html
 
 # Chromium (the report is rendered in a real browser) and SLURM (a real one-node cluster).
 system-deps:
