@@ -81,7 +81,7 @@ def stack() -> SliceStack:
     )
 
 
-def simulate(stack, keep_sinograms):
+def simulate(stack, keep_sinograms, **fbp):
     return simulate_stack(
         stack,
         ScanProtocol(n_angles=60),
@@ -91,6 +91,7 @@ def simulate(stack, keep_sinograms):
         outside_value=0.25,
         keep_sinograms=keep_sinograms,
         progress=False,
+        **fbp,
     )
 
 
@@ -161,18 +162,7 @@ def test_tuning_slices_come_from_training_only():
 def test_simulate_stack_with_the_torch_fbp_gives_the_same_images(stack):
     """Batched torch FBPs (batches of 3 over 4 slices) equal the ODL path, noise included."""
     reference = simulate(stack, keep_sinograms=True)
-    batched = simulate_stack(
-        stack,
-        ScanProtocol(n_angles=60),
-        "lodopab",
-        0.6,
-        np.random.default_rng(3),
-        outside_value=0.25,
-        keep_sinograms=True,
-        progress=False,
-        fbp_device="cpu",
-        fbp_batch=3,
-    )
+    batched = simulate(stack, keep_sinograms=True, fbp_device="cpu", fbp_batch=3)
     np.testing.assert_array_equal(batched.sinogram, reference.sinogram)
     for ours, theirs in [(batched.lowdose, reference.lowdose), (batched.fbp, reference.fbp)]:
         assert np.linalg.norm(ours - theirs) / np.linalg.norm(theirs) < 1e-6
