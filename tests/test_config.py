@@ -106,6 +106,26 @@ def test_command_line_strings_are_read_as_yaml():
         validate_config({"run": "x", "training": {"epochs": "two"}}, SCHEMA)
 
 
+def training_inputs(tmp_path, config: dict, prefix: str) -> list[str]:
+    """The input lines of the planned trainings whose model id starts with ``prefix``."""
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(config))
+    plan = run_workflow(tmp_path, path, "--dry-run", check=True).stdout
+    blocks = re.split(r"^\[\w{3} \w{3} .*\d{4}\]$", plan, flags=re.MULTILINE)  # one per job
+    return [b.split("output:")[0] for b in blocks if f"output: results/demo/models/{prefix}" in b]
+
+
+def test_task_adaptive_init_base_makes_every_task_training_wait_for_the_base_unet(tmp_path):
+    from_base = {**merged_demo(), "task_adaptive": {"init": "base"}}
+    task_inputs = training_inputs(tmp_path, from_base, "task_a")
+    assert len(task_inputs) == 3
+    assert all("results/demo/models/base.pt" in inputs for inputs in task_inputs)
+    joint_inputs = training_inputs(tmp_path, from_base, "joint_c")
+    assert joint_inputs and not any("models/base.pt" in inputs for inputs in joint_inputs)
+    from_scratch = training_inputs(tmp_path, merged_demo(), "task_a")
+    assert len(from_scratch) == 3 and not any("models/base.pt" in i for i in from_scratch)
+
+
 def test_demo_plans_every_table_and_figure(tmp_path):
     """`make demo`'s DAG ends in Tables I-III and every figure of the report."""
     path = tmp_path / "demo.yaml"

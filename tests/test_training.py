@@ -64,7 +64,7 @@ def test_dice_term_reaches_f_through_g_only():
     assert len(grads) == len(list(f.parameters())) and sum(grads) > 0
 
 
-def trained(kind, weight=0.0, segmenter=None, **settings):
+def trained(kind, weight=0.0, segmenter=None, initial_weights=None, **settings):
     train, val = split_validation(synthetic_slices(24), 0.2, 0)
     job = Job(kind, weight, network=TINY_NET, segmenter_network=TINY_NET)
     trainer = Trainer(
@@ -73,6 +73,7 @@ def trained(kind, weight=0.0, segmenter=None, **settings):
         train,
         val,
         segmenter,
+        initial_weights=initial_weights,
     )
     return trainer
 
@@ -122,6 +123,19 @@ def test_task_adaptive_with_alpha_zero_equals_base(pretrained_segmenter):
     pd.testing.assert_series_equal(
         pd.DataFrame(base.history)["train_mse"], pd.DataFrame(task.history)["train_mse"]
     )
+
+
+def test_task_adaptive_can_start_from_the_base_weights(pretrained_segmenter):
+    """task_adaptive.init: base: f starts as the trained base U-Net, not as random weights."""
+    base = trained("base")
+    base.fit()
+    base_state = base.best_model_state()
+    task = trained("task_adaptive", 0.5, pretrained_segmenter, initial_weights=base_state)
+    assert_same(snapshot(task.model), base_state)
+    assert task.validate()["val_mse"] == pytest.approx(base.validate()["val_mse"], rel=1e-6)
+    scratch = trained("task_adaptive", 0.5, pretrained_segmenter)
+    with pytest.raises(AssertionError):
+        assert_same(snapshot(scratch.model), base_state)
 
 
 def test_same_seed_same_weights_other_seed_other_weights():

@@ -228,6 +228,7 @@ class Trainer:
         train: Slices,
         val: Slices,
         frozen_segmenter: dict[str, torch.Tensor] | None = None,
+        initial_weights: dict[str, torch.Tensor] | None = None,
     ) -> None:
         self.job, self.settings = job, settings
         self.device = choose_device(settings.device)
@@ -237,6 +238,8 @@ class Trainer:
         else:
             net = job.network
             self.model = reconstruction_network(net.architecture, net.base_channels, net.depth)
+        if initial_weights is not None:  # e.g. task-adaptive training from the base U-Net
+            self.model.load_state_dict(initial_weights)
         self.segmenter: nn.Module | None = None
         trained = [self.model]
         if job.kind in ("task_adaptive", "joint"):
@@ -537,19 +540,21 @@ def train_from_files(
     checkpoint_path: str | Path,
     sim_paths: Sequence[str | Path] | None = None,
     segmenter_path: str | Path | None = None,
+    initial_weights_path: str | Path | None = None,
 ) -> None:
     """What a training rule does: load the split, build the trainer, train or resume, write."""
     data = load_training_slices(store_paths, split_path, sim_paths)
     train, val = split_validation(data, settings.val_fraction, settings.seed)
     log.info("%s: %d training and %d validation slices", job.kind, len(train), len(val))
     segmenter = load_state_dict(segmenter_path) if segmenter_path else None
-    trainer = Trainer(job, settings, train, val, frozen_segmenter=segmenter)
-    inputs = [
-        *store_paths,
-        split_path,
-        *(sim_paths or []),
-        *([segmenter_path] if segmenter_path else []),
-    ]
+    initial = load_state_dict(initial_weights_path) if initial_weights_path else None
+    if initial is not None:
+        log.info("starting from the weights of %s", initial_weights_path)
+    trainer = Trainer(
+        job, settings, train, val, frozen_segmenter=segmenter, initial_weights=initial
+    )
+    optional = [path for path in (segmenter_path, initial_weights_path) if path]
+    inputs = [*store_paths, split_path, *(sim_paths or []), *optional]
     run_training(
         trainer, model_path, history_path, checkpoint_path, fingerprint(job, settings, inputs)
     )

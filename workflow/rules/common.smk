@@ -138,6 +138,16 @@ def segmenter_for(wildcards):
     return []
 
 
+def initial_weights_for(wildcards):
+    """Task-adaptive training starts from the base U-Net's weights with task_adaptive.init: base."""
+    if (
+        method_job(wildcards)["kind"] == "task_adaptive"
+        and config["task_adaptive"]["init"] == "base"
+    ):
+        return f"{RESULTS}/models/base.pt"
+    return []
+
+
 def evaluated_methods():
     """Every row of the tables: the paper's order, full dose last."""
     return ["lowdose", "fbp", "bm3d", *reconstruction_methods(), "fulldose"]

@@ -49,6 +49,7 @@ rule train_reconstruction:
         sims=simulations(),
         split=f"{RESULTS}/data/split.csv",
         segmenter=segmenter_for,
+        initial_weights=initial_weights_for,
         code=library_code(*TRAINING_CODE),
     output:
         model=f"{RESULTS}/models/{{method}}.pt",

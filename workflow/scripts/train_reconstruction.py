@@ -24,6 +24,7 @@ def main() -> None:
         params.checkpoint,
         sim_paths=snakemake.input.sims,
         segmenter_path=snakemake.input.segmenter or None,
+        initial_weights_path=snakemake.input.initial_weights or None,
     )
 
 
