@@ -1,9 +1,11 @@
-"""The per-stage wall times of the showcase come from the Snakemake log: check the parsing."""
+"""The showcase's per-stage wall times come from the Snakemake log, and its docs from one run."""
 
 import importlib.util
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "docs/scripts/showcase_timings.py"
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "docs/scripts"
 
 LOG = """Assuming unrestricted shared filesystem usage.
 [Sat Nov 21 16:00:00 2026]
@@ -28,8 +30,8 @@ Finished jobid: 7 (Rule: train_reconstruction)
 """
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("showcase_timings", SCRIPT)
+def load_script(name: str = "showcase_timings"):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -50,3 +52,62 @@ def test_stage_table_from_a_snakemake_log(tmp_path):
     assert table[2] == "| phantom | 2 | 13 | 8 | 0:00 | 0:09 |"
     assert table[3] == "| train_reconstruction | 1 | 90 | 90 | 0:09 | 1:39 |"
     assert table[-1] == "Whole run: 1 min 39 s from the first job's start."
+
+
+def finished_run(root: Path) -> Path:
+    """A run folder holding what a finished showcase run writes (contents are placeholders)."""
+    run = root / "results/showcase"
+    for relative in [
+        *(
+            f"tables/{t}.{e}"
+            for t in ("table1_pixel", "table2_dice", "table3_anatomy")
+            for e in ("md", "csv")
+        ),
+        "tables/metric_correlation.csv",
+        "tables/data_summary.csv",
+        "tables/table1_pixel.tex",
+        "figures/fig3_reconstructions.png",
+        "figures/fig3_reconstructions.pdf",
+        "training/base.csv",
+        "models/base.pt",
+    ]:
+        (run / relative).parent.mkdir(parents=True, exist_ok=True)
+        (run / relative).write_text(relative)
+    return run
+
+
+def test_collect_copies_tables_figures_curves_and_timings(tmp_path):
+    collect = load_script("showcase_collect")
+    run = finished_run(tmp_path)
+    log = tmp_path / "run.snakemake.log"
+    log.write_text(LOG)
+    docs = tmp_path / "docs/showcase/scratch"
+    collect.collect(run, docs, log)
+    copied = sorted(str(p.relative_to(docs)) for p in docs.rglob("*") if p.is_file())
+    assert copied == [
+        "figures/fig3_reconstructions.png",
+        "tables/data_summary.csv",
+        "tables/metric_correlation.csv",
+        "tables/table1_pixel.csv",
+        "tables/table1_pixel.md",
+        "tables/table2_dice.csv",
+        "tables/table2_dice.md",
+        "tables/table3_anatomy.csv",
+        "tables/table3_anatomy.md",
+        "timings.md",
+        "training/base.csv",
+    ]
+    assert (docs / "tables/table2_dice.md").read_text() == "tables/table2_dice.md"
+    assert "Whole run: 1 min 39 s" in (docs / "timings.md").read_text()
+
+
+def test_collect_refuses_an_unfinished_run_and_copies_nothing(tmp_path):
+    collect = load_script("showcase_collect")
+    run = finished_run(tmp_path)
+    (run / "tables/table2_dice.md").unlink()
+    log = tmp_path / "run.snakemake.log"
+    log.write_text(LOG)
+    docs = tmp_path / "docs/showcase/scratch"
+    with pytest.raises(SystemExit, match=r"table2_dice\.md"):
+        collect.collect(run, docs, log)
+    assert not docs.exists()
