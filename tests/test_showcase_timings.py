@@ -73,6 +73,17 @@ def finished_run(root: Path) -> Path:
     ]:
         (run / relative).parent.mkdir(parents=True, exist_ok=True)
         (run / relative).write_text(relative)
+    # slice 0 holds no tumour, slice 1 does; the base network's images make the segmenter
+    # invent a tumour on slice 0 (tumour Dice 0 instead of empty)
+    (run / "metrics").mkdir()
+    (run / "metrics/per_slice.csv").write_text(
+        "method,volume,slice,psnr,ssim,dice,dice_liver,nsd_liver,cldice_liver,"
+        "dice_tumor,nsd_tumor,cldice_tumor\n"
+        "lowdose,0,0,20,0.3,0.5,0.0,0,0,,,\n"
+        "lowdose,0,1,20,0.3,0.0,0.0,0,0,0.0,0,0\n"
+        "base,0,0,30,0.8,0.4,0.8,0,0,0.0,0,0\n"
+        "base,0,1,30,0.8,0.6,0.9,0,0,0.3,0,0\n"
+    )
     return run
 
 
@@ -85,7 +96,9 @@ def test_collect_copies_tables_figures_curves_and_timings(tmp_path):
     collect.collect(run, docs, log)
     copied = sorted(str(p.relative_to(docs)) for p in docs.rglob("*") if p.is_file())
     assert copied == [
+        "dice_breakdown.md",
         "figures/fig3_reconstructions.png",
+        "metrics/per_slice.csv",
         "tables/data_summary.csv",
         "tables/metric_correlation.csv",
         "tables/table1_pixel.csv",
@@ -99,6 +112,11 @@ def test_collect_copies_tables_figures_curves_and_timings(tmp_path):
     ]
     assert (docs / "tables/table2_dice.md").read_text() == "tables/table2_dice.md"
     assert "Whole run: 1 min 39 s" in (docs / "timings.md").read_text()
+    breakdown = (docs / "dice_breakdown.md").read_text().splitlines()
+    assert breakdown[0].startswith("1 of 2 test slices hold no tumour")
+    # Dice 0.5 = 0.4 on the tumour-free slice and 0.6 on the other; a tumour invented on 1 of 1
+    assert "| base | 0.500 | 0.400 | 0.600 | 0.850 | 1.000 |" in breakdown
+    assert "| lowdose | 0.250 | 0.500 | 0.000 | 0.000 | 0.000 |" in breakdown
 
 
 def test_collect_refuses_an_unfinished_run_and_copies_nothing(tmp_path):

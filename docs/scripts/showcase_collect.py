@@ -4,8 +4,9 @@
         --log .snakemake/log/<the run's>.snakemake.log
 
 Only what the README discusses is copied: the paper's tables (Markdown and CSV), every PNG
-figure, the per-epoch training curves (CSV) and the per-stage wall times from the Snakemake log
-(timings.md). Models, images and the HTML report stay in results/ (too large for git).
+figure, the per-epoch training curves (CSV), the per-slice metrics, the per-stage wall times from
+the Snakemake log (timings.md) and where each method's Table II Dice comes from
+(dice_breakdown.md). Models, images and the HTML report stay in results/ (too large for git).
 """
 
 from __future__ import annotations
@@ -15,15 +16,56 @@ import importlib.util
 import shutil
 from pathlib import Path
 
+import pandas as pd
+
 TABLES = ["table1_pixel", "table2_dice", "table3_anatomy"]
 EXTRA_TABLES = ["metric_correlation.csv", "data_summary.csv"]
+PER_SLICE = Path("metrics/per_slice.csv")
 TIMINGS_SCRIPT = Path(__file__).with_name("showcase_timings.py")
+
+
+def dice_breakdown(per_slice: pd.DataFrame) -> str:
+    """Table II's Dice split by whether the slice holds a tumour, with false-tumour rates.
+
+    Eq. 7 gives an absent class that is also not predicted a Dice of 1 (smoothing / smoothing),
+    so on tumour-free slices a method scores (liver Dice + 1) / 2 unless the segmenter invents a
+    tumour in its images. A tumour-free slice is one where the ground truth has no tumour: the
+    per-class tumour Dice is empty (absent in both) for the low-dose row, which never predicts one.
+    """
+    truth_free = per_slice[per_slice.method == "lowdose"].set_index(["volume", "slice"])
+    truth_free = truth_free.dice_tumor.isna()
+    rows = []
+    for method, group in per_slice.groupby("method", sort=False):
+        group = group.set_index(["volume", "slice"])
+        free = truth_free.reindex(group.index).to_numpy()
+        rows.append(
+            {
+                "method": method,
+                "Dice (Table II)": group.dice.mean(),
+                "on tumour-free slices": group.dice[free].mean(),
+                "on tumour slices": group.dice[~free].mean(),
+                "liver Dice": group.dice_liver.mean(),
+                "false-tumour rate": group.dice_tumor[free].notna().mean(),
+            }
+        )
+    lines = [
+        f"{int(truth_free.sum())} of {len(truth_free)} test slices hold no tumour. "
+        "False-tumour rate: the share of those where the segmenter predicts a tumour.",
+        "",
+        "| " + " | ".join(rows[0]) + " |",
+        "|" + "---|" * len(rows[0]),
+    ]
+    for row in rows:
+        cells = [row["method"]] + [f"{value:.3f}" for value in list(row.values())[1:]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def expected_files(results: Path) -> list[Path]:
     """The files of a finished run that the showcase keeps, relative to the run's folder."""
     tables = [Path("tables") / f"{name}.{ext}" for name in TABLES for ext in ("md", "csv")]
     tables += [Path("tables") / name for name in EXTRA_TABLES]
+    tables += [PER_SLICE]
     figures = sorted(p.relative_to(results) for p in (results / "figures").glob("*.png"))
     curves = sorted(p.relative_to(results) for p in (results / "training").glob("*.csv"))
     return tables + figures + curves
@@ -46,6 +88,8 @@ def collect(results: Path, destination: Path, log: Path) -> list[Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(results / relative, target)
     (destination / "timings.md").write_text(table + "\n")
+    breakdown = dice_breakdown(pd.read_csv(results / PER_SLICE))
+    (destination / "dice_breakdown.md").write_text(breakdown + "\n")
     return files
 
 
@@ -56,7 +100,7 @@ def main() -> None:
     parser.add_argument("--log", type=Path, required=True, help="the run's Snakemake log")
     args = parser.parse_args()
     files = collect(args.results, args.destination, args.log)
-    print(f"{len(files)} files and timings.md copied to {args.destination}")
+    print(f"{len(files)} files, timings.md and dice_breakdown.md written to {args.destination}")
 
 
 if __name__ == "__main__":
