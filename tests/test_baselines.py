@@ -39,3 +39,14 @@ def test_sweep_table_and_choice(low_and_full):
     assert table.loc[table["chosen"], "psnr_mean"].item() == table["psnr_mean"].max()
     with pytest.raises(ValueError):
         bm3d_denoise(low_and_full[0], 0.0)
+
+
+def test_sweep_warns_when_the_best_sigma_is_at_the_grid_edge(low_and_full, caplog):
+    # this slice's noise wants sigma near 0.15: 0.01 and 0.02 put the best at the grid's edge
+    best, _ = sweep_sigma([low_and_full], sigmas=(0.01, 0.02))
+    assert best == 0.02
+    assert "at the edge of the grid [0.01, 0.02]" in caplog.text
+    caplog.clear()
+    best, _ = sweep_sigma([low_and_full], sigmas=(0.075, 0.15, 0.3))
+    assert best == 0.15
+    assert "edge of the grid" not in caplog.text

@@ -6,6 +6,7 @@ sweep on a small, randomly selected subset"; :func:`sweep_sigma` is that sweep.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import bm3d
@@ -15,7 +16,9 @@ import pandas as pd
 from tact.metrics.pixel import psnr_in_roi
 from tact.roi import circular_roi
 
-SWEEP_SIGMAS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2)
+log = logging.getLogger(__name__)
+
+SWEEP_SIGMAS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
 
 
 def bm3d_denoise(image: np.ndarray, sigma_psd: float) -> np.ndarray:
@@ -45,4 +48,12 @@ def sweep_sigma(
         rows.append({"sigma_psd": float(sigma), "psnr_mean": float(np.mean(psnrs))})
     table = pd.DataFrame(rows)
     best = float(table.loc[table["psnr_mean"].idxmax(), "sigma_psd"])
+    if len(sigmas) > 1 and best in (min(sigmas), max(sigmas)):
+        # the optimum may lie beyond the grid: say so rather than report an edge as the optimum
+        log.warning(
+            "BM3D sweep: the best sigma_psd %s is at the edge of the grid %s; the optimum may "
+            "lie beyond it (extend bm3d.sweep_sigmas)",
+            best,
+            sorted(sigmas),
+        )
     return best, table.assign(chosen=table["sigma_psd"] == best)
