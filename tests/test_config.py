@@ -1,6 +1,7 @@
 """Config files validate, typos and wrong types fail naming the key, every key is documented."""
 
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -16,12 +17,16 @@ def load(name):
     return yaml.safe_load((REPO / "config" / name).read_text())
 
 
-def merged_demo():
-    """Snakemake reads config/config.yaml first and lays demo.yaml over it."""
-    base, demo = load("config.yaml"), load("demo.yaml")
-    for key, value in demo.items():
+def merged(name: str) -> dict:
+    """Snakemake reads config/config.yaml first and lays the named config over it."""
+    base, layer = load("config.yaml"), load(name)
+    for key, value in layer.items():
         base[key] = {**base[key], **value} if isinstance(value, dict) and key in base else value
     return base
+
+
+def merged_demo():
+    return merged("demo.yaml")
 
 
 def test_paper_config_is_valid_and_has_the_papers_settings():
@@ -124,6 +129,23 @@ def test_task_adaptive_init_base_makes_every_task_training_wait_for_the_base_une
     assert joint_inputs and not any("models/base.pt" in inputs for inputs in joint_inputs)
     from_scratch = training_inputs(tmp_path, merged_demo(), "task_a")
     assert len(from_scratch) == 3 and not any("models/base.pt" in i for i in from_scratch)
+
+
+def test_showcase_sweeps_alpha_and_its_base_init_variant_starts_from_the_base_unet(tmp_path):
+    """config/showcase.yaml: valid, seven alphas in (0, 1); the variant laid over it by Snakemake
+    keeps them, runs in its own folder and starts every task-adaptive training from base.pt."""
+    showcase = validate_config(merged("showcase.yaml"), SCHEMA)
+    alphas = showcase["task_adaptive"]["alphas"]
+    assert len(alphas) >= 6 and all(0 < a < 1 for a in alphas)
+    assert showcase["task_adaptive"]["init"] == "scratch"
+    files = [str(REPO / "config" / name) for name in ("showcase.yaml", "showcase-base-init.yaml")]
+    plan = run_workflow(
+        tmp_path, Path(files[0]), "--configfile", *files, "--dry-run", check=True
+    ).stdout
+    blocks = re.split(r"^\[\w{3} \w{3} .*\d{4}\]$", plan, flags=re.MULTILINE)
+    task = [b for b in blocks if "output: results/showcase-base-init/models/task_a" in b]
+    assert len(task) == len(alphas)
+    assert all("results/showcase-base-init/models/base.pt" in b.split("output:")[0] for b in task)
 
 
 def test_demo_plans_every_table_and_figure(tmp_path):
