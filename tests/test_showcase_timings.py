@@ -129,3 +129,16 @@ def test_collect_refuses_an_unfinished_run_and_copies_nothing(tmp_path):
     with pytest.raises(SystemExit, match=r"table2_dice\.md"):
         collect.collect(run, docs, log)
     assert not docs.exists()
+
+
+def test_collect_refuses_a_missing_or_empty_log_and_copies_nothing(tmp_path):
+    collect = load_script("showcase_collect")
+    run = finished_run(tmp_path)
+    docs = tmp_path / "docs/showcase/scratch"
+    with pytest.raises(SystemExit, match=r"absent\.snakemake\.log: no such Snakemake log"):
+        collect.collect(run, docs, tmp_path / "absent.snakemake.log")
+    empty = tmp_path / "empty.snakemake.log"
+    empty.write_text("Building DAG of jobs...\n")
+    with pytest.raises(SystemExit, match=r"empty\.snakemake\.log: shows no finished job"):
+        collect.collect(run, docs, empty)
+    assert not docs.exists()

@@ -79,16 +79,22 @@ def collect(results: Path, destination: Path, log: Path) -> list[Path]:
         missing.append(f"{results / 'figures'}/*.png")
     if missing:
         raise SystemExit(f"{results}: not a finished showcase run, missing {', '.join(missing)}")
+    if not log.is_file():
+        raise SystemExit(f"{log}: no such Snakemake log")
     spec = importlib.util.spec_from_file_location("showcase_timings", TIMINGS_SCRIPT)
     timings = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(timings)
-    table = timings.stage_table(timings.job_times(log))
+    jobs = timings.job_times(log)
+    if not jobs:
+        raise SystemExit(f"{log}: shows no finished job, not the log of a workflow run")
+    # everything is computed before the first file is written: a failure leaves no partial docs
+    table = timings.stage_table(jobs)
+    breakdown = dice_breakdown(pd.read_csv(results / PER_SLICE))
     for relative in files:
         target = destination / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(results / relative, target)
     (destination / "timings.md").write_text(table + "\n")
-    breakdown = dice_breakdown(pd.read_csv(results / PER_SLICE))
     (destination / "dice_breakdown.md").write_text(breakdown + "\n")
     return files
 
