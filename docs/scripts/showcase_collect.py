@@ -29,11 +29,11 @@ def dice_breakdown(per_slice: pd.DataFrame) -> str:
 
     Eq. 7 gives an absent class that is also not predicted a Dice of 1 (smoothing / smoothing),
     so on tumour-free slices a method scores (liver Dice + 1) / 2 unless the segmenter invents a
-    tumour in its images. A tumour-free slice is one where the ground truth has no tumour: the
-    per-class tumour Dice is empty (absent in both) for the low-dose row, which never predicts one.
+    tumour in its images. A slice's ground truth holds no tumour when the per-class tumour Dice
+    is empty (absent in both masks) for at least one method: were there a tumour, every method's
+    tumour Dice would be a number.
     """
-    truth_free = per_slice[per_slice.method == "lowdose"].set_index(["volume", "slice"])
-    truth_free = truth_free.dice_tumor.isna()
+    truth_free = per_slice.dice_tumor.isna().groupby([per_slice.volume, per_slice.slice]).any()
     rows = []
     for method, group in per_slice.groupby("method", sort=False):
         group = group.set_index(["volume", "slice"])
