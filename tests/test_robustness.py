@@ -92,27 +92,34 @@ TINY_PHANTOM = {
     "training": {"epochs": 12, "batch_size": 2, "checkpoint_every": 3},
 }
 BASE_MODEL = "results/test/models/base.pt"
+RERUN_INCOMPLETE = "--rerun-incomplete"  # as profiles/local and profiles/slurm set it
 
 
-def start_and_kill(workdir, config, ready, target=BASE_MODEL):
+def start_and_kill(workdir, config, ready, *args, target=BASE_MODEL):
     """Start snakemake, SIGKILL its whole process group once ``ready()`` holds."""
-    command, env = workflow_command(workdir, config, target)
-    process = subprocess.Popen(
-        command,
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    command, env = workflow_command(workdir, config, target, *args)
+    output = workdir / "killed-run.out"
+    with output.open("w") as sink:
+        process = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + KILL_TIMEOUT_S
     try:
         while not ready():
-            assert process.poll() is None, "the run ended before the moment to kill it"
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"the run ended before the moment to kill it:\n{output.read_text()}"
+                )
             assert time.monotonic() < deadline, "the moment to kill never came"
             time.sleep(0.02)
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
 
@@ -140,17 +147,20 @@ def test_sigkill_during_simulation_and_training_then_rerun(tmp_path):
     assert not (results / "models/base.pt").exists()
     assert readable_npz(results)
 
-    # 2. in the middle of the training, after a checkpoint was written
+    # 2. in the middle of the training, after a checkpoint was written. As the README says, the
+    # rerun after a kill has rerun-incomplete (set in the profiles): a job that had renamed its
+    # output when Snakemake was killed, but was not yet recorded as finished, leaves that output
+    # marked incomplete, and without the flag Snakemake refuses to start.
     run_workflow(killed, config, "--unlock", check=True)
     checkpoint = results / "checkpoints/base.ckpt"
-    start_and_kill(killed, config, lambda: checkpoint.exists(), target=f"{BASE_MODEL}")
+    start_and_kill(killed, config, lambda: checkpoint.exists(), RERUN_INCOMPLETE)
     assert not (results / "models/base.pt").exists(), "killed before the training ended"
     step = torch.load(checkpoint, weights_only=True)["global_step"]
     assert step > 0
 
     # 3. the rerun completes, resumes, and ends where an uninterrupted run ends
     run_workflow(killed, config, "--unlock", check=True)
-    run_workflow(killed, config, BASE_MODEL, "--rerun-incomplete", check=True)
+    run_workflow(killed, config, BASE_MODEL, RERUN_INCOMPLETE, check=True)
     log = (results / "logs/train/base.log").read_text()
     assert re.search(r"resum", log, re.IGNORECASE), log
     assert readable_npz(results)
