@@ -37,6 +37,37 @@ def test_network_outputs():
         reconstruction_network("resnet")
 
 
+def textbook_unet_forward(net: UNet, x: torch.Tensor) -> torch.Tensor:
+    """The U-Net as its layers read: concatenation, convolutions and the 1 x 1 head as modules."""
+    skips = []
+    for level, block in enumerate(net.down):
+        x = block(x if level == 0 else net.pool(x))
+        skips.append(x)
+    x = skips.pop()
+    for upsample, block in zip(net.upsample, net.up, strict=True):
+        x = block(torch.cat([skips.pop(), upsample(x)], dim=1))
+    x = net.head(x)
+    return torch.sigmoid(x) if net.sigmoid else x
+
+
+@pytest.mark.parametrize("out_channels", [1, 3])
+def test_unet_forward_computes_its_layers(out_channels):
+    """The forward's copy-sparing forms (padded first convolution, split convolution after each
+    concatenation, head as a matrix product) give the layers' outputs and gradients."""
+    torch.manual_seed(0)
+    net = UNet(out_channels, 8, 3, sigmoid=out_channels == 1).double()
+    x = torch.rand(2, 1, 32, 32, dtype=torch.double)
+    ours, textbook = net(x), textbook_unet_forward(net, x)
+    torch.testing.assert_close(ours, textbook, rtol=0, atol=1e-12)
+    weights = [torch.rand_like(ours)]
+    grads = [torch.autograd.grad(y, list(net.parameters()), weights) for y in (ours, textbook)]
+    for a, b in zip(*grads, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    channels_last = x.float().contiguous(memory_format=torch.channels_last)
+    net.float()
+    torch.testing.assert_close(net(channels_last), textbook_unet_forward(net, channels_last))
+
+
 def test_soft_dice_is_equation_7():
     labels = torch.tensor([[[0, 1], [2, 2]]])
     perfect = torch.nn.functional.one_hot(labels, 3).permute(0, 3, 1, 2).float() * 50
