@@ -80,7 +80,8 @@ class UNet(nn.Module):
 # The three functions below compute what the layer computes, with the same parameters (and so
 # the same weights files), in a form that spares cuDNN a copy of a full-resolution tensor in the
 # bf16 channels-last training step: 312 -> 337 images/s for the paper's U-Net at 512 px, batch
-# 16 (base training, H200, 2026-11-21, bench/profile_step.py shows the copies).
+# 16 (base training, H200, 2026-11-21, one experiment run; bench/profile_step.py shows the copies
+# and docs/benchmarks.md the numbers).
 
 CHANNEL_MULTIPLE = 8  # tensor-core convolutions take input channels in multiples of 8
 
