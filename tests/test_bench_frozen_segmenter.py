@@ -1,0 +1,72 @@
+"""bench/frozen_segmenter.py (an experiment of issue 8): the folded, fused frozen g computes g.
+
+docs/benchmarks.md reports its speed against the UNet module; these tests hold it to g's
+function and input gradient, so that comparison is between equals. On the CPU its operator is
+``relu(conv(x) + bias [+ z])`` in float64, where the sums must agree to rounding.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tact.models import UNet, reconstruction_network, segmentation_network
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from frozen_segmenter import FrozenUNet, fold_batch_norm
+
+
+def trained_looking(net: UNet) -> UNet:
+    """A float64 U-Net in eval mode whose batch norms are not the identity."""
+    generator = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                n = module.num_features
+                module.running_mean.copy_(torch.rand(n, generator=generator) * 2 - 1)
+                module.running_var.copy_(torch.rand(n, generator=generator) * 1.5 + 0.5)
+                module.weight.copy_(torch.rand(n, generator=generator) + 0.5)
+                module.bias.copy_(torch.rand(n, generator=generator) - 0.5)
+    return net.double().eval().requires_grad_(False)
+
+
+def output_and_input_gradient(network, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    x = x.clone().requires_grad_(True)
+    out = network(x)
+    (gradient,) = torch.autograd.grad(
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum(), x
+    )
+    return out, gradient
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: segmentation_network(8, 2), lambda: reconstruction_network("unet", 4, 3)]
+)
+def test_frozen_unet_computes_the_unet_and_its_input_gradient(make):
+    torch.manual_seed(0)
+    net = trained_looking(make())
+    x = torch.rand(2, 1, 32, 32, dtype=torch.float64)
+    expected, expected_gradient = output_and_input_gradient(net, x)
+    found, gradient = output_and_input_gradient(FrozenUNet(net, torch.float64), x)
+    assert found.shape == expected.shape
+    torch.testing.assert_close(found, expected, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(gradient, expected_gradient, rtol=1e-10, atol=1e-14)
+    assert expected_gradient.abs().max() > 1e-6  # the gradient compared is not all zeros
+
+
+def test_folding_is_the_convolution_then_the_norm():
+    torch.manual_seed(1)
+    net = trained_looking(segmentation_network(8, 1))
+    conv, norm = net.down[1][0], net.down[1][1]
+    x = torch.rand(1, conv.in_channels, 8, 8, dtype=torch.float64)
+    weight, bias = fold_batch_norm(conv, norm)
+    folded = torch.nn.functional.conv2d(x, weight, bias, padding=1)
+    torch.testing.assert_close(folded, norm(conv(x)), rtol=1e-12, atol=1e-12)
+
+
+def test_a_unet_in_training_mode_is_refused():
+    with pytest.raises(ValueError, match="eval"):
+        FrozenUNet(segmentation_network(4, 1).train())
