@@ -1,8 +1,9 @@
-"""bench/frozen_segmenter.py (an experiment of issue 8): the folded, fused frozen g computes g.
+"""Issue 8's experiments in bench/: the folded, fused frozen g computes g; the variants' table.
 
-docs/benchmarks.md reports its speed against the UNet module; these tests hold it to g's
-function and input gradient, so that comparison is between equals. On the CPU its operator is
-``relu(conv(x) + bias [+ z])`` in float64, where the sums must agree to rounding.
+docs/benchmarks.md reports bench/frozen_segmenter.py's speed against the UNet module; these tests
+hold it to g's function and input gradient, so that comparison is between equals. On the CPU its
+operator is ``relu(conv(x) + bias [+ z])`` in float64, where the sums must agree to rounding.
+bench/step_variants.py's table is checked on given numbers (its timings need a GPU).
 """
 
 from __future__ import annotations
@@ -70,3 +71,33 @@ def test_folding_is_the_convolution_then_the_norm():
 def test_a_unet_in_training_mode_is_refused():
     with pytest.raises(ValueError, match="eval"):
         FrozenUNet(segmentation_network(4, 1).train())
+
+
+def test_step_variants_table_gives_ratios_to_the_first_run_and_shows_failures():
+    """bench/step_variants.py's table: ratios against the first variant, errors shown as such."""
+    import step_variants
+
+    rows = [
+        {
+            "variant": "default",
+            "base_images_per_s": 200.0,
+            "task_adaptive_images_per_s": 100.0,
+            "base_warmup_s": 10.0,
+            "task_adaptive_warmup_s": 5.0,
+        },
+        {
+            "variant": "cuda_graphs",
+            "base_images_per_s": 210.0,
+            "task_adaptive_images_per_s": 90.0,
+            "base_warmup_s": 12.0,
+            "task_adaptive_warmup_s": 6.0,
+        },
+        {"variant": "coordinate_descent", "error": "over 200 s"},
+    ]
+    table = step_variants.markdown(rows, "python bench/step_variants.py")
+    line = next(row for row in table.splitlines() if row.startswith("| cuda_graphs"))
+    assert "| 210.0 | 90.0 | 1.050 / 0.900 | 12 / 6 |" in line
+    failed = next(row for row in table.splitlines() if row.startswith("| coordinate_descent"))
+    assert "failed: over 200 s" in failed
+    with pytest.raises(SystemExit, match="unknown variant"):
+        step_variants.configure("no_such_variant")
