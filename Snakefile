@@ -21,7 +21,8 @@ include: "workflow/rules/report.smk"
 
 wildcard_constraints:
     vid=r"\d+",  # volume ids are the N of LiTS' volume-N.nii
-    method=r"base|task_a[0-9.]+|joint_c[0-9.]+",
+    method=METHOD_PATTERN,  # base, joint_c{C}, task_a{alpha}[_{defence}] (tact.methods)
+    segmenter=MODEL_PATTERN,  # segmentation (g), held_out_{k}, ensemble_{k}, robust
     source=r"lowdose|fbp|fulldose",
 
 

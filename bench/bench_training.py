@@ -67,7 +67,13 @@ def main() -> None:
             early_stopping_patience=args.epochs + 1,
         )
         job = Job(kind, weight, network=network, segmenter_network=network)
-        trainer = Trainer(job, settings, train, val, frozen_segmenter=segmenter_state)
+        trainer = Trainer(
+            job,
+            settings,
+            train,
+            val,
+            frozen_segmenters=[segmenter_state] if segmenter_state else [],
+        )
         torch.cuda.reset_peak_memory_stats() if torch.cuda.is_available() else None
         trainer.fit()
         if kind == "segmentation":

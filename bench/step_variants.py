@@ -91,7 +91,7 @@ def measure_step(variant: str, kind: str, weight: float, data, segmenter, batch_
     if variant == "folded_frozen_segmenter" and kind == "task_adaptive":
         from frozen_segmenter import FrozenUNet
 
-        trainer.forward_segmenter = torch.compile(FrozenUNet(trainer.segmenter, torch.bfloat16))
+        trainer.forward_segmenters = [torch.compile(FrozenUNet(trainer.segmenter, torch.bfloat16))]
     batch = trainer.train_data.batch(torch.arange(batch_size))
 
     def step():
@@ -136,7 +136,7 @@ def frozen_agreement(trainer, batch) -> dict:
     reference = logits_and_gradient(trainer.segmenter, autocast=False)
     torch.backends.cudnn.allow_tf32 = True
     found = {}
-    for name, network in (("folded", trainer.forward_segmenter), ("module", trainer.segmenter)):
+    for name, network in (("folded", trainer.forward_segmenters[0]), ("module", trainer.segmenter)):
         for part, value, exact in zip(
             ("logits", "image_gradient"), logits_and_gradient(network, True), reference, strict=True
         ):

@@ -45,7 +45,7 @@ from tact.data.lits import VolumePair, read_pair
 from tact.data.phantom import PhantomSpec, generate_volume, write_lits_pair
 from tact.data.slices import extract_slices, save_stack
 from tact.data.split import make_split, write_split
-from tact.evaluation import apply_network
+from tact.inference import apply_network
 from tact.losses import reconstruction_objective, segmentation_objective
 from tact.models import reconstruction_network, segmentation_network
 from tact.physics import ScanProtocol, choose_backend
@@ -136,7 +136,9 @@ def plain_step(kind: str, weight: float, batch: tuple) -> Callable[[], torch.Ten
         if kind == "segmentation":
             loss, _ = segmentation_objective(output, labels)
         else:
-            loss, _ = reconstruction_objective(weight, output, target, labels, segmenter)
+            loss, _ = reconstruction_objective(
+                weight, output, target, labels, [segmenter] if segmenter is not None else []
+            )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -215,7 +217,7 @@ def tact_trainer(kind: str, weight: float, train: Slices, val: Slices, segmenter
     settings = paper_settings()
     network = NetworkSettings()  # the paper's U-Net, as config/config.yaml
     job = Job(kind, weight, network=network, segmenter_network=network)
-    return Trainer(job, settings, train, val, frozen_segmenter=segmenter)
+    return Trainer(job, settings, train, val, frozen_segmenters=[segmenter] if segmenter else [])
 
 
 def measure_kind(kind: str, weight: float, args, train: Slices, val: Slices, segmenter, tmp):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import nibabel as nib
@@ -83,6 +85,7 @@ def write_config(path: Path, **sections) -> Path:
         "segmentation": tiny_network,
         "reconstruction": tiny_network,
         "training": {"epochs": 1, "batch_size": 4},
+        "evaluation": {"held_out_segmenters": 1},  # one is enough where they are not the subject
     }
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
@@ -138,3 +141,27 @@ def run_workflow(
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    """One job of a dry run's plan: its rule, input files and output files."""
+
+    rule: str
+    inputs: frozenset[str]
+    outputs: frozenset[str]
+
+
+def planned_jobs(dry_run_output: str) -> list[PlannedJob]:
+    """The jobs Snakemake prints in a dry run (local rules too), with their files."""
+    jobs = []
+    for block in re.split(r"^(?:local)?rule ", dry_run_output, flags=re.MULTILINE)[1:]:
+        fields = dict(re.findall(r"^    (input|output): (.*)$", block, re.MULTILINE))
+        jobs.append(
+            PlannedJob(
+                rule=block.split(":")[0],
+                inputs=frozenset(fields.get("input", "").split(", ")) - {""},
+                outputs=frozenset(fields.get("output", "").split(", ")) - {""},
+            )
+        )
+    return jobs

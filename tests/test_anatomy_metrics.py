@@ -8,13 +8,13 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from tact.metrics.anatomy import (
-    SEGMENTATION_COLUMNS,
     cl_dice,
     dice,
     paper_dice,
     slice_metrics,
     surface_dice,
 )
+from tact.per_slice import SEGMENTATION_COLUMNS
 
 ROWS, COLS = np.mgrid[:64, :64]
 
@@ -127,14 +127,20 @@ def test_slice_metrics_columns_and_ranges():
 
 
 def test_per_slice_table_refuses_misaligned_methods():
-    from tact.evaluation import TestSet, per_slice_table
+    from tact.evaluation import per_slice_table
+    from tact.test_sets import TestSet
 
     images = np.zeros((2, 64, 64), np.float32)
     masks = np.stack([np.where(disc(), 1, 0)] * 2).astype(np.uint8)
     truth = TestSet(images, np.array([0, 0]), np.array([3, 4]))
     labels = TestSet(masks, truth.volumes, truth.slices)
+    missed = TestSet(np.zeros_like(masks), truth.volumes, truth.slices)
     shifted = TestSet(images, np.array([0, 0]), np.array([4, 5]))
-    table = per_slice_table(truth, labels, {0: (1.0, 1.0)}, {"fulldose": (truth, labels)})
-    assert len(table) == 2 and table["dice"].eq(1.0).all()
+    by_segmenter = {"g": labels, "held_out_1": missed}
+    table = per_slice_table(truth, labels, {0: (1.0, 1.0)}, {"fulldose": (truth, by_segmenter)})
+    assert table["segmenter"].tolist() == ["g", "g", "held_out_1", "held_out_1"]
+    assert table["dice_liver"].tolist() == [1.0, 1.0, 0.0, 0.0]  # liver missed: 0
     with pytest.raises(ValueError, match="do not line up"):
-        per_slice_table(truth, labels, {0: (1.0, 1.0)}, {"bm3d": (shifted, labels)})
+        per_slice_table(truth, labels, {0: (1.0, 1.0)}, {"bm3d": (shifted, by_segmenter)})
+    with pytest.raises(ValueError, match=r"held_out_1.*do not line up"):
+        per_slice_table(truth, labels, {0: (1.0, 1.0)}, {"bm3d": (truth, {"held_out_1": shifted})})

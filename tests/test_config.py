@@ -132,12 +132,15 @@ def test_task_adaptive_init_base_makes_every_task_training_wait_for_the_base_une
 
 
 def test_showcase_sweeps_alpha_and_its_base_init_variant_starts_from_the_base_unet(tmp_path):
-    """config/showcase.yaml: valid, seven alphas in (0, 1); the variant laid over it by Snakemake
-    keeps them, runs in its own folder and starts every task-adaptive training from base.pt."""
+    """config/showcase.yaml: valid, the paper's alphas and more, held-out evaluation and the
+    paper's BM3D sweep on; the variant laid over it by Snakemake keeps the alphas, runs in its
+    own folder and starts every task-adaptive training from base.pt."""
     showcase = validate_config(merged("showcase.yaml"), SCHEMA)
     alphas = showcase["task_adaptive"]["alphas"]
-    assert len(alphas) >= 6 and all(0 < a < 1 for a in alphas)
+    assert {0.1, 0.5, 0.9} < set(alphas) and all(0 < a < 1 for a in alphas)
     assert showcase["task_adaptive"]["init"] == "scratch"
+    assert showcase["evaluation"]["held_out_segmenters"] >= 2
+    assert showcase["bm3d"]["sigma_psd"] == "auto"
     files = [str(REPO / "config" / name) for name in ("showcase.yaml", "showcase-base-init.yaml")]
     plan = run_workflow(
         tmp_path, Path(files[0]), "--configfile", *files, "--dry-run", check=True
@@ -146,6 +149,33 @@ def test_showcase_sweeps_alpha_and_its_base_init_variant_starts_from_the_base_un
     task = [b for b in blocks if "output: results/showcase-base-init/models/task_a" in b]
     assert len(task) == len(alphas)
     assert all("results/showcase-base-init/models/base.pt" in b.split("output:")[0] for b in task)
+
+
+def test_seeded_showcase_runs_each_seed_in_its_own_folder_with_every_defence(tmp_path):
+    """config/showcase-seeds.yaml over showcase.yaml, with a seed and a run name per seed (as
+    the Makefile runs it): the same phantom, the paper's training and two defences per alpha,
+    every segmenter retrained under the seed."""
+    files = [str(REPO / "config" / name) for name in ("showcase.yaml", "showcase-seeds.yaml")]
+    plans = {}
+    for seed in (0, 2):
+        plans[seed] = run_workflow(
+            tmp_path,
+            Path(files[0]),
+            "--configfile",
+            *files,
+            "--config",
+            f"seed={seed}",
+            f"run=showcase-seeds-{seed}",
+            "--dry-run",
+            check=True,
+        ).stdout
+    stats = plans[2].split("Job stats:")[1]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", stats, re.MULTILINE))
+    assert counts["train_segmentation"] == "6"  # g, 2 held-out, 2 ensemble members, robust
+    assert counts["train_reconstruction"] == "7"  # base; 2 alphas x (none, ensemble, robust)
+    for seed, plan in plans.items():
+        assert f"results/showcase-seeds-{seed}/models/task_a0.5_robust.pt" in plan
+        assert f"results/showcase-seeds-{2 - seed}/" not in plan
 
 
 def test_demo_plans_every_table_and_figure(tmp_path):

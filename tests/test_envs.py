@@ -86,7 +86,13 @@ def test_every_rule_runs_in_an_env_and_the_profiles_give_gpus_to_the_gpu_env_rul
     envs = rule_conda_envs()
     assert set(envs.values()) == {"envs/cpu.yaml", "envs/gpu.yaml"}
     gpu_env_rules = {rule for rule, env in envs.items() if env == "envs/gpu.yaml"}
-    assert gpu_env_rules == {"train_segmentation", "train_reconstruction", "infer", "segment"}
+    assert gpu_env_rules == {
+        "train_segmentation",
+        "train_reconstruction",
+        "infer",
+        "segment",
+        "consistency",
+    }
     for profile in ("local", "slurm"):
         config = yaml.safe_load((REPO / f"profiles/{profile}/config.v8+.yaml").read_text())
         gpu_rules = {r for r, res in config["set-resources"].items() if res.get("gpu") == 1}
@@ -99,7 +105,7 @@ def test_every_rule_runs_in_an_env_and_the_profiles_give_gpus_to_the_gpu_env_rul
 
 
 def test_the_local_profile_gives_the_gpu_to_the_gpu_env_rules_one_at_a_time(tmp_path):
-    """As Snakemake reads profiles/local: one `gpu`, taken by each job of the four network rules."""
+    """As Snakemake reads profiles/local: one `gpu`, taken by each job of the GPU env's rules."""
     profile = yaml.safe_load((REPO / "profiles/local/config.v8+.yaml").read_text())
     assert profile["resources"] == {"gpu": 1}
     config = write_config(tmp_path / "c.yaml", data={"source": "phantom"})

@@ -13,7 +13,6 @@ test can edit a library module without touching the real tree.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from collections.abc import Iterable
@@ -22,7 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, snakemake_command, workflow_environment, write_config
+from conftest import (
+    REPO,
+    PlannedJob,
+    planned_jobs,
+    snakemake_command,
+    workflow_environment,
+    write_config,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +41,11 @@ TINY = {
     "training": {"epochs": 2, "batch_size": 4},
     "task_adaptive": {"alphas": [0.5]},
     "joint": {"cs": []},
+    "evaluation": {"held_out_segmenters": 1},
 }
 
 
-@dataclass(frozen=True)
-class Job:
-    rule: str
-    inputs: frozenset[str]
-    outputs: frozenset[str]
+Job = PlannedJob
 
 
 @dataclass
@@ -75,18 +78,7 @@ class Run:
 
     def graph(self, configfile: Path) -> list[Job]:
         """Every job of the config's full workflow with its inputs and outputs (forced dry run)."""
-        out = self.snakemake(configfile, "--dry-run", "--forceall")
-        jobs = []
-        for block in re.split(r"^rule ", out, flags=re.MULTILINE)[1:]:
-            fields = dict(re.findall(r"^    (input|output): (.*)$", block, re.MULTILINE))
-            jobs.append(
-                Job(
-                    rule=block.split(":")[0],
-                    inputs=frozenset(fields.get("input", "").split(", ")) - {""},
-                    outputs=frozenset(fields.get("output", "").split(", ")) - {""},
-                )
-            )
-        return jobs
+        return planned_jobs(self.snakemake(configfile, "--dry-run", "--forceall"))
 
 
 def downstream(jobs: list[Job], touched: Iterable[Job]) -> set[str]:
@@ -173,3 +165,24 @@ def test_changing_the_phantom_seed_reruns_everything(run):
     assert pending == set().union(*(j.outputs for j in jobs))
     phantoms = [j for j in jobs if j.rule == "phantom"]
     assert pending == downstream(jobs, phantoms)
+
+
+def test_adding_a_held_out_segmenter_trains_it_and_reevaluates_but_retrains_no_network(run):
+    config = run.config("held_out", evaluation={"held_out_segmenters": 2})
+    jobs = run.graph(config)
+    (new,) = [j for j in jobs if "results/test/models/held_out_2.pt" in j.outputs]
+    pending = run.pending(config)
+    segmenting = [j for j in jobs if j.rule == "segment"]
+    assert pending == downstream(jobs, [new, *segmenting])
+    trainings = {j for j in jobs if j.rule.startswith("train_") and j.outputs & pending}
+    assert trainings == {new}, "no reconstruction network and no other segmenter retrains"
+    assert not any(j.outputs & pending for j in jobs if j.rule in ("infer", "consistency"))
+
+
+def test_editing_the_training_loop_leaves_the_baselines_alone(run):
+    """BM3D, the simulation and the test images do not import the training code."""
+    module = run.checkout / "src/tact/training.py"
+    config = run.config("base")
+    jobs = run.graph(config)
+    consumers = {j.rule for j in jobs if str(module) in j.inputs}
+    assert consumers == {"train_segmentation", "train_reconstruction"}

@@ -3,6 +3,7 @@
 import importlib.util
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "docs/scripts"
@@ -77,12 +78,14 @@ def finished_run(root: Path) -> Path:
     # invent a tumour on slice 0 (tumour Dice 0 instead of empty)
     (run / "metrics").mkdir()
     (run / "metrics/per_slice.csv").write_text(
-        "method,volume,slice,psnr,ssim,dice,dice_liver,nsd_liver,cldice_liver,"
-        "dice_tumor,nsd_tumor,cldice_tumor\n"
-        "lowdose,0,0,20,0.3,0.5,0.0,0,0,,,\n"
-        "lowdose,0,1,20,0.3,0.0,0.0,0,0,0.0,0,0\n"
-        "base,0,0,30,0.8,0.4,0.8,0,0,0.0,0,0\n"
-        "base,0,1,30,0.8,0.6,0.9,0,0,0.3,0,0\n"
+        "method,segmenter,volume,slice,psnr,ssim,consistency,dice,dice_liver,nsd_liver,"
+        "cldice_liver,dice_tumor,nsd_tumor,cldice_tumor\n"
+        "lowdose,g,0,0,20,0.3,5,0.5,0.0,0,0,,,\n"
+        "lowdose,g,0,1,20,0.3,5,0.0,0.0,0,0,0.0,0,0\n"
+        "base,g,0,0,30,0.8,2,0.4,0.8,0,0,0.0,0,0\n"
+        "base,g,0,1,30,0.8,2,0.6,0.9,0,0,0.3,0,0\n"
+        "base,held_out_1,0,0,30,0.8,2,1.0,1.0,0,0,,,\n"
+        "base,held_out_1,0,1,30,0.8,2,0.2,0.3,0,0,0.1,0,0\n"
     )
     return run
 
@@ -115,8 +118,12 @@ def test_collect_copies_tables_figures_curves_and_timings(tmp_path):
     breakdown = (docs / "dice_breakdown.md").read_text().splitlines()
     assert breakdown[0].startswith("1 of 2 test slices hold no tumour")
     # Dice 0.5 = 0.4 on the tumour-free slice and 0.6 on the other; a tumour invented on 1 of 1
-    assert "| base | 0.500 | 0.400 | 0.600 | 0.850 | 1.000 |" in breakdown
-    assert "| lowdose | 0.250 | 0.500 | 0.000 | 0.000 | 0.000 |" in breakdown
+    by_g = breakdown[breakdown.index("By g (the paper's segmenter):") :]
+    assert "| base | 0.500 | 0.400 | 0.600 | 0.850 | 1.000 |" in by_g[:8]
+    assert "| lowdose | 0.250 | 0.500 | 0.000 | 0.000 | 0.000 |" in by_g[:8]
+    # the held-out segmenter finds the liver of slice 0 and invents no tumour there
+    held_out = breakdown[breakdown.index("By the held-out segmenters (their rows pooled):") :]
+    assert "| base | 0.600 | 1.000 | 0.200 | 0.650 | 0.000 |" in held_out
 
 
 def test_collect_refuses_an_unfinished_run_and_copies_nothing(tmp_path):
@@ -142,3 +149,61 @@ def test_collect_refuses_a_missing_or_empty_log_and_copies_nothing(tmp_path):
     with pytest.raises(SystemExit, match=r"empty\.snakemake\.log: shows no finished job"):
         collect.collect(run, docs, empty)
     assert not docs.exists()
+
+
+def seeded_run(root: Path, seed: int, held_out: dict[str, float], psnr: dict[str, float]) -> Path:
+    """A finished run of one seed, with real Table I and II files."""
+    run = finished_run(root / f"seed{seed}").rename(root / f"showcase-seeds-{seed}")
+    methods = list(held_out)
+    pd.DataFrame(
+        {
+            "method": methods,
+            "psnr_mean": [psnr[m] for m in methods],
+            "consistency_mean": 1.5,
+        }
+    ).to_csv(run / "tables/table1_pixel.csv", index=False)
+    pd.DataFrame(
+        {
+            "method": methods,
+            "dice_mean": 0.9,
+            "dice_held_out_mean": [held_out[m] for m in methods],
+            "gap": [0.9 - held_out[m] for m in methods],
+        }
+    ).to_csv(run / "tables/table2_dice.csv", index=False)
+    return run
+
+
+def test_seeds_collect_summarises_over_seeds_and_resolves_only_separated_ranges(tmp_path):
+    seeds = load_script("seeds_collect")
+    log = tmp_path / "run.snakemake.log"
+    log.write_text(LOG)
+    # held-out Dice: the ensemble is above the base in every seed (ranges apart), plain alpha
+    # 0.5 overlaps the base; PSNR: alpha 0.5 below the base in every seed
+    held_out = [
+        {"base": 0.80, "task_a0.5": 0.60, "task_a0.5_ensemble": 0.90},
+        {"base": 0.84, "task_a0.5": 0.83, "task_a0.5_ensemble": 0.92},
+        {"base": 0.82, "task_a0.5": 0.95, "task_a0.5_ensemble": 0.91},
+    ]
+    psnr = {"base": 36.0, "task_a0.5": 30.0, "task_a0.5_ensemble": 33.0}
+    runs = [(seeded_run(tmp_path / "results", k, held_out[k], psnr), log) for k in range(3)]
+    destination = tmp_path / "docs/seeds"
+    summary = seeds.collect_seeds(destination, runs).set_index("method")
+    assert summary.index.tolist() == ["base", "task_a0.5", "task_a0.5_ensemble"]
+    assert summary.loc["base", "dice_held_out_mean"] == pytest.approx(0.82)
+    assert summary.loc["base", "dice_held_out_sd"] == pytest.approx(0.02)
+    assert summary.loc["task_a0.5", "dice_held_out_min"] == pytest.approx(0.60)
+    assert summary.loc["task_a0.5", "gap_max"] == pytest.approx(0.30)
+    assert (summary["n_seeds"] == 3).all()
+    for k in range(3):
+        assert (destination / f"seed-{k}/tables/table2_dice.csv").is_file()
+    verdicts = pd.DataFrame(seeds.claims(pd.read_csv(destination / "per_seed.csv")))
+    verdict = verdicts.set_index(["setting", "against", "number"])["verdict"]
+    assert verdict[("task_a0.5_ensemble", "base", "dice_held_out")] == "higher"
+    assert verdict[("task_a0.5", "base", "dice_held_out")] == "not resolved"
+    assert verdict[("task_a0.5", "base", "psnr")] == "lower"
+    assert verdict[("task_a0.5_ensemble", "task_a0.5", "dice_held_out")] == "not resolved"
+    assert verdict[("task_a0.5_ensemble", "task_a0.5", "psnr")] == "higher"
+    claims = (destination / "claims.md").read_text()
+    assert "| Task-adaptive α=0.5 | Base U-Net | Dice by the held-out segmenters" in claims
+    base_row = "| Base U-Net | 3 | 36.00 [36.00, 36.00] | 1.50 [1.50, 1.50] | 0.900 [0.900, 0.900] "
+    assert base_row + "| 0.820 [0.800, 0.840] |" in (destination / "summary.md").read_text()

@@ -30,7 +30,7 @@ from tact.training import load_state_dict
 PROFILE = REPO / "profiles/slurm"
 TIME_LIMIT_S = 900  # the whole run; a hung snakemake is killed (TERM, then KILL 30 s later)
 MAX_THREADS = 2
-GPU_RULES = {"train_segmentation", "train_reconstruction", "infer", "segment"}
+GPU_RULES = {"train_segmentation", "train_reconstruction", "infer", "segment", "consistency"}
 LOCAL_RULES = {"all"}  # the Snakefile's localrules: run by snakemake itself, not submitted
 EPOCHS = 8  # long enough for the requeue to land between the first checkpoint and the end
 TINY = {
@@ -172,14 +172,19 @@ def test_profile_dry_run_of_the_paper_config_lists_the_full_dag(tmp_path, lits_d
 
     count = Counter(job["rule"] for job in jobs)
     n_volumes, n_models = 5, 7
-    assert count["train_segmentation"] == 1 and count["train_reconstruction"] == n_models
+    n_segmenters = 3  # g and the two held-out segmenters (evaluation.held_out_segmenters)
+    assert count["train_segmentation"] == n_segmenters
+    assert count["train_reconstruction"] == n_models
     for per_volume in ("extract_slices", "simulate", "bm3d"):
         assert count[per_volume] == n_volumes, per_volume
     assert count["infer"] == n_models
-    assert count["segment"] == n_models + 4  # lowdose, fbp, bm3d, full dose
-    assert count["evaluate"] == 1 and count["tune_fbp"] == 1
+    n_images = n_models + 4  # lowdose, fbp, bm3d, full dose
+    for per_method in ("segment", "consistency", "evaluate"):
+        assert count[per_method] == n_images, per_method
+    assert count["gather_metrics"] == 1 and count["tune_fbp"] == 1
     outputs = {path for job in jobs for path in job["outputs"]}
-    models = ["segmentation", "base", "joint_c0.1", "joint_c0.5", "joint_c0.9"]
+    models = ["segmentation", "held_out_1", "held_out_2", "base", "joint_c0.1", "joint_c0.5"]
+    models += ["joint_c0.9"]
     models += ["task_a0.1", "task_a0.5", "task_a0.9"]
     tables = ["table1_pixel", "table2_dice", "table3_anatomy"]
     figures = ["fig2_sample", "fig3_reconstructions", "fig4_segmentations"]
@@ -193,7 +198,7 @@ def test_profile_dry_run_of_the_paper_config_lists_the_full_dag(tmp_path, lits_d
     missing = [path for path in contract if f"results/lits/{path}" not in outputs]
     assert not missing, f"not in the plan: {missing}"
 
-    # the profile's placement: the four network rules on the GPU partition with one A100 each
+    # the profile's placement: network and projection rules on the GPU partition, one A100 each
     for job in jobs:
         resources, gpu = job["resources"], job["rule"] in GPU_RULES
         placement = (resources["slurm_partition"], resources.get("gpu"), resources.get("gpu_model"))

@@ -87,7 +87,7 @@ def test_dice_term_reaches_f_through_g_only():
     f, g = reconstruction_network("unet", 4, 2), segmentation_network(4, 2).eval()
     g.requires_grad_(False)
     data = synthetic_slices(4)
-    loss, terms = reconstruction_objective(1.0, f(data.inputs), data.targets, data.labels, g)
+    loss, terms = reconstruction_objective(1.0, f(data.inputs), data.targets, data.labels, [g])
     loss.backward()
     assert set(terms) == {"mse", "dice_loss"}
     assert all(p.grad is None for p in g.parameters())
@@ -95,7 +95,7 @@ def test_dice_term_reaches_f_through_g_only():
     assert len(grads) == len(list(f.parameters())) and sum(grads) > 0
 
 
-def trained(kind, weight=0.0, segmenter=None, initial_weights=None, **settings):
+def trained(kind, weight=0.0, segmenter=None, initial_weights=None, segmenters=(), **settings):
     train, val = split_validation(synthetic_slices(24), 0.2, 0)
     job = Job(kind, weight, network=TINY_NET, segmenter_network=TINY_NET)
     trainer = Trainer(
@@ -103,7 +103,7 @@ def trained(kind, weight=0.0, segmenter=None, initial_weights=None, **settings):
         SETTINGS.__class__(**{**SETTINGS.__dict__, "epochs": 2, **settings}),
         train,
         val,
-        segmenter,
+        [segmenter] if segmenter is not None else list(segmenters),
         initial_weights=initial_weights,
     )
     return trainer
@@ -243,10 +243,90 @@ def test_redcnn_trains_with_the_task_adaptive_objective(pretrained_segmenter):
         SETTINGS.__class__(**{**SETTINGS.__dict__, "epochs": 1}),
         train,
         val,
-        pretrained_segmenter,
+        [pretrained_segmenter],
     )
     assert isinstance(trainer.model, REDCNN)
     before = snapshot(trainer.model)
     trainer.fit()
     assert any(not torch.equal(before[k], v) for k, v in snapshot(trainer.model).items())
     assert np.isfinite(trainer.history[0]["val_psnr"]) and "train_dice_loss" in trainer.history[0]
+
+
+# ---- defences against steering g, and the robust segmenter --------------------------------
+
+
+def test_ensemble_dice_term_is_the_mean_over_the_frozen_segmenters():
+    torch.manual_seed(0)
+    f = reconstruction_network("unet", 4, 2)
+    segmenters = [segmentation_network(4, 2).eval().requires_grad_(False) for _ in range(3)]
+    data = synthetic_slices(4)
+    output = f(data.inputs)
+    _, terms = reconstruction_objective(0.5, output, data.targets, data.labels, segmenters)
+    each = [dice_loss(g(output), data.labels).detach() for g in segmenters]
+    assert len({round(float(v), 6) for v in each}) == 3, "the segmenters should disagree"
+    expected = float(torch.stack(each).mean())
+    assert float(terms["dice_loss"].detach()) == pytest.approx(expected, rel=1e-6)
+
+
+def test_ensemble_training_keeps_every_segmenter_frozen(pretrained_segmenter):
+    other = trained("segmentation", seed=11)
+    other.fit()
+    members = [pretrained_segmenter, other.best_model_state()]
+    trainer = trained("task_adaptive", 0.5, segmenters=members)
+    assert len(trainer.segmenters) == 2
+    trainer.fit()
+    for network, state in zip(trainer.segmenters, members, strict=True):
+        assert_same(snapshot(network), state)
+
+
+def test_noise_before_the_segmenters_only_in_training_steps(pretrained_segmenter):
+    quiet = trained("task_adaptive", 0.5, pretrained_segmenter)
+    noisy = trained("task_adaptive", 0.5, pretrained_segmenter, segmenter_noise=0.2)
+    batch = noisy.val_data.batch(torch.arange(4))
+    # validation (eval mode) sees no noise: both objectives agree exactly
+    quiet.model.eval(), noisy.model.eval()
+    assert float(noisy._loss(*batch)[0]) == float(quiet._loss(*batch)[0])
+    noisy.model.train(), quiet.model.train()
+    torch.manual_seed(1)
+    first = float(noisy._loss(*batch)[1]["dice_loss"])
+    second = float(noisy._loss(*batch)[1]["dice_loss"])
+    assert first != second, "each training step draws new noise"
+    assert float(noisy._loss(*batch)[1]["mse"]) == float(quiet._loss(*batch)[1]["mse"])
+
+
+def test_fgsm_inputs_stay_within_epsilon_and_raise_the_loss(pretrained_segmenter):
+    trainer = trained("segmentation", adversarial_epsilon=0.05, initial_weights=None)
+    trainer.model.load_state_dict(pretrained_segmenter)
+    trainer.model.eval()  # fixed batch-norm statistics: the comparison is of inputs only
+    x, target, labels = trainer.train_data.batch(torch.arange(8))
+    perturbed = trainer._adversarial_inputs(x, labels)
+    assert (perturbed - x).abs().max() <= 0.05 + 1e-6
+    assert (perturbed - x).abs().max() > 0.04
+    with torch.no_grad():
+        clean_loss = float(trainer._loss(x, target, labels)[0])
+        attacked = float(trainer._loss(perturbed, target, labels)[0])
+        random = float(trainer._loss(x + 0.05 * torch.randn_like(x).sign(), target, labels)[0])
+    assert attacked > clean_loss and attacked > random
+
+
+def test_segmenter_on_lowdose_copies_sees_both_inputs(monkeypatch):
+    import tact.training as training
+
+    data = synthetic_slices(6)
+
+    def fake_loader(stores, split, sims=None):
+        inputs = data.inputs + (0.5 if sims else 0.0)  # "low-dose" copies are shifted
+        return training.Slices(inputs, data.targets, data.labels, data.volumes)
+
+    monkeypatch.setattr(training, "load_training_slices", fake_loader)
+    plain = training.training_data(Job("segmentation"), ["s"], "split", None)
+    job = Job("segmentation", lowdose_copies=True)
+    both = training.training_data(job, ["s"], "split", ["sim"])
+    assert len(plain) == 6 and len(both) == 12
+    torch.testing.assert_close(both.inputs[:6], data.inputs)
+    torch.testing.assert_close(both.inputs[6:], data.inputs + 0.5)
+    torch.testing.assert_close(both.targets[6:], data.targets)  # labels and targets: the truth
+    assert torch.equal(both.labels[6:], data.labels)
+    assert both.volumes.tolist() == [*data.volumes, *data.volumes]  # same validation volumes
+    with pytest.raises(ValueError, match="needs the simulations"):
+        training.training_data(job, ["s"], "split", None)

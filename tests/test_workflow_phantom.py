@@ -11,12 +11,11 @@ import pytest
 import torch
 
 from browser import chromium_page
-from conftest import run_workflow, write_config
+from conftest import planned_jobs, run_workflow, write_config
 from tact.data.slices import load_stack
-from tact.evaluation import PER_SLICE_COLUMNS
-from tact.metrics.anatomy import SEGMENTATION_COLUMNS
+from tact.per_slice import PER_SLICE_COLUMNS, SEGMENTATION_COLUMNS
 from tact.roi import circular_roi
-from tact.simulation import load_simulation
+from tact.simulation import load_measurements, load_simulation
 from tact.training import load_state_dict
 
 TINY = {"n_volumes": 3, "size": 128, "n_slices": 16, "slice_thickness_mm": 5.0}
@@ -38,6 +37,7 @@ def phantom_run(workdir, first_target=None, targets=(), **phantom):
         task_adaptive={"alphas": [0.5]},
         joint={"cs": [0.5]},
         bm3d={"sigma_psd": "auto", "sweep_sigmas": [0.02, 0.1], "sweep_slices": 2},
+        evaluation={"held_out_segmenters": 2},
     )
     if first_target:  # build one target alone first: job order must not matter
         run_workflow(workdir, config, first_target, check=True)
@@ -75,25 +75,42 @@ def test_phantom_run_is_complete_and_seeded(complete_run, tmp_path):
     assert plans == {"no update"}
 
     # trainings: every model loads as plain tensors, every history has a row per epoch
-    for method in ["segmentation", "base", "task_a0.5", "joint_c0.5"]:
+    for method in ["segmentation", "held_out_1", "held_out_2", "base", "task_a0.5", "joint_c0.5"]:
         state = load_state_dict(results / f"models/{method}.pt")
         assert state and all(torch.is_tensor(v) for v in state.values())
         history = pd.read_csv(results / f"training/{method}.csv")
         assert history["epoch"].tolist() == [1, 2] and history["val_loss"].notna().all()
     assert not list((results / "checkpoints").glob("*.ckpt")), "checkpoints removed when done"
 
-    # evaluation: the BM3D sweep's table, every method on every test slice, values in range
+    # evaluation: the BM3D sweep's table, every method on every test slice by every segmenter
     sweep = pd.read_csv(results / "baselines/bm3d_sweep.csv")
     assert sweep["sigma_psd"].tolist() == [0.02, 0.1] and sweep["chosen"].sum() == 1
     per_slice = pd.read_csv(results / "metrics/per_slice.csv")
     assert tuple(per_slice.columns) == PER_SLICE_COLUMNS
     methods = ["lowdose", "fbp", "bm3d", "base", "joint_c0.5", "task_a0.5", "fulldose"]
     assert per_slice["method"].unique().tolist() == methods
+    assert per_slice["segmenter"].unique().tolist() == ["g", "held_out_1", "held_out_2"]
     n_test = (split["split"] == "test").sum()
-    assert (per_slice.groupby("method").size() == n_test).all()
+    assert (per_slice.groupby(["method", "segmenter"]).size() == n_test).all()
+    assert len(per_slice) == len(methods) * 3 * n_test
     images = per_slice[per_slice["method"] != "fulldose"]
-    assert np.isfinite(images[["psnr", "ssim"]]).all().all()
+    assert np.isfinite(images[["psnr", "ssim", "consistency"]]).all().all()
     assert per_slice[per_slice["method"] == "fulldose"][["psnr", "ssim"]].isna().all().all()
+    # image metrics do not depend on the segmenter; segmentations do
+    image_columns = per_slice.pivot_table(
+        index=["method", "volume", "slice"], columns="segmenter", values="consistency"
+    )
+    assert (image_columns.nunique(axis=1) == 1).all()
+    # the full dose agrees with its own measured counts to the noise (about 1)
+    fulldose = per_slice[(per_slice["method"] == "fulldose") & (per_slice["segmenter"] == "g")]
+    assert fulldose["consistency"].between(0.9, 1.1).all(), fulldose["consistency"]
+    # the held-out segmenters are separate networks: other weights than g's and each other's
+    weights = [
+        load_state_dict(results / f"models/{m}.pt")
+        for m in ("segmentation", "held_out_1", "held_out_2")
+    ]
+    for a, b in [(0, 1), (0, 2), (1, 2)]:
+        assert any(not torch.equal(weights[a][k], weights[b][k]) for k in weights[a])
     assert per_slice["dice"].between(0, 1).all()
     for column in SEGMENTATION_COLUMNS[1:]:  # per class, after the paper's Dice
         values = per_slice[column]
@@ -123,9 +140,9 @@ def test_phantom_run_is_complete_and_seeded(complete_run, tmp_path):
     assert quality["psnr"].between(15, 60).all() and quality["ssim"].between(0, 1).all()
 
     # same seed in another directory, volume 2 simulated first: identical files and tables;
-    # another seed: other anatomy, other tables
+    # another seed: other anatomy and other measurements (so other everything after them)
     same, _ = phantom_run(tmp_path / "b", SIMULATED[2])
-    other, _ = phantom_run(tmp_path / "c", seed=99)
+    other, _ = phantom_run(tmp_path / "c", targets=SIMULATED, seed=99)
     for name in names:
         assert filecmp.cmp(phantom / name, same / "phantom" / name, shallow=False), name
     for vid in range(3):
@@ -133,14 +150,20 @@ def test_phantom_run_is_complete_and_seeded(complete_run, tmp_path):
         b = load_simulation(same / f"sim/volume-{vid}.npz")
         np.testing.assert_array_equal(a.lowdose, b.lowdose)
         np.testing.assert_array_equal(a.fbp, b.fbp)
+        counts = [load_measurements(r / f"sim/volume-{vid}.counts.npz") for r in (results, same)]
+        np.testing.assert_array_equal(counts[0].counts, counts[1].counts)
+        assert counts[0].slice_index.tolist() == a.slice_index.tolist()
     tables = ["table1_pixel", "table2_dice", "table3_anatomy", "metric_correlation"]
     for name in ["../metrics/per_slice", *tables]:
-        ours, twin, changed = (r / f"tables/{name}.csv" for r in (results, same, other))
+        ours, twin = (r / f"tables/{name}.csv" for r in (results, same))
         assert filecmp.cmp(ours, twin, shallow=False), name
-        assert not filecmp.cmp(ours, changed, shallow=False), name
     first = np.asanyarray(nib.load(phantom / "segmentation-0.nii").dataobj)
     changed = np.asanyarray(nib.load(other / "phantom/segmentation-0.nii").dataobj)
     assert first.shape == changed.shape and not np.array_equal(first, changed)
+    other_counts = load_measurements(other / "sim/volume-0.counts.npz").counts
+    ours_counts = load_measurements(results / "sim/volume-0.counts.npz").counts
+    assert other_counts.shape[1:] == ours_counts.shape[1:]
+    assert not np.array_equal(other_counts[0], ours_counts[0])
 
 
 METHODS = ["lowdose", "fbp", "bm3d", "base", "joint_c0.5", "task_a0.5", "fulldose"]
@@ -177,7 +200,8 @@ def example_slice(results):
 def test_tables_and_figures_are_made_from_per_slice(complete_run):
     results, _ = complete_run
     per_slice = pd.read_csv(results / "metrics/per_slice.csv")
-    grouped = per_slice.groupby("method")
+    by_g = per_slice[per_slice["segmenter"] == "g"]
+    grouped = by_g.groupby("method")
     images = METHODS[:-1]  # the full dose has no PSNR row
 
     table1 = pd.read_csv(results / "tables/table1_pixel.csv")
@@ -186,19 +210,32 @@ def test_tables_and_figures_are_made_from_per_slice(complete_run):
     np.testing.assert_allclose(table1["psnr_mean"], grouped["psnr"].mean()[images])
     np.testing.assert_allclose(table1["psnr_std"], grouped["psnr"].std()[images])
     np.testing.assert_allclose(table1["ssim_mean"], grouped["ssim"].mean()[images])
+    np.testing.assert_allclose(table1["consistency_mean"], grouped["consistency"].mean()[images])
     assert table1["n"].tolist() == grouped.size()[images].tolist()
     table2 = pd.read_csv(results / "tables/table2_dice.csv")
     assert table2["method"].tolist() == METHODS
     np.testing.assert_allclose(table2["dice_mean"], grouped["dice"].mean()[METHODS])
     np.testing.assert_allclose(table2["dice_std"], grouped["dice"].std()[METHODS])
+    held_out = per_slice[per_slice["segmenter"] != "g"]
+    per_slice_mean = held_out.groupby(["method", "volume", "slice"])["dice"].mean()
+    held_out_mean = per_slice_mean.groupby("method").mean()[METHODS]
+    np.testing.assert_allclose(table2["dice_held_out_mean"], held_out_mean)
+    np.testing.assert_allclose(table2["gap"], table2["dice_mean"] - held_out_mean.to_numpy())
+    assert (table2["n_held_out"] == 2).all()
     table3 = pd.read_csv(results / "tables/table3_anatomy.csv")
-    nsd = table3[(table3["structure"] == "liver") & (table3["metric"] == "nsd")]
+    assert set(table3["segmenter"]) == {"g", "held_out"}
+    nsd = table3[
+        (table3["structure"] == "liver")
+        & (table3["metric"] == "nsd")
+        & (table3["segmenter"] == "g")
+    ]
     assert nsd["method"].tolist() == METHODS
     np.testing.assert_allclose(nsd["median"], grouped["nsd_liver"].median()[METHODS])
     assert nsd["p_vs_base"].isna().tolist() == [m == "base" for m in METHODS]
 
-    markdown = (results / "tables/table1_pixel.md").read_text().splitlines()[2:]
-    assert [line.split(" | ")[0].lstrip("| ") for line in markdown] == table1["label"].tolist()
+    markdown = (results / "tables/table1_pixel.md").read_text().splitlines()
+    rows = [line for line in markdown if line.startswith("| ") and not line.startswith("| Method")]
+    assert [line.split(" | ")[0].lstrip("| ") for line in rows] == table1["label"].tolist()
     latex = (results / "tables/table2_dice.tex").read_text()
     assert r"Task-adaptive $\alpha=0.5$" in latex and latex.count(r" \\") == 1 + len(METHODS)
 
@@ -235,7 +272,7 @@ def test_html_report_renders_in_chromium(complete_run, tmp_path):
         base = tables["table1_pixel"].set_index("method").loc["base"]
         assert shown["table1_pixel"][3][1] == f"{base['psnr_mean']:.2f} ± {base['psnr_std']:.2f}"
         assert [row[0] for row in shown["table2_dice"]] == tables["table2_dice"]["label"].tolist()
-        assert len(shown["table3_anatomy"]) == len(METHODS)
+        assert len(shown["table3_anatomy"]) == 2 * len(METHODS)  # by g and by the held-out
         assert len(shown["metric_correlation"]) == len(tables["metric_correlation"])
 
         page.get_by_text("Results", exact=True).click()
@@ -252,3 +289,36 @@ def test_html_report_renders_in_chromium(complete_run, tmp_path):
             assert width == plt.imread(results / f"figures/{name}.png").shape[1], name
         page.screenshot(path=tmp_path / "report.png")
     assert plt.imread(tmp_path / "report.png").shape[:2] == (950, 1500)
+
+
+def test_no_training_reads_a_held_out_segmenter(tmp_path):
+    """Checked on the planned DAG: the held-out models feed the segmentation of the test
+    images and nothing else, whatever defences and joint settings the run has."""
+    config = write_config(
+        tmp_path / "c.yaml",
+        data={"source": "phantom", "image_size": 64},
+        phantom={**TINY},
+        task_adaptive={"alphas": [0.1, 0.5], "defences": ["none", "ensemble", "robust", "noise"]},
+        joint={"cs": [0.5], "segmenter_init": "pretrained"},
+        evaluation={"held_out_segmenters": 2},
+    )
+    plan = run_workflow(tmp_path, config, "--dry-run", "--forceall", "all", check=True)
+    jobs = planned_jobs(plan.stdout)
+    models = "results/test/models"
+    held_out = {f"{models}/held_out_1.pt", f"{models}/held_out_2.pt"}
+    assert {j.rule for j in jobs if j.outputs & held_out} == {"train_segmentation"}
+    assert {j.rule for j in jobs if j.inputs & held_out} == {"segment", "all"}
+    trainings = [j for j in jobs if j.rule.startswith("train_")]
+    assert len(trainings) == 3 + 2 + 1 + 1 + 1 + 8  # g, held-out, ensemble, robust; networks
+    assert not any(j.inputs & held_out for j in trainings)
+    # the check sees model inputs where they exist: the defences' segmenters reach their trainings
+    ensemble = next(j for j in jobs if f"{models}/task_a0.5_ensemble.pt" in j.outputs)
+    members = {f"{models}/{m}.pt" for m in ("segmentation", "ensemble_1", "ensemble_2")}
+    assert {p for p in ensemble.inputs if p.startswith(models)} == members
+    robust = next(j for j in jobs if f"{models}/task_a0.5_robust.pt" in j.outputs)
+    assert {p for p in robust.inputs if p.startswith(models)} == {f"{models}/robust.pt"}
+    segment = next(j for j in jobs if "results/test/test/base.labels.npz" in j.outputs)
+    assert {p for p in segment.inputs if p.startswith(models)} == {
+        f"{models}/segmentation.pt",
+        *held_out,
+    }

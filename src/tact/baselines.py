@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import bm3d
 import numpy as np
 import pandas as pd
 
+from tact.data.slices import load_stack
+from tact.data.split import read_split
 from tact.metrics.pixel import psnr_in_roi
 from tact.roi import circular_roi
+from tact.simulation import load_simulation, pick_tuning_slices
+from tact.test_sets import TestSet, rows_of, split_test_rows, volume_ids
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +62,42 @@ def sweep_sigma(
             sorted(sigmas),
         )
     return best, table.assign(chosen=table["sigma_psd"] == best)
+
+
+def bm3d_test_slices(sim_path: str | Path, split_path: str | Path, sigma_psd: float) -> TestSet:
+    """BM3D of one volume's low-dose test slices (none when the volume is not in the test set)."""
+    sim = load_simulation(sim_path)
+    rows = split_test_rows(split_path, sim.volume_id)
+    index = rows_of(sim.slice_index, rows["slice"])
+    size = sim.lowdose.shape[-1]
+    images = (
+        np.stack([bm3d_denoise(sim.lowdose[i], sigma_psd) for i in index])
+        if len(index)
+        else (np.empty((0, size, size), np.float32))
+    )
+    return TestSet(images, rows["volume"].to_numpy(), rows["slice"].to_numpy())
+
+
+def bm3d_sweep_from_files(
+    store_paths: Sequence[str | Path],
+    sim_paths: Sequence[str | Path],
+    split_path: str | Path,
+    sigmas: Sequence[float],
+    n_slices: int,
+    rng: np.random.Generator,
+) -> tuple[float, pd.DataFrame]:
+    """The paper's sweep: BM3D's sigma by mean ROI PSNR on random training slices."""
+    chosen = pick_tuning_slices(read_split(split_path), n_slices, rng)
+    stores = dict(zip(volume_ids(store_paths), store_paths, strict=True))
+    sims = dict(zip(volume_ids(sim_paths), sim_paths, strict=True))
+    pairs = []
+    for volume, group in chosen.groupby("volume"):
+        stack, sim = load_stack(stores[volume]), load_simulation(sims[volume])
+        for i, j in zip(
+            rows_of(sim.slice_index, group["slice"]),
+            rows_of(stack.slice_index, group["slice"]),
+            strict=True,
+        ):
+            pairs.append((sim.lowdose[i], stack.image[j]))
+    best, table = sweep_sigma(pairs, sigmas)
+    return best, table.assign(n_slices=len(pairs))

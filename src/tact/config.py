@@ -65,7 +65,12 @@ def _describe(error: jsonschema.ValidationError) -> str:
             f"(allowed here: {', '.join(allowed)})"
         )
     if error.validator == "oneOf":
-        options = [s.get("const", s.get("type")) for s in error.validator_value]
+        options = [
+            s.get("const", s.get("enum", f"a list of {s.get('items', {}).get('enum', 'values')}"))
+            if s.get("type") == "array" or "enum" in s or "const" in s
+            else s.get("type")
+            for s in error.validator_value
+        ]
         return f"{where}: {error.instance!r} is not one of {options}"
     return f"{where}: {error.message}"
 

@@ -5,6 +5,8 @@ Every objective returns the total loss and its terms, so training logs each term
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the PyTorch convention
@@ -50,19 +52,27 @@ def reconstruction_objective(
     reconstruction: torch.Tensor,
     target: torch.Tensor,
     labels: torch.Tensor | None = None,
-    segmenter: nn.Module | None = None,
+    segmenters: Sequence[nn.Module] = (),
+    segmenter_noise: float = 0.0,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """(1 - w) MSE(f(x_L), x_N) + w Dice_loss(g(f(x_L)), z_N).
 
     Base training is w = 0 without a segmenter. Task-adaptive training (eq. 9) passes the frozen
     pre-trained g (w = alpha); joint training (eq. 1) passes the segmenter trained alongside
-    (w = C). Either way the Dice term's gradient reaches f through g.
+    (w = C). Either way the Dice term's gradient reaches f through the segmenter. With several
+    segmenters (the ensemble defence) the Dice term is the mean of their Dice losses; with
+    ``segmenter_noise`` they see f(x_L) plus Gaussian noise of that standard deviation (the
+    noise defence: one draw per step, shared by the segmenters).
     """
     mse = F.mse_loss(reconstruction.float(), target.float())
     terms = {"mse": mse}
-    if segmenter is None:
+    if not segmenters:
         if weight != 0:
             raise ValueError("a Dice weight needs a segmentation network")
         return mse, terms
-    terms["dice_loss"] = dice_loss(segmenter(reconstruction), labels)
+    seen = reconstruction
+    if segmenter_noise > 0:
+        seen = reconstruction + segmenter_noise * torch.randn_like(reconstruction)
+    losses = [dice_loss(segmenter(seen), labels) for segmenter in segmenters]
+    terms["dice_loss"] = torch.stack(losses).mean()
     return (1.0 - weight) * mse + weight * terms["dice_loss"], terms

@@ -13,11 +13,41 @@ The paper claims the task-adaptive loss plugs into any reconstruction network; R
 
 from __future__ import annotations
 
+import pickle
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
 import torch
 from torch import nn
 
+from tact.errors import InputDataError
+
 ARCHITECTURES = ("unet", "redcnn")
 N_CLASSES = 3  # background, liver, tumour
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """A network's shape, from the config: architecture, first-level width, poolings."""
+
+    architecture: str = "unet"
+    base_channels: int = 64
+    depth: int = 4
+
+    def reconstruction(self) -> nn.Module:
+        return reconstruction_network(self.architecture, self.base_channels, self.depth)
+
+    def segmenter(self) -> nn.Module:
+        return segmentation_network(self.base_channels, self.depth, self.architecture)
+
+
+def choose_device(requested: str = "auto") -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("training.device is cuda but no CUDA device is available")
+    return torch.device(requested)
 
 
 def _double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -159,6 +189,53 @@ def reconstruction_network(
     raise ValueError(f"architecture must be one of {ARCHITECTURES}, got {architecture!r}")
 
 
-def segmentation_network(base_channels: int = 64, depth: int = 4) -> nn.Module:
-    """The task network g: U-Net with logits for background, liver and tumour."""
-    return UNet(N_CLASSES, base_channels, depth, sigmoid=False)
+SEGMENTATION_ARCHITECTURES = ("unet", "segresnet")
+
+
+def segmentation_network(
+    base_channels: int = 64, depth: int = 4, architecture: str = "unet"
+) -> nn.Module:
+    """A segmenter with logits for background, liver and tumour: the paper's U-Net (g), or
+    MONAI's SegResNet (Myronenko 2018), another kind of network for held-out evaluation.
+
+    SegResNet gets ``depth`` downsamplings with MONAI's default block counts (1, 2, 2, 4, then 4
+    per further level) and batch norm, like the U-Net; ``base_channels`` is its initial width.
+    """
+    if architecture == "unet":
+        return UNet(N_CLASSES, base_channels, depth, sigmoid=False)
+    if architecture == "segresnet":
+        from monai.networks.nets import SegResNet
+
+        blocks_down = (1, 2, 2, *([4] * max(depth - 2, 0)))[: depth + 1]
+        return SegResNet(
+            spatial_dims=2,
+            init_filters=base_channels,
+            in_channels=1,
+            out_channels=N_CLASSES,
+            blocks_down=blocks_down,
+            blocks_up=(1,) * depth,
+            norm="batch",
+        )
+    raise ValueError(
+        f"segmenter architecture must be one of {SEGMENTATION_ARCHITECTURES}, got {architecture!r}"
+    )
+
+
+def load_weights(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """A model or checkpoint file, loaded with ``weights_only=True``: a file that holds anything
+    but tensors and plain data (a pickle that would run code) is refused, never executed."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL [\w.]+", str(exc))
+        reason = found.group(0) if found else type(exc).__name__
+        raise InputDataError(
+            path, f"refused: not a plain weights file, loading it could run code ({reason})"
+        ) from exc
+    except (RuntimeError, EOFError) as exc:
+        raise InputDataError(path, f"not a readable PyTorch file ({exc})") from exc
+
+
+def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """A model file of this workflow (see :func:`load_weights`)."""
+    return load_weights(path)

@@ -194,12 +194,16 @@ class Scanner:
         counts = np.maximum(counts, self.protocol.zero_count_photons)
         return (-np.log(counts / self.protocol.photons_per_pixel) / MU_MAX).astype(np.float32)
 
-    def measure(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """The simulated post-log sinogram of one slice (Poisson noise unless disabled)."""
+    def measure_counts(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The detected photon counts of one slice: Poisson draws (or their means, noise off)."""
         counts = self.expected_counts(image)
         if self.protocol.noise:
             counts = rng.poisson(counts).astype(np.float64)
-        return self.counts_to_sinogram(counts)
+        return counts
+
+    def measure(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The simulated post-log sinogram of one slice (Poisson noise unless disabled)."""
+        return self.counts_to_sinogram(self.measure_counts(image, rng))
 
     @property
     def fbp_name(self) -> str:

@@ -6,8 +6,10 @@ Per slice the stage keeps two reconstructions of the simulated sinogram:
 - ``fbp``: FBP with a Hann filter whose frequency scaling is tuned for PSNR on a few training
   slices (the "FBP" baseline row; dival's tuned value on LoDoPaB is 0.641).
 
-Both are set to a constant outside the circular ROI, as in the paper's Figure 2. Sinograms are
-dropped unless asked for. Noise is drawn from a generator seeded per volume, so the result does
+Both are set to a constant outside the circular ROI, as in the paper's Figure 2. The detected
+photon counts of every slice are kept in a file of their own (the measured data that
+``tact.consistency`` checks every method's images against); post-log sinograms are dropped
+unless asked for. Noise is drawn from a generator seeded per volume, so the result does
 not depend on which job runs first. When the FBPs run on the GPU (``Scanner.fbp_device``), the
 slices are simulated ``FBP_BATCH`` at a time and reconstructed together: one back-projection
 pass for the batch and both filters.
@@ -65,6 +67,7 @@ class SimulatedStack:
     extent_mm: float
     frequency_scaling: float
     sinogram: np.ndarray | None = None  # (n, views, detectors) float32 when kept
+    counts: np.ndarray | None = None  # (n, views, detectors) detected photons (not in the npz)
 
 
 def simulate_stack(
@@ -91,13 +94,16 @@ def simulate_stack(
     lowdose = np.empty((n, size, size), np.float32)
     fbp = np.empty((n, size, size), np.float32)
     sinograms = np.empty((n, *scanner.sinogram_shape), np.float32) if keep_sinograms else None
+    counts = np.empty((n, *scanner.sinogram_shape), counts_dtype(protocol))
     filters = [("Ram-Lak", 1.0), (TUNED_FILTER, frequency_scaling)]
     batch = max(1, fbp_batch) if scanner.fbp_device is not None else 1
     start = time.perf_counter()
     with tqdm(total=n, desc=f"volume {stack.volume_id}", unit="slice", disable=not progress) as bar:
         for first in range(0, n, batch):
             last = min(n, first + batch)
-            measured = np.stack([scanner.measure(stack.image[i], rng) for i in range(first, last)])
+            detected = [scanner.measure_counts(stack.image[i], rng) for i in range(first, last)]
+            counts[first:last] = detected
+            measured = np.stack([scanner.counts_to_sinogram(c) for c in detected])
             lowdose[first:last], fbp[first:last] = scanner.fbp_many(measured, filters)
             if sinograms is not None:
                 sinograms[first:last] = measured
@@ -122,7 +128,52 @@ def simulate_stack(
         extent_mm=scanner.extent_mm,
         frequency_scaling=float(frequency_scaling),
         sinogram=sinograms,
+        counts=counts,
     )
+
+
+def counts_dtype(protocol: ScanProtocol) -> np.dtype:
+    """Poisson counts are integers: 16 bits hold them up to about 60,000 photons per pixel
+    (the protocol's 4096 with room to spare); noise-free counts are their float means."""
+    if not protocol.noise:
+        return np.dtype(np.float32)
+    largest = protocol.photons_per_pixel + 12 * np.sqrt(protocol.photons_per_pixel) + 20
+    return np.dtype(np.uint16 if largest < np.iinfo(np.uint16).max else np.uint32)
+
+
+@dataclass
+class Measurements:
+    """The detected photon counts of one volume's slices, and how they were acquired."""
+
+    volume_id: int
+    slice_index: np.ndarray  # (n,)
+    counts: np.ndarray  # (n, views, detectors)
+    extent_mm: float
+    backend: str
+
+
+def save_measurements(sim: SimulatedStack, backend: str, path: str | Path) -> None:
+    """The counts of a simulated volume, compressed (Poisson counts compress to about half)."""
+    with atomic_path(path) as tmp:
+        np.savez_compressed(
+            tmp,
+            volume_id=np.int64(sim.volume_id),
+            slice_index=sim.slice_index,
+            counts=sim.counts,
+            extent_mm=np.float64(sim.extent_mm),
+            backend=np.array(backend),
+        )
+
+
+def load_measurements(path: str | Path) -> Measurements:
+    with np.load(path, allow_pickle=False) as data:
+        return Measurements(
+            volume_id=int(data["volume_id"]),
+            slice_index=data["slice_index"],
+            counts=data["counts"],
+            extent_mm=float(data["extent_mm"]),
+            backend=str(data["backend"]),
+        )
 
 
 def save_simulation(sim: SimulatedStack, path: str | Path) -> None:

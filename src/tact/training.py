@@ -4,8 +4,13 @@ One loop serves every model. What differs is the objective (`tact.losses`):
 
 - ``segmentation``: g on full-dose slices, Dice loss (optionally + cross-entropy);
 - ``base``: f on low-dose -> full-dose pairs, MSE;
-- ``task_adaptive``: f with (1 - alpha) MSE + alpha Dice through the frozen pre-trained g;
+- ``task_adaptive``: f with (1 - alpha) MSE + alpha Dice through the frozen pre-trained g
+  (or, as a defence against steering g, averaged over several frozen segmenters, through a
+  robust segmenter, or with noise added before them: ``tact.segmenters``);
 - ``joint``: f and a segmenter h trained together with (1 - C) MSE + C Dice (Adler et al.).
+
+A segmentation pre-training can also train on the low-dose reconstructions of its slices and
+on adversarial (FGSM) perturbations of its inputs: the robust segmenter of that defence.
 
 Speed on a GPU: the training split lives in GPU memory (16-bit) when it fits, bf16 autocast,
 channels_last, fused Adam, optional torch.compile. On the CPU the same code runs in float32.
@@ -24,8 +29,6 @@ import hashlib
 import json
 import logging
 import math
-import pickle
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -39,10 +42,14 @@ from tqdm import tqdm
 
 from tact.data.slices import load_stack
 from tact.data.split import read_split
-from tact.errors import InputDataError
 from tact.io import atomic_path, write_csv
 from tact.losses import reconstruction_objective, segmentation_objective
-from tact.models import reconstruction_network, segmentation_network
+from tact.models import (
+    NetworkSettings,
+    choose_device,
+    load_state_dict,
+    load_weights,
+)
 from tact.roi import circular_roi
 from tact.seeding import derive_seed
 from tact.simulation import load_simulation
@@ -51,13 +58,6 @@ log = logging.getLogger(__name__)
 
 KINDS = ("segmentation", "base", "task_adaptive", "joint")
 _INIT_STREAM, _ORDER_STREAM, _VAL_STREAM, _JOINT_INIT_STREAM = 10, 11, 12, 13
-
-
-@dataclass(frozen=True)
-class NetworkSettings:
-    architecture: str = "unet"
-    base_channels: int = 64
-    depth: int = 4
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ class TrainSettings:
     compile: bool = False
     cross_entropy: bool = False
     joint_segmenter_init: str = "scratch"
+    adversarial_epsilon: float = 0.0  # segmentation: FGSM training within +-epsilon (image units)
+    segmenter_noise: float = 0.0  # task-adaptive: std of the noise added before the segmenters
 
 
 @dataclass
@@ -139,6 +141,31 @@ def load_training_slices(
     )
 
 
+def training_data(
+    job: Job,
+    store_paths: Sequence[str | Path],
+    split_path: str | Path,
+    sim_paths: Sequence[str | Path] | None,
+) -> Slices:
+    """The training split as a job learns from it (see :func:`train_from_files`)."""
+    if job.kind != "segmentation":
+        if not sim_paths:
+            raise ValueError(f"{job.kind} training needs the simulated low-dose images")
+        return load_training_slices(store_paths, split_path, sim_paths)
+    fulldose = load_training_slices(store_paths, split_path)
+    if not job.lowdose_copies:
+        return fulldose
+    if not sim_paths:
+        raise ValueError("a segmenter trained on low-dose copies needs the simulations")
+    lowdose = load_training_slices(store_paths, split_path, sim_paths)
+    return Slices(
+        inputs=torch.cat([fulldose.inputs, lowdose.inputs]),
+        targets=torch.cat([fulldose.targets, lowdose.targets]),
+        labels=torch.cat([fulldose.labels, lowdose.labels]),
+        volumes=np.concatenate([fulldose.volumes, lowdose.volumes]),
+    )
+
+
 def split_validation(data: Slices, fraction: float, seed: int) -> tuple[Slices, Slices]:
     """Hold out whole volumes for early stopping (slices when there is only one volume)."""
     rng = np.random.default_rng(derive_seed(seed, _VAL_STREAM))
@@ -151,14 +178,6 @@ def split_validation(data: Slices, fraction: float, seed: int) -> tuple[Slices, 
         n_val = min(max(1, round(fraction * len(data))), len(data) - 1)
         is_val = np.isin(np.arange(len(data)), rng.permutation(len(data))[:n_val])
     return data.subset(np.flatnonzero(~is_val)), data.subset(np.flatnonzero(is_val))
-
-
-def choose_device(requested: str = "auto") -> torch.device:
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("training.device is cuda but no CUDA device is available")
-    return torch.device(requested)
 
 
 class DeviceSlices:
@@ -205,6 +224,7 @@ class Job:
     weight: float = 0.0
     network: NetworkSettings = field(default_factory=NetworkSettings)
     segmenter_network: NetworkSettings = field(default_factory=NetworkSettings)
+    lowdose_copies: bool = False  # segmentation: also train on the low-dose input of each slice
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -227,39 +247,26 @@ class Trainer:
         settings: TrainSettings,
         train: Slices,
         val: Slices,
-        frozen_segmenter: dict[str, torch.Tensor] | None = None,
+        frozen_segmenters: Sequence[dict[str, torch.Tensor]] = (),
         initial_weights: dict[str, torch.Tensor] | None = None,
     ) -> None:
         self.job, self.settings = job, settings
         self.device = choose_device(settings.device)
         torch.manual_seed(derive_seed(settings.seed, _INIT_STREAM))
         if job.kind == "segmentation":
-            self.model = segmentation_network(job.network.base_channels, job.network.depth)
+            self.model = job.network.segmenter()
         else:
-            net = job.network
-            self.model = reconstruction_network(net.architecture, net.base_channels, net.depth)
+            self.model = job.network.reconstruction()
         if initial_weights is not None:  # e.g. task-adaptive training from the base U-Net
             self.model.load_state_dict(initial_weights)
-        self.segmenter: nn.Module | None = None
-        trained = [self.model]
-        if job.kind in ("task_adaptive", "joint"):
-            seg = job.segmenter_network
-            torch.manual_seed(derive_seed(settings.seed, _JOINT_INIT_STREAM))
-            self.segmenter = segmentation_network(seg.base_channels, seg.depth)
-            if job.kind == "task_adaptive" or settings.joint_segmenter_init == "pretrained":
-                if frozen_segmenter is None:
-                    raise ValueError(f"{job.kind} training needs the pre-trained segmenter")
-                self.segmenter.load_state_dict(frozen_segmenter)
-            if job.kind == "task_adaptive":  # g is frozen: eval mode, no parameter updates
-                self.segmenter.eval().requires_grad_(False)
-            else:
-                trained.append(self.segmenter)
+        # task-adaptive: the frozen segmenters of the Dice term; joint: the one trained alongside
+        self.segmenters = self._segmenters(job, settings, frozen_segmenters)
+        trained = [self.model, *(self.segmenters if job.kind == "joint" else [])]
         cuda = self.device.type == "cuda"
         if cuda:  # fixed shapes: let cuDNN time its algorithms once and keep the fastest
             torch.backends.cudnn.benchmark = True
-        for net in [self.model, self.segmenter]:
-            if net is not None:
-                net.to(self.device, memory_format=torch.channels_last if cuda else None)
+        for net in [self.model, *self.segmenters]:
+            net.to(self.device, memory_format=torch.channels_last if cuda else None)
         self.trained = trained
         parameters = [p for net in trained for p in net.parameters()]
         self.optimizer = torch.optim.Adam(parameters, lr=settings.learning_rate, fused=cuda)
@@ -269,11 +276,10 @@ class Trainer:
         self.train_data = DeviceSlices(train, self.device)
         self.val_data = DeviceSlices(val, self.device)
         self.forward_model = self.model
-        self.forward_segmenter = self.segmenter
+        self.forward_segmenters = list(self.segmenters)
         if settings.compile and cuda:
             self.forward_model = torch.compile(self.model)
-            if self.segmenter is not None:
-                self.forward_segmenter = torch.compile(self.segmenter)
+            self.forward_segmenters = [torch.compile(net) for net in self.segmenters]
         self.roi = torch.as_tensor(circular_roi(train.inputs.shape[-1]), device=self.device)
         # training state, saved in checkpoints
         self.epoch = 0
@@ -286,6 +292,35 @@ class Trainer:
         self.running: dict[str, float] = {}
         self._sums: dict[str, torch.Tensor] = {}
 
+    @staticmethod
+    def _segmenters(
+        job: Job, settings: TrainSettings, frozen: Sequence[dict[str, torch.Tensor]]
+    ) -> list[nn.Module]:
+        """The task-adaptive job's frozen segmenters, or the joint job's trained one."""
+        if job.kind == "task_adaptive":
+            if not frozen:
+                raise ValueError("task-adaptive training needs the pre-trained segmenter")
+            networks = []
+            for state in frozen:  # frozen: eval mode, no parameter updates
+                network = job.segmenter_network.segmenter()
+                network.load_state_dict(state)
+                networks.append(network.eval().requires_grad_(False))
+            return networks
+        if job.kind != "joint":
+            return []
+        torch.manual_seed(derive_seed(settings.seed, _JOINT_INIT_STREAM))
+        network = job.segmenter_network.segmenter()
+        if settings.joint_segmenter_init == "pretrained":
+            if not frozen:
+                raise ValueError("joint training from a pre-trained segmenter needs its weights")
+            network.load_state_dict(frozen[0])
+        return [network]
+
+    @property
+    def segmenter(self) -> nn.Module | None:
+        """The first (or only) segmenter of a task-adaptive or joint job."""
+        return self.segmenters[0] if self.segmenters else None
+
     # ---- objective ----------------------------------------------------------------------
 
     def _loss(
@@ -296,11 +331,31 @@ class Trainer:
             if self.job.kind == "segmentation":
                 loss, terms = segmentation_objective(output, labels, self.settings.cross_entropy)
             else:
-                segmenter = self.forward_segmenter if self.job.kind != "base" else None
                 loss, terms = reconstruction_objective(
-                    self.job.weight, output, target, labels, segmenter
+                    self.job.weight,
+                    output,
+                    target,
+                    labels,
+                    self.forward_segmenters,
+                    self._segmenter_noise(),
                 )
         return loss, terms, output
+
+    def _segmenter_noise(self) -> float:
+        """The noise defence acts in training steps only: validation losses stay comparable."""
+        if self.job.kind != "task_adaptive" or not self.model.training:
+            return 0.0
+        return self.settings.segmenter_noise
+
+    def _adversarial_inputs(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """FGSM with a random start (Wong et al. 2020): the input perturbed within +-epsilon in
+        the direction that raises the segmentation loss most, to train a segmenter on."""
+        epsilon = self.settings.adversarial_epsilon
+        delta = ((torch.rand_like(x) * 2 - 1) * epsilon).requires_grad_(True)
+        loss, _, _ = self._loss(x + delta, x, labels)
+        (gradient,) = torch.autograd.grad(loss, delta)
+        delta = (delta + 1.25 * epsilon * gradient.sign()).clamp(-epsilon, epsilon)
+        return (x + delta).detach()
 
     def _order(self, epoch: int, n: int) -> torch.Tensor:
         generator = torch.Generator().manual_seed(
@@ -321,6 +376,8 @@ class Trainer:
         self, x: torch.Tensor, target: torch.Tensor, labels: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """One optimisation step on one batch (what the loop does, and what bench/ times)."""
+        if self.job.kind == "segmentation" and self.settings.adversarial_epsilon > 0:
+            x = self._adversarial_inputs(x, labels)
         loss, terms, _ = self._loss(x, target, labels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -362,9 +419,8 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        for net in [self.model, self.segmenter]:
-            if net is not None:
-                net.eval()
+        for net in [self.model, *self.segmenters]:
+            net.eval()
         totals: dict[str, float] = {}
         psnrs, n = [], 0
         order = torch.arange(self.val_data.n)
@@ -399,7 +455,7 @@ class Trainer:
                 "model": copy.deepcopy(self.model.state_dict()),
                 **(
                     {"segmenter": copy.deepcopy(self.segmenter.state_dict())}
-                    if self.segmenter
+                    if self.job.kind == "joint"
                     else {}
                 ),
             }
@@ -510,26 +566,6 @@ def run_training(
     checkpoint.unlink(missing_ok=True)
 
 
-def load_weights(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
-    """A model or checkpoint file, loaded with ``weights_only=True``: a file that holds anything
-    but tensors and plain data (a pickle that would run code) is refused, never executed."""
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        found = re.search(r"Unsupported global: GLOBAL [\w.]+", str(exc))
-        reason = found.group(0) if found else type(exc).__name__
-        raise InputDataError(
-            path, f"refused: not a plain weights file, loading it could run code ({reason})"
-        ) from exc
-    except (RuntimeError, EOFError) as exc:
-        raise InputDataError(path, f"not a readable PyTorch file ({exc})") from exc
-
-
-def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """A model file of this workflow (see :func:`load_weights`)."""
-    return load_weights(path)
-
-
 def train_from_files(
     job: Job,
     settings: TrainSettings,
@@ -539,21 +575,27 @@ def train_from_files(
     history_path: str | Path,
     checkpoint_path: str | Path,
     sim_paths: Sequence[str | Path] | None = None,
-    segmenter_path: str | Path | None = None,
+    segmenter_paths: Sequence[str | Path] = (),
     initial_weights_path: str | Path | None = None,
 ) -> None:
-    """What a training rule does: load the split, build the trainer, train or resume, write."""
-    data = load_training_slices(store_paths, split_path, sim_paths)
+    """What a training rule does: load the split, build the trainer, train or resume, write.
+
+    Reconstruction jobs learn from the low-dose input of ``sim_paths``; a segmentation job
+    learns from full-dose slices, plus their low-dose input when ``job.lowdose_copies``.
+    """
+    data = training_data(job, store_paths, split_path, sim_paths)
     train, val = split_validation(data, settings.val_fraction, settings.seed)
     log.info("%s: %d training and %d validation slices", job.kind, len(train), len(val))
-    segmenter = load_state_dict(segmenter_path) if segmenter_path else None
+    segmenters = [load_state_dict(path) for path in segmenter_paths]
+    if segmenters:
+        log.info("segmenters: %s", ", ".join(map(str, segmenter_paths)))
     initial = load_state_dict(initial_weights_path) if initial_weights_path else None
     if initial is not None:
         log.info("starting from the weights of %s", initial_weights_path)
     trainer = Trainer(
-        job, settings, train, val, frozen_segmenter=segmenter, initial_weights=initial
+        job, settings, train, val, frozen_segmenters=segmenters, initial_weights=initial
     )
-    optional = [path for path in (segmenter_path, initial_weights_path) if path]
+    optional = [*segmenter_paths, *([initial_weights_path] if initial_weights_path else [])]
     inputs = [*store_paths, split_path, *(sim_paths or []), *optional]
     run_training(
         trainer, model_path, history_path, checkpoint_path, fingerprint(job, settings, inputs)

@@ -9,7 +9,19 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from tact.config import load_schema, validate_config
 from tact.data.lits import discover_pairs
+from tact.dependencies import library_files
 from tact.errors import TactError
+from tact.methods import METHOD_PATTERN, parse_method, task_adaptive_id
+from tact.segmenters import (
+    G_MODEL,
+    MODEL_PATTERN,
+    ROBUST,
+    evaluating_segmenters,
+    segmenter_network,
+    segmenter_seed,
+    task_segmenters,
+    trains_on_degraded,
+)
 
 
 def _fail(message):
@@ -31,15 +43,14 @@ config.update(_validated)
 RESULTS = f"results/{config['run']}"
 LOGS = f"{RESULTS}/logs"
 BENCHMARKS = f"{RESULTS}/benchmarks"
-LIBRARY = Path(workflow.basedir) / "src" / "tact"
 
 
-def library_code(*modules):
-    """Library files a step runs, as inputs (editing one reruns exactly its consumers)."""
-    return [
-        str(LIBRARY / m)
-        for m in ("__init__.py", "errors.py", "io.py", "logs.py", *modules)
-    ]
+def script_code(script):
+    """The library files a rule's script runs (the tact modules it imports, transitively), as
+    inputs: editing one reruns exactly its consumers, and the list cannot drift from the code.
+    """
+    root = Path(workflow.basedir)
+    return library_files(root / "workflow" / "scripts" / script, root / "src")
 
 
 def phantom_seed():
@@ -96,46 +107,111 @@ def simulations():
     return expand(f"{RESULTS}/sim/volume-{{vid}}.npz", vid=VOLUME_IDS)
 
 
+def measured_counts():
+    """Every volume's detected photon counts (the data the consistency check reads)."""
+    return expand(f"{RESULTS}/sim/volume-{{vid}}.counts.npz", vid=VOLUME_IDS)
+
+
+def defences():
+    """task_adaptive.defences without the paper's plain training ('none' -> None)."""
+    return [None if d == "none" else d for d in config["task_adaptive"]["defences"]]
+
+
 def reconstruction_methods():
-    """Method ids of the reconstruction trainings: base, joint_c{C}, task_a{alpha}."""
+    """Method ids of the reconstruction trainings: base, joint_c{C}, task_a{alpha}[_{defence}]."""
     return [
         "base",
         *(f"joint_c{c}" for c in config["joint"]["cs"]),
-        *(f"task_a{a}" for a in config["task_adaptive"]["alphas"]),
+        *(
+            task_adaptive_id(a, d)
+            for d in defences()
+            for a in config["task_adaptive"]["alphas"]
+        ),
     ]
 
 
 def method_job(wildcards):
     """Objective of a reconstruction method: kind and Dice weight (alpha or C)."""
-    method = wildcards.method
-    if method == "base":
-        return {"kind": "base", "weight": 0.0}
-    prefix, kind = (
-        ("task_a", "task_adaptive")
-        if method.startswith("task_a")
-        else ("joint_c", "joint")
-    )
-    return {"kind": kind, "weight": float(method[len(prefix) :])}
+    trained = parse_method(wildcards.method)
+    return {"kind": trained.kind, "weight": trained.weight}
 
 
-def train_settings(kind):
+def train_settings(kind, defence=None):
     """The training settings a kind of training depends on (and only those)."""
     settings = {**config["training"], "seed": config["seed"]}
     if kind == "segmentation":
         settings["cross_entropy"] = config["segmentation"]["cross_entropy"]
     if kind == "joint":
         settings["joint_segmenter_init"] = config["joint"]["segmenter_init"]
+    if defence == "noise":
+        settings["segmenter_noise"] = config["task_adaptive"]["segmenter_noise"]
     return settings
 
 
-def segmenter_for(wildcards):
-    """Task-adaptive training (and joint with a pre-trained init) needs the frozen segmenter."""
-    kind = method_job(wildcards)["kind"]
-    if kind == "task_adaptive" or (
-        kind == "joint" and config["joint"]["segmenter_init"] == "pretrained"
-    ):
-        return f"{RESULTS}/models/segmentation.pt"
-    return []
+def reconstruction_settings(wildcards):
+    trained = parse_method(wildcards.method)
+    return train_settings(trained.kind, trained.defence)
+
+
+def segmenter_models():
+    """Every segmenter the run trains: g, the held-out ones, and those of the defences."""
+    models = [G_MODEL, *list(evaluating_segmenters(n_held_out()).values())[1:]]
+    for defence in defences():
+        models += [
+            m for m in task_segmenters(defence, ensemble_size()) if m not in models
+        ]
+    return models
+
+
+def n_held_out():
+    return config["evaluation"]["held_out_segmenters"]
+
+
+def ensemble_size():
+    return config["task_adaptive"]["ensemble_size"]
+
+
+def g_network():
+    return {
+        "base_channels": config["segmentation"]["base_channels"],
+        "depth": config["segmentation"]["depth"],
+    }
+
+
+def network_of_segmenter(model):
+    """The network settings of one segmenter (the held-out ones may differ from g's)."""
+    return segmenter_network(
+        model, g_network(), config["evaluation"]["held_out_architecture"]
+    )
+
+
+def segmenter_settings(wildcards):
+    """g's training settings with the segmenter's own seed (and FGSM for the robust one)."""
+    settings = {
+        **train_settings("segmentation"),
+        "seed": segmenter_seed(config["seed"], wildcards.segmenter),
+    }
+    if wildcards.segmenter == ROBUST:
+        settings["adversarial_epsilon"] = config["task_adaptive"]["robust_epsilon"]
+    return settings
+
+
+def degraded_copies_for(wildcards):
+    """The robust segmenter also learns from the low-dose images: it needs the simulations."""
+    return simulations() if trains_on_degraded(wildcards.segmenter) else []
+
+
+def segmenters_for(wildcards):
+    """The frozen segmenters of a task-adaptive training (g, or the defence's), or g for a
+    joint training that starts from it. Never a held-out segmenter."""
+    trained = parse_method(wildcards.method)
+    if trained.kind == "task_adaptive":
+        models = task_segmenters(trained.defence, ensemble_size())
+    elif trained.kind == "joint" and config["joint"]["segmenter_init"] == "pretrained":
+        models = [G_MODEL]
+    else:
+        models = []
+    return [f"{RESULTS}/models/{m}.pt" for m in models]
 
 
 def initial_weights_for(wildcards):
@@ -146,6 +222,11 @@ def initial_weights_for(wildcards):
     ):
         return f"{RESULTS}/models/base.pt"
     return []
+
+
+def evaluating_segmenter_models():
+    """per_slice name -> model of every segmenter the test images are segmented by."""
+    return evaluating_segmenters(n_held_out())
 
 
 def evaluated_methods():
@@ -172,7 +253,7 @@ def all_targets():
         f"{RESULTS}/tables/data_summary.csv",
         *simulations(),
         f"{RESULTS}/tables/simulation_quality.csv",
-        f"{RESULTS}/models/segmentation.pt",
+        *expand(f"{RESULTS}/models/{{model}}.pt", model=segmenter_models()),
         *expand(f"{RESULTS}/models/{{method}}.pt", method=reconstruction_methods()),
         f"{RESULTS}/metrics/per_slice.csv",
         *report_targets(),

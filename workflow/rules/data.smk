@@ -4,7 +4,7 @@
 rule phantom:
     """Generate one LiTS-layout phantom case (volume + segmentation NIfTI)."""
     input:
-        code=library_code("data/phantom.py", "data/orientation.py", "seeding.py"),
+        code=script_code("phantom.py"),
     output:
         image=f"{RESULTS}/phantom/volume-{{vid}}.nii",
         mask=f"{RESULTS}/phantom/segmentation-{{vid}}.nii",
@@ -32,9 +32,7 @@ rule extract_slices:
     """Validate one case, keep its slices with a non-empty mask, store them in one file."""
     input:
         unpack(volume_pair),
-        code=library_code(
-            "data/lits.py", "data/orientation.py", "data/slices.py", "data/units.py"
-        ),
+        code=script_code("extract_slices.py"),
     output:
         f"{RESULTS}/data/slices/volume-{{vid}}.npz",
     log:
@@ -57,7 +55,7 @@ rule split:
     """Assign every extracted slice to train or test (by volume unless configured)."""
     input:
         stores=slice_stores(),
-        code=library_code("data/split.py", "data/slices.py"),
+        code=script_code("split.py"),
     output:
         f"{RESULTS}/data/split.csv",
     log:
@@ -81,7 +79,7 @@ rule data_overview:
     input:
         stores=slice_stores(),
         split=f"{RESULTS}/data/split.csv",
-        code=library_code("data/slices.py", "data/split.py", "report/data.py"),
+        code=script_code("data_overview.py"),
     output:
         figure=report(
             f"{RESULTS}/figures/data_overview.png",

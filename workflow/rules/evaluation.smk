@@ -1,18 +1,5 @@
-# Baselines and evaluation: BM3D, inference, frozen segmentation of every method, metrics.
-
-EVALUATION_CODE = [
-    "evaluation.py",
-    "baselines.py",
-    "metrics/__init__.py",
-    "metrics/pixel.py",
-    "metrics/anatomy.py",
-    "models.py",
-    "training.py",
-    "roi.py",
-    "simulation.py",
-    "data/slices.py",
-    "data/split.py",
-]
+# Baselines and evaluation: BM3D, inference, segmentation of every method's images by g and the
+# held-out segmenters, data consistency, and the metrics (one job per method, then gathered).
 
 
 rule test_images:
@@ -21,7 +8,7 @@ rule test_images:
         stores=slice_stores(),
         sims=simulations(),
         split=f"{RESULTS}/data/split.csv",
-        code=library_code(*EVALUATION_CODE),
+        code=script_code("test_images.py"),
     output:
         f"{RESULTS}/test/{{source}}.npz",
     log:
@@ -42,7 +29,7 @@ rule bm3d_sweep:
         stores=slice_stores(),
         sims=simulations(),
         split=f"{RESULTS}/data/split.csv",
-        code=library_code(*EVALUATION_CODE),
+        code=script_code("bm3d_sweep.py"),
     output:
         table=report(
             f"{RESULTS}/baselines/bm3d_sweep.csv",
@@ -74,7 +61,7 @@ rule bm3d:
         sim=f"{RESULTS}/sim/volume-{{vid}}.npz",
         split=f"{RESULTS}/data/split.csv",
         sigma=bm3d_sigma_file(),
-        code=library_code(*EVALUATION_CODE),
+        code=script_code("bm3d.py"),
     output:
         f"{RESULTS}/baselines/bm3d/volume-{{vid}}.npz",
     log:
@@ -96,7 +83,8 @@ rule bm3d:
 rule gather_bm3d:
     """The BM3D images of every test slice, in one file."""
     input:
-        expand(f"{RESULTS}/baselines/bm3d/volume-{{vid}}.npz", vid=VOLUME_IDS),
+        volumes=expand(f"{RESULTS}/baselines/bm3d/volume-{{vid}}.npz", vid=VOLUME_IDS),
+        code=script_code("gather_bm3d.py"),
     output:
         f"{RESULTS}/test/bm3d.npz",
     log:
@@ -116,11 +104,13 @@ rule infer:
     input:
         model=f"{RESULTS}/models/{{method}}.pt",
         lowdose=f"{RESULTS}/test/lowdose.npz",
-        code=library_code(*EVALUATION_CODE),
+        code=script_code("infer.py"),
     output:
         f"{RESULTS}/test/{{method}}.npz",
     log:
         f"{LOGS}/infer/{{method}}.log",
+    wildcard_constraints:
+        method=METHOD_PATTERN,
     conda:
         "../../envs/gpu.yaml"
     threads: 4
@@ -135,11 +125,14 @@ rule infer:
 
 
 rule segment:
-    """The frozen pre-trained segmenter applied to one method's test images."""
+    """One method's test images segmented by g and by every held-out segmenter."""
     input:
         images=f"{RESULTS}/test/{{name}}.npz",
-        segmenter=f"{RESULTS}/models/segmentation.pt",
-        code=library_code(*EVALUATION_CODE),
+        segmenters=[
+            f"{RESULTS}/models/{model}.pt"
+            for model in evaluating_segmenter_models().values()
+        ],
+        code=script_code("segment.py"),
     output:
         f"{RESULTS}/test/{{name}}.labels.npz",
     log:
@@ -151,23 +144,78 @@ rule segment:
         mem_mb=32000,
         runtime=60,
     params:
-        network={
-            "base_channels": config["segmentation"]["base_channels"],
-            "depth": config["segmentation"]["depth"],
-        },
+        segmenters=list(evaluating_segmenter_models()),
+        networks=[
+            network_of_segmenter(model)
+            for model in evaluating_segmenter_models().values()
+        ],
         device=config["training"]["device"],
     script:
         "../scripts/segment.py"
 
 
+rule consistency:
+    """Data consistency of one method's test images with the measured photon counts."""
+    input:
+        images=f"{RESULTS}/test/{{name}}.npz",
+        stores=slice_stores(),
+        split=f"{RESULTS}/data/split.csv",
+        counts=measured_counts(),
+        code=script_code("consistency.py"),
+    output:
+        f"{RESULTS}/metrics/consistency/{{name}}.csv",
+    log:
+        f"{LOGS}/consistency/{{name}}.log",
+    benchmark:
+        f"{BENCHMARKS}/consistency/{{name}}.tsv"
+    conda:
+        "../../envs/gpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=16000,
+        runtime=240,
+    params:
+        protocol=simulation_protocol(),
+        backend=config["simulation"]["backend"],
+    script:
+        "../scripts/consistency.py"
+
+
 rule evaluate:
-    """PSNR/SSIM in the ROI and Dice, NSD, clDice per class, per method and test slice."""
+    """PSNR/SSIM in the ROI, consistency, and Dice, NSD, clDice per class by every segmenter,
+    for one method's test images."""
     input:
         stores=slice_stores(),
         split=f"{RESULTS}/data/split.csv",
-        images=expand(f"{RESULTS}/test/{{name}}.npz", name=evaluated_methods()),
-        labels=expand(f"{RESULTS}/test/{{name}}.labels.npz", name=evaluated_methods()),
-        code=library_code(*EVALUATION_CODE),
+        images=f"{RESULTS}/test/{{name}}.npz",
+        labels=f"{RESULTS}/test/{{name}}.labels.npz",
+        consistency=f"{RESULTS}/metrics/consistency/{{name}}.csv",
+        code=script_code("evaluate.py"),
+    output:
+        f"{RESULTS}/metrics/per_method/{{name}}.csv",
+    log:
+        f"{LOGS}/evaluate/{{name}}.log",
+    benchmark:
+        f"{BENCHMARKS}/evaluate/{{name}}.tsv"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=16000,
+        runtime=240,
+    params:
+        tolerance_mm=config["evaluation"]["nsd_tolerance_mm"],
+    script:
+        "../scripts/evaluate.py"
+
+
+rule gather_metrics:
+    """Every method's rows in one table, in the paper's order."""
+    input:
+        tables=expand(
+            f"{RESULTS}/metrics/per_method/{{name}}.csv", name=evaluated_methods()
+        ),
+        code=script_code("gather_metrics.py"),
     output:
         report(
             f"{RESULTS}/metrics/per_slice.csv",
@@ -175,15 +223,12 @@ rule evaluate:
             category="Metrics",
         ),
     log:
-        f"{LOGS}/evaluate.log",
+        f"{LOGS}/gather_metrics.log",
     conda:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
-        mem_mb=16000,
-        runtime=120,
-    params:
-        methods=evaluated_methods(),
-        tolerance_mm=config["evaluation"]["nsd_tolerance_mm"],
+        mem_mb=8000,
+        runtime=30,
     script:
-        "../scripts/evaluate.py"
+        "../scripts/gather_metrics.py"

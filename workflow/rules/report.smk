@@ -1,28 +1,12 @@
 # Report: the paper's Tables I-III and Figures 2-4, the alpha sweep, metric correlations and
 # training curves, all made from the run's own per_slice.csv, test images and histories.
 
-TABLE_CODE = [
-    "report/__init__.py",
-    "report/methods.py",
-    "report/tables.py",
-    "evaluation.py",
-    "metrics/anatomy.py",
-]
-FIGURE_CODE = [
-    *TABLE_CODE,
-    "report/figures.py",
-    "report/data.py",
-    "data/units.py",
-    "data/slices.py",
-    "data/split.py",
-]
-
 
 rule tables:
     """Tables I-III from per_slice.csv (with the paper's numbers beside ours on LiTS)."""
     input:
         per_slice=f"{RESULTS}/metrics/per_slice.csv",
-        code=library_code(*TABLE_CODE),
+        code=script_code("tables.py"),
     output:
         **table_outputs(),
     log:
@@ -47,7 +31,7 @@ rule slice_figures:
         stores=slice_stores(),
         split=f"{RESULTS}/data/split.csv",
         per_slice=f"{RESULTS}/metrics/per_slice.csv",
-        code=library_code(*FIGURE_CODE),
+        code=script_code("slice_figures.py"),
     output:
         **figure("fig2_sample", "Figure 2: a sample"),
         **figure("fig3_reconstructions", "Figure 3: reconstructions"),
@@ -71,7 +55,7 @@ rule alpha_tradeoff:
     """PSNR and Dice over the task weight: the sweep the paper could not afford."""
     input:
         per_slice=f"{RESULTS}/metrics/per_slice.csv",
-        code=library_code(*FIGURE_CODE),
+        code=script_code("alpha_tradeoff.py"),
     output:
         **figure("alpha_tradeoff", "Figure S1: task weight sweep"),
     log:
@@ -90,7 +74,7 @@ rule metric_correlation:
     """Per-slice PSNR/SSIM against Dice/NSD, with Spearman rho per method and overall."""
     input:
         per_slice=f"{RESULTS}/metrics/per_slice.csv",
-        code=library_code(*FIGURE_CODE),
+        code=script_code("metric_correlation.py"),
     output:
         **figure("metric_correlation", "Figure S2: pixel metrics vs anatomy"),
         table=f"{RESULTS}/tables/metric_correlation.csv",
@@ -117,9 +101,9 @@ rule training_curves:
     input:
         histories=expand(
             f"{RESULTS}/training/{{model}}.csv",
-            model=["segmentation", *reconstruction_methods()],
+            model=[*segmenter_models(), *reconstruction_methods()],
         ),
-        code=library_code(*FIGURE_CODE),
+        code=script_code("training_curves.py"),
     output:
         **figure("training_curves", "Training curves", category="Training"),
     log:

@@ -1,24 +1,12 @@
 # Simulation stage: LoDoPaB-CT low-dose (or sparse-view) data, Ram-Lak and tuned Hann FBP.
 
-PHYSICS_CODE = [
-    "physics.py",
-    "simulation.py",
-    "fbp_torch.py",
-    "roi.py",
-    "metrics/__init__.py",
-    "metrics/pixel.py",
-    "data/slices.py",
-    "data/units.py",
-    "seeding.py",
-]
-
 
 rule tune_fbp:
     """Hann frequency scaling with the best mean PSNR on a few training slices."""
     input:
         stores=slice_stores(),
         split=f"{RESULTS}/data/split.csv",
-        code=library_code(*PHYSICS_CODE, "data/split.py"),
+        code=script_code("tune_fbp.py"),
     output:
         table=report(
             f"{RESULTS}/physics/fbp_tuning.csv",
@@ -47,13 +35,15 @@ rule tune_fbp:
 
 
 rule simulate:
-    """Simulate one volume's slices and reconstruct them with Ram-Lak and the tuned FBP."""
+    """Simulate one volume's slices (detected counts kept) and reconstruct them with Ram-Lak and
+    the tuned FBP."""
     input:
         store=f"{RESULTS}/data/slices/volume-{{vid}}.npz",
         scaling=tuned_fbp_scaling(),
-        code=library_code(*PHYSICS_CODE),
+        code=script_code("simulate.py"),
     output:
-        f"{RESULTS}/sim/volume-{{vid}}.npz",
+        images=f"{RESULTS}/sim/volume-{{vid}}.npz",
+        counts=f"{RESULTS}/sim/volume-{{vid}}.counts.npz",
     log:
         f"{LOGS}/simulate/volume-{{vid}}.log",
     benchmark:
@@ -82,7 +72,7 @@ rule simulation_quality:
         stores=slice_stores(),
         sims=simulations(),
         split=f"{RESULTS}/data/split.csv",
-        code=library_code(*PHYSICS_CODE, "report/data.py", "report/simulation.py"),
+        code=script_code("simulation_quality.py"),
     output:
         table=report(
             f"{RESULTS}/tables/simulation_quality.csv",

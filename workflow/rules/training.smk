@@ -1,30 +1,24 @@
 # Training stage: segmentation pre-training, then the reconstruction trainings.
 
-TRAINING_CODE = [
-    "training.py",
-    "losses.py",
-    "models.py",
-    "roi.py",
-    "seeding.py",
-    "data/slices.py",
-    "data/split.py",
-    "simulation.py",
-]
-
 
 rule train_segmentation:
-    """Pre-train the segmentation U-Net g on full-dose slices (frozen afterwards)."""
+    """Pre-train a segmenter on full-dose slices: g (frozen afterwards), a held-out one, or one
+    of a defence (an ensemble member; the robust one also on low-dose images, with FGSM).
+    """
     input:
         stores=slice_stores(),
         split=f"{RESULTS}/data/split.csv",
-        code=library_code(*TRAINING_CODE),
+        sims=degraded_copies_for,
+        code=script_code("train_segmentation.py"),
     output:
-        model=f"{RESULTS}/models/segmentation.pt",
-        history=f"{RESULTS}/training/segmentation.csv",
+        model=f"{RESULTS}/models/{{segmenter}}.pt",
+        history=f"{RESULTS}/training/{{segmenter}}.csv",
     log:
-        f"{LOGS}/train/segmentation.log",
+        f"{LOGS}/train/{{segmenter}}.log",
     benchmark:
-        f"{BENCHMARKS}/train/segmentation.tsv"
+        f"{BENCHMARKS}/train/{{segmenter}}.tsv"
+    wildcard_constraints:
+        segmenter=MODEL_PATTERN,
     conda:
         "../../envs/gpu.yaml"
     threads: 8
@@ -32,12 +26,9 @@ rule train_segmentation:
         mem_mb=64000,
         runtime=720,
     params:
-        network={
-            "base_channels": config["segmentation"]["base_channels"],
-            "depth": config["segmentation"]["depth"],
-        },
-        settings=train_settings("segmentation"),
-        checkpoint=f"{RESULTS}/checkpoints/segmentation.ckpt",
+        network=lambda wildcards: network_of_segmenter(wildcards.segmenter),
+        settings=segmenter_settings,
+        checkpoint=f"{RESULTS}/checkpoints/{{segmenter}}.ckpt",
     script:
         "../scripts/train_segmentation.py"
 
@@ -48,9 +39,9 @@ rule train_reconstruction:
         stores=slice_stores(),
         sims=simulations(),
         split=f"{RESULTS}/data/split.csv",
-        segmenter=segmenter_for,
+        segmenters=segmenters_for,
         initial_weights=initial_weights_for,
-        code=library_code(*TRAINING_CODE),
+        code=script_code("train_reconstruction.py"),
     output:
         model=f"{RESULTS}/models/{{method}}.pt",
         history=f"{RESULTS}/training/{{method}}.csv",
@@ -58,6 +49,8 @@ rule train_reconstruction:
         f"{LOGS}/train/{{method}}.log",
     benchmark:
         f"{BENCHMARKS}/train/{{method}}.tsv"
+    wildcard_constraints:
+        method=METHOD_PATTERN,
     conda:
         "../../envs/gpu.yaml"
     threads: 8
@@ -67,11 +60,8 @@ rule train_reconstruction:
     params:
         job=method_job,
         network=config["reconstruction"],
-        segmenter_network={
-            "base_channels": config["segmentation"]["base_channels"],
-            "depth": config["segmentation"]["depth"],
-        },
-        settings=lambda wildcards: train_settings(method_job(wildcards)["kind"]),
+        segmenter_network={"architecture": "unet", **g_network()},
+        settings=reconstruction_settings,
         checkpoint=f"{RESULTS}/checkpoints/{{method}}.ckpt",
     script:
         "../scripts/train_reconstruction.py"

@@ -1,8 +1,9 @@
-"""PSNR and Dice over the task weight (adapter)."""
+"""PSNR, Dice (by g and by the held-out segmenters) and consistency over the task weight
+(adapter)."""
 
 from tact.logs import run_step
+from tact.per_slice import read_per_slice
 from tact.report.figures import plot_alpha_tradeoff, save_figure
-from tact.report.tables import read_per_slice
 
 
 def main() -> None:

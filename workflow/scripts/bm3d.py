@@ -4,8 +4,9 @@ import json
 import logging
 from pathlib import Path
 
-from tact.evaluation import bm3d_test_slices, save_test_set
+from tact.baselines import bm3d_test_slices
 from tact.logs import run_step
+from tact.test_sets import save_test_set
 
 
 def main() -> None:

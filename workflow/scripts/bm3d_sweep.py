@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from tact.evaluation import bm3d_sweep_from_files
+from tact.baselines import bm3d_sweep_from_files
 from tact.io import atomic_path, write_csv
 from tact.logs import run_step
 from tact.seeding import derive_seed

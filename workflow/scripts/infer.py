@@ -2,9 +2,10 @@
 
 import torch
 
-from tact.evaluation import load_test_set, reconstruct, save_test_set
+from tact.inference import reconstruct
 from tact.logs import run_step
-from tact.training import NetworkSettings, load_state_dict
+from tact.models import NetworkSettings, load_state_dict
+from tact.test_sets import load_test_set, save_test_set
 
 
 def main() -> None:

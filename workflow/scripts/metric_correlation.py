@@ -1,8 +1,8 @@
 """Pixel metrics against anatomy metrics: Spearman table and figure (adapter)."""
 
 from tact.logs import run_step
+from tact.per_slice import read_per_slice
 from tact.report.figures import write_metric_correlation
-from tact.report.tables import read_per_slice
 
 
 def main() -> None:

@@ -1,21 +1,31 @@
-"""Apply the frozen segmenter to one method's test images (adapter)."""
+"""Segment one method's test images with every evaluating segmenter (adapter)."""
 
 import torch
 
-from tact.evaluation import load_test_set, save_test_set, segment
+from tact.inference import segment
 from tact.logs import run_step
-from tact.training import NetworkSettings, load_state_dict
+from tact.models import NetworkSettings, load_state_dict
+from tact.test_sets import load_test_set, save_label_sets
 
 
 def main() -> None:
     torch.set_num_threads(snakemake.threads)
-    labels = segment(
-        load_state_dict(snakemake.input.segmenter),
-        NetworkSettings(**snakemake.params.network),
-        load_test_set(snakemake.input.images),
-        snakemake.params.device,
-    )
-    save_test_set(labels, snakemake.output[0])
+    images = load_test_set(snakemake.input.images)
+    labels = {
+        name: segment(
+            load_state_dict(path),
+            NetworkSettings(**network),
+            images,
+            snakemake.params.device,
+        )
+        for name, path, network in zip(
+            snakemake.params.segmenters,
+            snakemake.input.segmenters,
+            snakemake.params.networks,
+            strict=True,
+        )
+    }
+    save_label_sets(labels, snakemake.output[0])
 
 
 run_step(snakemake.log[0], main)

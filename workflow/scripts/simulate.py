@@ -6,7 +6,13 @@ from tact.data.slices import load_stack
 from tact.logs import run_step
 from tact.physics import ScanProtocol, choose_backend
 from tact.seeding import derive_seed
-from tact.simulation import SIMULATION_STREAM, read_scaling, save_simulation, simulate_stack
+from tact.simulation import (
+    SIMULATION_STREAM,
+    read_scaling,
+    save_measurements,
+    save_simulation,
+    simulate_stack,
+)
 
 
 def main() -> None:
@@ -14,17 +20,19 @@ def main() -> None:
     scaling = params.frequency_scaling
     if scaling == "auto":
         scaling = read_scaling(snakemake.input.scaling)
+    backend = choose_backend(params.backend)
     simulated = simulate_stack(
         load_stack(snakemake.input.store),
         ScanProtocol(**params.protocol),
         params.domain,
         float(scaling),
         np.random.default_rng(derive_seed(params.seed, SIMULATION_STREAM, vid)),
-        choose_backend(params.backend),
+        backend,
         params.outside_roi_value,
         params.keep_sinograms,
     )
-    save_simulation(simulated, snakemake.output[0])
+    save_measurements(simulated, backend, snakemake.output.counts)
+    save_simulation(simulated, snakemake.output.images)
 
 
 run_step(snakemake.log[0], main)

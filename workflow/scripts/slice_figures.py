@@ -1,4 +1,5 @@
-"""Figures 2-4 of one example test slice (adapter)."""
+"""Figures 2-4 of one example test slice, segmentations by g and a held-out segmenter
+(adapter; input.labels: label files with every evaluating segmenter's maps)."""
 
 import logging
 

@@ -1,4 +1,5 @@
-"""Tables I-III as CSV, Markdown and LaTeX (adapter)."""
+"""Tables I-III as CSV, Markdown, LaTeX and HTML, by g and by the held-out segmenters
+(adapter)."""
 
 from pathlib import Path
 

@@ -1,7 +1,8 @@
 """Full-dose, low-dose or FBP images of every test slice, in one file (adapter)."""
 
-from tact.evaluation import gather_test_images, save_test_set
+from tact.evaluation import gather_test_images
 from tact.logs import run_step
+from tact.test_sets import save_test_set
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 import torch
 
 from tact.logs import run_step
-from tact.training import Job, NetworkSettings, TrainSettings, train_from_files
+from tact.models import NetworkSettings
+from tact.training import Job, TrainSettings, train_from_files
 
 
 def main() -> None:
@@ -23,7 +24,7 @@ def main() -> None:
         snakemake.output.history,
         params.checkpoint,
         sim_paths=snakemake.input.sims,
-        segmenter_path=snakemake.input.segmenter or None,
+        segmenter_paths=list(snakemake.input.segmenters),
         initial_weights_path=snakemake.input.initial_weights or None,
     )
 

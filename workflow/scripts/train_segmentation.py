@@ -1,22 +1,25 @@
-"""Pre-train the segmentation network (adapter)."""
+"""Pre-train one segmentation network: g, a held-out one, or a defence's (adapter)."""
 
 import torch
 
 from tact.logs import run_step
-from tact.training import Job, NetworkSettings, TrainSettings, train_from_files
+from tact.models import NetworkSettings
+from tact.training import Job, TrainSettings, train_from_files
 
 
 def main() -> None:
     torch.set_num_threads(snakemake.threads)
     params = snakemake.params
+    sims = list(snakemake.input.sims)
     train_from_files(
-        Job("segmentation", network=NetworkSettings(**params.network)),
+        Job("segmentation", network=NetworkSettings(**params.network), lowdose_copies=bool(sims)),
         TrainSettings(**params.settings),
         snakemake.input.stores,
         snakemake.input.split,
         snakemake.output.model,
         snakemake.output.history,
         params.checkpoint,
+        sim_paths=sims or None,
     )
 
 

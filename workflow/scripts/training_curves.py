@@ -1,4 +1,5 @@
-"""Training curves of every model (adapter)."""
+"""Training curves of every model: segmenters (g, held-out, ensemble, robust) and
+reconstructions (adapter)."""
 
 from tact.logs import run_step
 from tact.report.figures import plot_training_curves, read_histories, save_figure

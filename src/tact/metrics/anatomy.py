@@ -18,23 +18,13 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import torch
-from monai.metrics import compute_surface_dice
 from skimage.morphology import skeletonize
+
+from tact.per_slice import CLASS_COLUMNS, CLASSES
 
 # MONAI 1.5+ warns from inside its own surface-distance code on every call.
 warnings.filterwarnings("ignore", message="monai.metrics.utils get_mask_edges")
 
-CLASSES = {"liver": 1, "tumour": 2}
-CLASS_COLUMNS = {"liver": "liver", "tumour": "tumor"}  # the column names of per_slice.csv
-SEGMENTATION_COLUMNS = (
-    "dice",
-    *(
-        f"{metric}_{CLASS_COLUMNS[name]}"
-        for name in CLASSES
-        for metric in ("dice", "nsd", "cldice")
-    ),
-)
 PAPER_SMOOTHING = 1e-6
 
 
@@ -73,6 +63,8 @@ def surface_dice(
     fixed = _empty_rule(predicted, true)
     if fixed is not None:
         return fixed
+    import torch  # imported here: MONAI takes seconds to load, and only NSD needs it
+    from monai.metrics import compute_surface_dice
 
     def one_hot(mask: np.ndarray) -> torch.Tensor:
         m = torch.from_numpy(mask.astype(np.float32))

@@ -1,7 +1,9 @@
 """The paper's Figures 2-4, the alpha sweep, metric correlations and training curves.
 
 Every figure is made from a run's own files: the test images and label maps of each method,
-the ground truth, per_slice.csv and the training histories.
+the ground truth, per_slice.csv and the training histories. Segmentation scores are shown by
+the frozen segmenter g (the paper's, which task-adaptive training sees) beside the held-out
+segmenters (which no training saw): a method that learnt to steer g scores well by g only.
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 from scipy.stats import ConstantInputWarning, spearmanr
 
 from tact.errors import ConfigError
-from tact.evaluation import TestSet, gather_ground_truth, load_test_set
 from tact.io import atomic_path, write_csv
+from tact.methods import DEFENCES, method_label, paper_order, parse_method, weight_of
+from tact.per_slice import HELD_OUT, IMAGE_COLUMNS, G, held_out_name, is_held_out, read_per_slice
 from tact.report.data import LIVER_COLOUR, TUMOUR_COLOUR, abdominal_window
-from tact.report.methods import JOINT, TASK, method_label, paper_order, weight_of
-from tact.report.tables import html_table, read_per_slice
+from tact.report.tables import g_rows, held_out_mean, html_table
+from tact.segmenters import ENSEMBLE, G_MODEL, ROBUST, is_segmenter_model, segmenter_label
+from tact.test_sets import TestSet, gather_ground_truth, load_label_sets, load_test_set
 
 BACKGROUND_COLOUR = "#440154"  # the paper's Fig. 2: purple background, cyan liver, yellow tumour
 LABEL_COLOURS = ListedColormap([BACKGROUND_COLOUR, LIVER_COLOUR, TUMOUR_COLOUR])
@@ -78,6 +83,18 @@ def choose_example(masks: TestSet, volume: int | None = None, slice_: int | None
     return int(np.argmax((masks.images > 0).sum(axis=(1, 2))))
 
 
+def example_scores(per_slice: pd.DataFrame, volume: int, slice_: int) -> pd.DataFrame:
+    """Per method, one slice's PSNR, SSIM and consistency, its Dice by each segmenter
+    (dice_g, dice_held_out_1, ...) and the held-out segmenters' mean Dice (dice_held_out)."""
+    rows = per_slice[(per_slice["volume"] == volume) & (per_slice["slice"] == slice_)]
+    scores = g_rows(rows).set_index("method")[list(IMAGE_COLUMNS)]
+    dice = rows.pivot(index="method", columns="segmenter", values="dice")
+    held = [s for s in dice.columns if is_held_out(s)]
+    scores = scores.join(dice.add_prefix("dice_"))
+    scores["dice_held_out"] = dice[held].mean(axis=1) if held else np.nan
+    return scores
+
+
 def _show_image(ax: plt.Axes, image: np.ndarray, title: str) -> None:
     ax.imshow(abdominal_window(image), cmap="gray", vmin=0, vmax=1)
     ax.set_title(title, fontsize=9)
@@ -96,12 +113,33 @@ def _label_legend(fig: plt.Figure) -> None:
     fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
 
 
+def _score(value: float | None) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:.3f}"
+
+
 def _scores_title(method: str, scores: pd.Series) -> str:
-    parts = []
+    """Method, then its image metrics and its Dice by g and by the held-out segmenters."""
+    lines = [method_label(method)]
     if not pd.isna(scores["psnr"]):
-        parts.append(f"PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f}")
-    parts.append(f"Dice {scores['dice']:.3f}")
-    return f"{method_label(method)}\n" + "\n".join(parts)
+        lines.append(f"PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f}")
+    if not pd.isna(scores["consistency"]):
+        lines.append(f"consistency {scores['consistency']:.2f}")
+    dice = f"Dice by g {_score(scores.get('dice_g'))}"
+    if not pd.isna(scores["dice_held_out"]):
+        dice += f", held-out {scores['dice_held_out']:.3f}"
+    return "\n".join([*lines, dice])
+
+
+def _segmenter_name(segmenter: str) -> str:
+    return "g" if segmenter == G else f"held-out segmenter {segmenter.rsplit('_', 1)[1]}"
+
+
+def _segmentation_title(method: str, segmenter: str, scores: pd.Series) -> str:
+    """Method, whose label map it is, and that segmenter's Dice (and the held-out mean)."""
+    dice = f"by {_segmenter_name(segmenter)}: Dice {_score(scores.get(f'dice_{segmenter}'))}"
+    if segmenter != G:
+        dice += f"\n(held-out mean {_score(scores['dice_held_out'])})"
+    return f"{method_label(method)}\n{dice}"
 
 
 def _where(volume: int, slice_: int) -> str:
@@ -124,9 +162,10 @@ def plot_sample(lowdose: np.ndarray, fulldose: np.ndarray, mask: np.ndarray, whe
 def plot_reconstructions(
     images: Mapping[str, np.ndarray], scores: pd.DataFrame, where: str
 ) -> plt.Figure:
-    """Figure 3: the example slice by every method, PSNR, SSIM and Dice above each panel."""
+    """Figure 3: the example slice by every method; PSNR, SSIM, consistency and Dice by g and
+    by the held-out segmenters above each panel (scores: see example_scores)."""
     methods = paper_order(images)
-    fig, axes = _panel_grid(len(methods))
+    fig, axes = _panel_grid(len(methods), title_room=0.9)
     for ax, method in zip(axes, methods, strict=True):
         _show_image(ax, images[method], _scores_title(method, scores.loc[method]))
     fig.suptitle(f"Reconstructions, {where} ({WINDOW_NOTE})")
@@ -134,22 +173,36 @@ def plot_reconstructions(
 
 
 def plot_segmentations(
-    labels: Mapping[str, np.ndarray], truth: np.ndarray, scores: pd.DataFrame, where: str
+    labels: Mapping[str, Mapping[str, np.ndarray]],
+    truth: np.ndarray,
+    scores: pd.DataFrame,
+    where: str,
 ) -> plt.Figure:
-    """Figure 4: the frozen segmenter's maps of every method's image, and the ground truth."""
-    methods = paper_order(labels)
-    fig, axes = _panel_grid(len(methods) + 1)
-    for ax, method in zip(axes, methods, strict=False):
-        _show_labels(ax, labels[method], _scores_title(method, scores.loc[method]))
+    """Figure 4: each method's label map by g and, side by side, by the first held-out
+    segmenter (when the run has one), then the ground truth. labels: method -> segmenter ->
+    label map; scores: see example_scores."""
+    shown = (G, held_out_name(1))
+    panels = [(m, s) for m in paper_order(labels) for s in shown if s in labels[m]]
+    fig, axes = _panel_grid(len(panels) + 1, title_room=0.8)
+    for ax, (method, segmenter) in zip(axes, panels, strict=False):
+        title = _segmentation_title(method, segmenter, scores.loc[method])
+        _show_labels(ax, labels[method][segmenter], title)
     _show_labels(axes[-1], truth, "Ground truth\n(reference)")
     _label_legend(fig)
-    fig.suptitle(f"Segmentation by the frozen pre-trained network, {where}")
+    held_out = any(s != G for _, s in panels)
+    by = "g (trained through)" + (" and held-out segmenter 1 (never seen)" if held_out else "")
+    fig.suptitle(f"Segmentation by the frozen {by}, {where}")
     return fig
+
+
+def _check_lines_up(name: str, part: TestSet, truth: TestSet) -> None:
+    if not part.lines_up_with(truth):
+        raise ValueError(f"{name}: test slices do not line up with the ground truth")
 
 
 def write_slice_figures(
     images: Mapping[str, TestSet],
-    labels: Mapping[str, TestSet],
+    labels: Mapping[str, Mapping[str, TestSet]],
     truth: TestSet,
     per_slice: pd.DataFrame,
     paths: Mapping[str, str | Path],
@@ -157,15 +210,17 @@ def write_slice_figures(
 ) -> tuple[int, int]:
     """Figures 2, 3 and 4 of one example slice (png and pdf each); returns (volume, slice).
 
-    ``paths`` maps fig2_sample_png, fig2_sample_pdf, fig3_reconstructions_png, ... to paths.
+    labels: method -> segmenter (g, held_out_1, ...) -> label maps, as load_label_sets reads
+    them. ``paths`` maps fig2_sample_png, fig2_sample_pdf, fig3_reconstructions_png, ... to paths.
     """
+    for method, part in images.items():
+        _check_lines_up(method, part, truth)
+    for method, sets in labels.items():
+        for segmenter, part in sets.items():
+            _check_lines_up(f"{method} labels by {segmenter}", part, truth)
     i = choose_example(truth, *example)
     volume, slice_ = int(truth.volumes[i]), int(truth.slices[i])
-    for name, part in {**images, **labels}.items():
-        if not (part.volumes[i] == volume and part.slices[i] == slice_):
-            raise ValueError(f"{name}: test slices do not line up with the ground truth")
-    rows = per_slice[(per_slice["volume"] == volume) & (per_slice["slice"] == slice_)]
-    scores = rows.set_index("method")
+    scores = example_scores(per_slice, volume, slice_)
     where = _where(volume, slice_)
     figures = {
         "fig2_sample": plot_sample(
@@ -175,7 +230,10 @@ def write_slice_figures(
             {m: s.images[i] for m, s in images.items()}, scores, where
         ),
         "fig4_segmentations": plot_segmentations(
-            {m: s.images[i] for m, s in labels.items()}, truth.images[i], scores, where
+            {m: {s: part.images[i] for s, part in sets.items()} for m, sets in labels.items()},
+            truth.images[i],
+            scores,
+            where,
         ),
     }
     for name, fig in figures.items():
@@ -185,72 +243,90 @@ def write_slice_figures(
 
 # --- The alpha sweep -------------------------------------------------------------------------
 
+# Families of trained models, (kind, defence): display name, colour, marker.
+FAMILIES = {
+    ("task_adaptive", None): ("Task-adaptive (α)", "tab:red", "o"),
+    **{
+        ("task_adaptive", defence): (f"Task-adaptive (α), {name}", colour, marker)
+        for (defence, name), colour, marker in zip(
+            DEFENCES.items(), ("tab:purple", "tab:orange", "tab:brown"), "D^v", strict=True
+        )
+    },
+    ("joint", None): ("Joint training (C)", "tab:blue", "s"),
+}
+REFERENCES = {"bm3d": ("BM3D", "tab:green", ":"), "fulldose": ("Full-dose", "black", "-.")}
+WEIGHT_AXIS = "Dice weight (α or C; 0 = Base U-Net)"
+DICE_AXIS = "Dice (liver + tumour)"
+
+
+def _mean_ci(grouped, column: str) -> tuple[pd.Series, pd.Series]:
+    return grouped[column].mean().astype(float), 1.96 * grouped[column].sem().astype(float)
+
 
 def method_summary(per_slice: pd.DataFrame) -> pd.DataFrame:
-    """Per method: mean PSNR and Dice with a 95% confidence interval half-width (1.96 SEM)."""
-    grouped = per_slice.groupby("method")
-    summary = pd.DataFrame(
-        {
-            "psnr": grouped["psnr"].mean(),
-            "psnr_ci": 1.96 * grouped["psnr"].sem(),
-            "dice": grouped["dice"].mean(),
-            "dice_ci": 1.96 * grouped["dice"].sem(),
-        }
-    )
+    """Per method: mean PSNR, consistency and Dice by g, and the held-out segmenters' mean
+    Dice (dice_held_out), each with a 95% confidence interval half-width (1.96 SEM)."""
+    by_g = g_rows(per_slice).groupby("method")
+    by_held_out = held_out_mean(per_slice).groupby("method")
+    summary = pd.DataFrame(index=paper_order(per_slice["method"]))
+    for name, grouped, column in (
+        ("psnr", by_g, "psnr"),
+        ("consistency", by_g, "consistency"),
+        ("dice", by_g, "dice"),
+        ("dice_held_out", by_held_out, "dice"),
+    ):
+        summary[name], summary[f"{name}_ci"] = _mean_ci(grouped, column)
     summary["weight"] = [weight_of(m) for m in summary.index]
-    return summary.loc[paper_order(summary.index)]
+    return summary
 
 
-def _sweep(summary: pd.DataFrame, prefix: str) -> pd.DataFrame:
-    """Base U-Net (weight 0) and the models of one family, by weight."""
-    members = [m for m in summary.index if m == "base" or m.startswith(prefix)]
-    return summary.loc[members].sort_values("weight")
-
-
-def plot_alpha_tradeoff(per_slice: pd.DataFrame) -> plt.Figure:
-    """PSNR and Dice over the Dice weight (alpha; C for joint training), and Dice vs PSNR."""
-    summary = method_summary(per_slice)
-    fig, (ax_psnr, ax_dice, ax_pair) = plt.subplots(1, 3, figsize=(15, 4.6), layout="constrained")
-    families = {
-        TASK: ("Task-adaptive (α)", "tab:red", "o", "-"),
-        JOINT: ("Joint training (C)", "tab:blue", "s", "--"),
+def sweeps(summary: pd.DataFrame) -> dict[tuple[str, str | None], pd.DataFrame]:
+    """Each family's models by weight, the Base U-Net as weight 0 of every family. A family
+    is drawn when it has a model besides the base (the paper's task-adaptive one always)."""
+    families: dict[tuple[str, str | None], list[str]] = {("task_adaptive", None): []}
+    for method in summary.index:
+        trained = parse_method(method)
+        if trained is not None and trained.kind != "base":
+            families.setdefault((trained.kind, trained.defence), []).append(method)
+    base = ["base"] if "base" in summary.index else []
+    return {
+        family: summary.loc[base + members].sort_values("weight")
+        for family, members in sorted(families.items(), key=lambda f: list(FAMILIES).index(f[0]))
     }
-    for prefix, (name, colour, marker, style) in families.items():
-        sweep = _sweep(summary, prefix)
-        if len(sweep) < 2 and prefix == JOINT:
-            continue
-        for ax, metric in ((ax_psnr, "psnr"), (ax_dice, "dice")):
-            ax.errorbar(
-                sweep["weight"],
-                sweep[metric],
-                yerr=sweep[f"{metric}_ci"],
-                color=colour,
-                marker=marker,
-                linestyle=style,
-                capsize=3,
-                label=name,
-            )
-        ax_pair.plot(sweep["psnr"], sweep["dice"], color=colour, marker=marker, linestyle=style)
-        for _, row in sweep.iterrows():
-            ax_pair.annotate(
-                f"{row['weight']:g}",
-                (row["psnr"], row["dice"]),
-                textcoords="offset points",
-                xytext=(4, 4),
-                fontsize=8,
-                color=colour,
-            )
-    references = {"bm3d": ("BM3D", "tab:green", ":"), "fulldose": ("Full-dose", "black", "-.")}
-    for method, (name, colour, style) in references.items():
+
+
+def _errorbar(ax: plt.Axes, sweep: pd.DataFrame, metric: str, style: dict, **kwargs) -> None:
+    ax.errorbar(sweep["weight"], sweep[metric], yerr=sweep[f"{metric}_ci"], **style, **kwargs)
+
+
+def _draw_pair(ax: plt.Axes, sweep: pd.DataFrame, colour: str, marker: str, held_out: bool):
+    """Dice against PSNR: by g solid, labelled with the weights; held-out dashed."""
+    ax.plot(sweep["psnr"], sweep["dice"], color=colour, marker=marker, linestyle="-")
+    if held_out:
+        ax.plot(sweep["psnr"], sweep["dice_held_out"], color=colour, marker=marker, ls="--")
+    for _, row in sweep.iterrows():
+        ax.annotate(
+            f"{row['weight']:g}",
+            (row["psnr"], row["dice"]),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=8,
+            color=colour,
+        )
+
+
+def _draw_references(axes: Mapping[str, plt.Axes], pair: plt.Axes, summary: pd.DataFrame):
+    """BM3D and full dose as horizontal lines (and BM3D as a star on the trade-off)."""
+    for method, (name, colour, style) in REFERENCES.items():
         if method not in summary.index:
             continue
         row = summary.loc[method]
-        for ax, metric in ((ax_psnr, "psnr"), (ax_dice, "dice")):
+        for metric, ax in axes.items():
             if not pd.isna(row[metric]):
                 ax.axhline(row[metric], color=colour, linestyle=style, label=name)
         if not pd.isna(row["psnr"]):
-            ax_pair.plot(row["psnr"], row["dice"], marker="*", markersize=12, color=colour)
-            ax_pair.annotate(
+            pair.plot(row["psnr"], row["dice"], marker="*", markersize=12, color=colour)
+            pair.annotate(
                 name,
                 (row["psnr"], row["dice"]),
                 xytext=(4, -10),
@@ -258,22 +334,56 @@ def plot_alpha_tradeoff(per_slice: pd.DataFrame) -> plt.Figure:
                 fontsize=8,
                 color=colour,
             )
-    ax_psnr.set(xlabel="Dice weight (α or C; 0 = Base U-Net)", ylabel="PSNR in the ROI (dB)")
-    ax_dice.set(xlabel="Dice weight (α or C; 0 = Base U-Net)", ylabel="Dice (liver + tumour)")
-    ax_pair.set(xlabel="PSNR in the ROI (dB)", ylabel="Dice (liver + tumour)")
-    ax_psnr.set_title("Image fidelity")
-    ax_dice.set_title("Segmentation by the frozen network")
-    ax_pair.set_title("Trade-off (labels: weight)")
-    ax_dice.legend(fontsize=8, loc="best")
-    for ax in (ax_psnr, ax_dice, ax_pair):
+
+
+def _log_if_positive(ax: plt.Axes, values: pd.Series) -> None:
+    """Consistency spans decades (about 1 to hundreds); log scale unless a value is <= 0."""
+    finite = values.dropna()
+    if len(finite) and (finite > 0).all():
+        ax.set_yscale("log")
+        plain = FuncFormatter(lambda value, _: f"{value:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
+
+
+def plot_alpha_tradeoff(per_slice: pd.DataFrame) -> plt.Figure:
+    """PSNR, Dice (by g solid, by the held-out segmenters dashed) and data consistency over
+    the Dice weight (alpha; C for joint training), and Dice against PSNR."""
+    summary = method_summary(per_slice)
+    held_out = bool(summary["dice_held_out"].notna().any())
+    fig, grid = plt.subplots(2, 2, figsize=(13, 10), layout="constrained")
+    (ax_psnr, ax_dice), (ax_consistency, ax_pair) = grid
+    for family, sweep in sweeps(summary).items():
+        name, colour, marker = FAMILIES[family]
+        style = {"color": colour, "marker": marker, "capsize": 3}
+        _errorbar(ax_psnr, sweep, "psnr", style, linestyle="-", label=name)
+        _errorbar(ax_consistency, sweep, "consistency", style, linestyle="-", label=name)
+        _errorbar(ax_dice, sweep, "dice", style, linestyle="-", label=f"{name}, by g")
+        if held_out:
+            _errorbar(ax_dice, sweep, "dice_held_out", style, ls="--", label=f"{name}, held-out")
+        _draw_pair(ax_pair, sweep, colour, marker, held_out)
+    axes = {"psnr": ax_psnr, "dice": ax_dice, "consistency": ax_consistency}
+    _draw_references(axes, ax_pair, summary)
+    _log_if_positive(ax_consistency, summary["consistency"])
+    ax_psnr.set(xlabel=WEIGHT_AXIS, ylabel="PSNR in the ROI (dB)", title="Image fidelity")
+    ax_dice.set(xlabel=WEIGHT_AXIS, ylabel=DICE_AXIS)
+    ax_dice.set_title("Dice by g (solid) and by held-out segmenters (dashed)")
+    ax_consistency.set(xlabel=WEIGHT_AXIS, ylabel="Data consistency (about 1 = consistent)")
+    ax_consistency.set_title("Agreement with the measured counts")
+    ax_pair.set(xlabel="PSNR in the ROI (dB)", ylabel=DICE_AXIS)
+    ax_pair.set_title("Trade-off (labels: weight; dashed: held-out)")
+    for ax in grid.ravel():
         ax.grid(alpha=0.3)
+    handles, labels = ax_dice.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=8)
     fig.suptitle("Task weight sweep: mean over test slices, bars 95% CI")
     return fig
 
 
 # --- Pixel metrics against anatomy metrics ---------------------------------------------------
 
-PIXEL_METRICS = {"psnr": "PSNR (dB)", "ssim": "SSIM"}
+PIXEL_METRICS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "consistency": "Consistency"}
+SCATTER_PIXEL_METRICS = ("psnr", "ssim")
 ANATOMY_METRICS = {"dice": "Dice (liver + tumour)", "nsd_liver": "NSD, liver"}
 EXTRA_ANATOMY = {"nsd_tumor": "NSD, tumour", "cldice_liver": "clDice, liver"}
 
@@ -288,10 +398,16 @@ def _spearman(x: pd.Series, y: pd.Series) -> tuple[float, float, int]:
     return float(result.statistic), float(result.pvalue), len(pairs)
 
 
+def _correlated_slices(per_slice: pd.DataFrame) -> pd.DataFrame:
+    """g's rows (one per slice: image metrics repeat on every segmenter's row) of the methods
+    with pixel metrics (the full dose has none)."""
+    return g_rows(per_slice).dropna(subset=["psnr"])
+
+
 def metric_correlations(per_slice: pd.DataFrame) -> pd.DataFrame:
-    """Spearman rho of each pixel metric against each anatomy metric, per method and overall
-    (methods with pixel metrics only: the full dose has none)."""
-    table = per_slice.dropna(subset=["psnr"])
+    """Spearman rho of each pixel-side metric (PSNR, SSIM, consistency) against each anatomy
+    metric by g, per method and overall, one pair per test slice."""
+    table = _correlated_slices(per_slice)
     groups = [("all", table)] + [
         (m, table[table["method"] == m]) for m in paper_order(table["method"])
     ]
@@ -314,16 +430,32 @@ def metric_correlations(per_slice: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _draw_heat(fig: plt.Figure, heat: plt.Axes, rho: pd.Series, methods: list[str]) -> None:
+    """Spearman rho per method (rows) and metric pair (columns)."""
+    pairs = [(p, a) for p in PIXEL_METRICS for a in ANATOMY_METRICS]
+    columns = [f"{PIXEL_METRICS[p].split()[0]} vs {ANATOMY_METRICS[a]}" for p, a in pairs]
+    names = ["all", *methods]
+    values = np.array([[rho[(m, p, a)] for p, a in pairs] for m in names])
+    image = heat.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    for (r, c), value in np.ndenumerate(values):
+        text = "–" if np.isnan(value) else f"{value:.2f}"
+        heat.text(c, r, text, ha="center", va="center", fontsize=8)
+    heat.set_xticks(range(len(columns)), columns, rotation=30, ha="right", fontsize=8)
+    heat.set_yticks(range(len(names)), ["All methods", *map(method_label, methods)], fontsize=8)
+    heat.set_title("Spearman ρ per method (per-slice)", fontsize=10)
+    fig.colorbar(image, ax=heat, shrink=0.6)
+
+
 def plot_metric_correlation(per_slice: pd.DataFrame, correlations: pd.DataFrame) -> plt.Figure:
-    """Per-slice scatter of PSNR/SSIM against Dice/NSD, and Spearman rho per method."""
-    table = per_slice.dropna(subset=["psnr"])
+    """Per-slice scatter of PSNR/SSIM against Dice/NSD by g, and Spearman rho per method."""
+    table = _correlated_slices(per_slice)
     methods = paper_order(table["method"])
     palette = plt.get_cmap("tab10").colors
     styles = {m: (palette[k % 10], "os^D"[k // 10 % 4]) for k, m in enumerate(methods)}
-    fig = plt.figure(figsize=(16, 8.5), layout="constrained")
-    grid = fig.add_gridspec(2, 3, width_ratios=[1, 1, 1.1])
-    pairs = [(p, a) for p in PIXEL_METRICS for a in ANATOMY_METRICS]
+    fig = plt.figure(figsize=(17, 8.5), layout="constrained")
+    grid = fig.add_gridspec(2, 3, width_ratios=[1, 1, 1.3])
     rho = correlations.set_index(["method", "pixel_metric", "anatomy_metric"])["spearman_rho"]
+    pairs = [(p, a) for p in SCATTER_PIXEL_METRICS for a in ANATOMY_METRICS]
     for k, (pixel, anatomy) in enumerate(pairs):
         ax = fig.add_subplot(grid[k // 2, k % 2])
         for method in methods:
@@ -341,21 +473,10 @@ def plot_metric_correlation(per_slice: pd.DataFrame, correlations: pd.DataFrame)
         ax.set(xlabel=PIXEL_METRICS[pixel], ylabel=ANATOMY_METRICS[anatomy])
         ax.set_title(f"all methods: Spearman ρ = {rho[('all', pixel, anatomy)]:.2f}", fontsize=10)
         ax.grid(alpha=0.3)
-    heat = fig.add_subplot(grid[:, 2])
-    columns = [f"{PIXEL_METRICS[p].split()[0]} vs {ANATOMY_METRICS[a]}" for p, a in pairs]
-    names = ["all", *methods]
-    values = np.array([[rho[(m, p, a)] for p, a in pairs] for m in names])
-    image = heat.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-    for (r, c), value in np.ndenumerate(values):
-        text = "–" if np.isnan(value) else f"{value:.2f}"
-        heat.text(c, r, text, ha="center", va="center", fontsize=8)
-    heat.set_xticks(range(len(columns)), columns, rotation=30, ha="right", fontsize=8)
-    heat.set_yticks(range(len(names)), ["All methods", *map(method_label, methods)], fontsize=8)
-    heat.set_title("Spearman ρ per method (per-slice)", fontsize=10)
-    fig.colorbar(image, ax=heat, shrink=0.6)
+    _draw_heat(fig, fig.add_subplot(grid[:, 2]), rho, methods)
     handles, labels = fig.axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=6, fontsize=8, markerscale=2)
-    fig.suptitle("Do pixel metrics track anatomy? Per test slice, every method but full dose")
+    fig.suptitle("Do pixel metrics track anatomy? Per test slice, Dice by g, all but full dose")
     return fig
 
 
@@ -381,7 +502,11 @@ def write_metric_correlation(
         ]
         for r in correlations.itertuples()
     ]
-    caption = "Table S1. Spearman rank correlation of pixel and anatomy metrics, per test slice"
+    caption = (
+        "Table S1. Spearman rank correlation of image metrics (PSNR, SSIM, and data "
+        "consistency, which grows as an image contradicts the data) with anatomy metrics by g, "
+        "per test slice"
+    )
     with atomic_path(html_path) as tmp:
         tmp.write_text(html_table(headers, rows, caption), encoding="utf-8")
     save_figure(plot_metric_correlation(per_slice, correlations), png_path, pdf_path)
@@ -390,11 +515,29 @@ def write_metric_correlation(
 
 # --- Training curves -------------------------------------------------------------------------
 
+SEGMENTER_ROLES = (G_MODEL, HELD_OUT, ENSEMBLE, ROBUST)
+
+
+def _segmenter_key(model: str) -> tuple[int, int]:
+    role, _, index = model.rpartition("_")
+    if not index.isdigit():
+        role, index = model, "0"
+    return SEGMENTER_ROLES.index(role), int(index)
+
+
+def history_order(models: Sequence[str]) -> list[str]:
+    """Segmenters first (g, held-out, ensemble, robust), then reconstructions in paper order."""
+    segmenters = sorted((m for m in models if is_segmenter_model(m)), key=_segmenter_key)
+    return segmenters + paper_order(m for m in models if not is_segmenter_model(m))
+
+
+def _model_label(model: str) -> str:
+    return segmenter_label(model) if is_segmenter_model(model) else method_label(model)
+
 
 def plot_training_curves(histories: Mapping[str, pd.DataFrame]) -> plt.Figure:
     """Per model: training and validation loss per epoch (log scale), validation PSNR."""
-    names = ["segmentation", *paper_order(m for m in histories if m != "segmentation")]
-    names = [n for n in names if n in histories]
+    names = history_order(list(histories))
     fig, axes = _panel_grid(len(names), size=3.6, title_room=0.2)
     for ax, name in zip(axes, names, strict=True):
         history = histories[name]
@@ -404,10 +547,7 @@ def plot_training_curves(histories: Mapping[str, pd.DataFrame]) -> plt.Figure:
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-        title = (
-            "Segmentation U-Net (pre-training)" if name == "segmentation" else method_label(name)
-        )
-        ax.set_title(title, fontsize=10)
+        ax.set_title(_model_label(name), fontsize=10)
         if "val_psnr" in history:
             twin = ax.twinx()
             twin.plot(
@@ -443,10 +583,11 @@ def slice_figures_from_files(
     paths: Mapping[str, str | Path],
     example: tuple[int | None, int | None] = (None, None),
 ) -> tuple[int, int]:
-    """Figures 2-4 from the run's files (the workflow's entry point)."""
+    """Figures 2-4 from the run's files (the workflow's entry point); label_paths are the
+    methods' label files, each with the maps of every evaluating segmenter."""
     _, truth, _ = gather_ground_truth(store_paths, split_path)
     images = {m: load_test_set(p) for m, p in zip(methods, image_paths, strict=True)}
-    labels = {m: load_test_set(p) for m, p in zip(methods, label_paths, strict=True)}
+    labels = {m: load_label_sets(p) for m, p in zip(methods, label_paths, strict=True)}
     return write_slice_figures(
         images, labels, truth, read_per_slice(per_slice_path), paths, example
     )

@@ -1,17 +1,6 @@
-"""Method ids, the paper's display names and row order, and the paper's published numbers."""
+"""The paper's published numbers, by method id (ids, labels and order: ``tact.methods``)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
-
-FIXED_LABELS = {
-    "lowdose": "Low-dose",
-    "fbp": "FBP",
-    "bm3d": "BM3D",
-    "base": "Base U-Net",
-    "fulldose": "Full-dose",
-}
-JOINT, TASK = "joint_c", "task_a"
 
 # The paper's Table I (PSNR mean, std; SSIM mean, std) and Table II (Dice mean, std), LiTS test set.
 PAPER_TABLE1 = {
@@ -39,38 +28,3 @@ PAPER_TABLE2 = {
     "task_a0.9": (0.7065, 0.2485),
     "fulldose": (0.8740, 0.1856),
 }
-
-
-def weight_of(method: str) -> float | None:
-    """The Dice weight of a trained method (alpha or C; 0 for the base U-Net), else None."""
-    if method == "base":
-        return 0.0
-    for prefix in (JOINT, TASK):
-        if method.startswith(prefix):
-            return float(method[len(prefix) :])
-    return None
-
-
-def method_label(method: str) -> str:
-    """The paper's display name: 'Joint Training C=0.1', 'Task-adaptive α=0.5', ..."""
-    if method in FIXED_LABELS:
-        return FIXED_LABELS[method]
-    if method.startswith(JOINT):
-        return f"Joint Training C={method[len(JOINT) :]}"
-    if method.startswith(TASK):
-        return f"Task-adaptive α={method[len(TASK) :]}"
-    raise ValueError(f"unknown method id {method!r}")
-
-
-def _order_key(method: str) -> tuple[int, float]:
-    groups = ["lowdose", "fbp", "bm3d", "base", JOINT, TASK, "fulldose"]
-    for rank, group in enumerate(groups):
-        if method == group or (group in (JOINT, TASK) and method.startswith(group)):
-            return rank, weight_of(method) or 0.0
-    raise ValueError(f"unknown method id {method!r}")
-
-
-def paper_order(methods: Iterable[str]) -> list[str]:
-    """Methods in the paper's row order: Low-dose, FBP, BM3D, Base U-Net, Joint C ascending,
-    Task-adaptive alpha ascending, Full-dose."""
-    return sorted(set(methods), key=_order_key)

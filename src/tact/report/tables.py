@@ -1,15 +1,20 @@
 """Tables I-III from a run's per_slice.csv, as CSV, Markdown, LaTeX and HTML (for the report).
 
-Table I (PSNR, SSIM) and Table II (Dice, the paper's eq. 7 over liver and tumour) give mean and
-sample standard deviation (ddof=1) over the test slices, as the paper does. Table III gives the
-anatomy-aware metrics per class as median (IQR), with a two-sided Wilcoxon signed-rank test of
-each method against the base U-Net on the slices where both have a value (a structure absent
-from both the truth and the prediction has no value).
+Table I (PSNR, SSIM, data consistency) and Table II (Dice, the paper's eq. 7 over liver and
+tumour) give mean and sample standard deviation (ddof=1) over the test slices, as the paper
+does. Table II gives the Dice of the frozen segmenter g (the paper's column) beside the mean
+Dice of the held-out segmenters, which no training saw, and their difference, the task-metric
+gap: a method that learnt to steer g scores well by g only. Table III gives the anatomy-aware
+metrics per class as median (IQR), by g and by the held-out segmenters, with a two-sided
+Wilcoxon signed-rank test of each method against the base U-Net, by the same segmenters, on the
+slices where both have a value (a structure absent from both the truth and the prediction has
+no value).
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,25 +22,60 @@ import numpy as np
 import pandas as pd
 from scipy.stats import wilcoxon
 
-from tact.errors import InputDataError
-from tact.evaluation import PER_SLICE_COLUMNS
 from tact.io import atomic_path, write_csv
-from tact.report.methods import PAPER_TABLE1, PAPER_TABLE2, method_label, paper_order
+from tact.methods import method_label, paper_order
+from tact.per_slice import (
+    HELD_OUT,
+    IMAGE_COLUMNS,
+    SEGMENTATION_COLUMNS,
+    G,
+    is_held_out,
+    read_per_slice,
+)
+from tact.report.methods import PAPER_TABLE1, PAPER_TABLE2
 
 STRUCTURES = {"liver": "Liver", "tumor": "Tumour"}
 ANATOMY_METRICS = {"dice": "Dice", "nsd": "NSD", "cldice": "clDice"}
+SEGMENTER_GROUPS = {G: "g", HELD_OUT: "held-out"}
 REFERENCE = "base"
+SLICE_KEYS = ["method", "volume", "slice"]
 
 
-def read_per_slice(path: str | Path) -> pd.DataFrame:
-    """per_slice.csv, checked for the columns the tables need."""
-    table = pd.read_csv(path)
-    missing = [c for c in PER_SLICE_COLUMNS if c not in table.columns]
-    if missing:
-        raise InputDataError(path, f"missing columns {', '.join(missing)}")
-    if table.empty:
-        raise InputDataError(path, "has no rows")
-    return table
+# --- Rows by segmenter -----------------------------------------------------------------------
+
+
+def g_rows(per_slice: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the frozen segmenter g: one per (method, slice), so image metrics count once."""
+    return per_slice[per_slice["segmenter"] == G]
+
+
+def held_out_mean(per_slice: pd.DataFrame) -> pd.DataFrame:
+    """One row per (method, slice): each metric's mean over the held-out segmenters, NaN left
+    out (NaN where all are NaN). Averaging first weighs every slice alike, however many
+    segmenters scored it. Empty when the run has no held-out segmenters."""
+    held = per_slice[per_slice["segmenter"].map(is_held_out)]
+    columns = [*IMAGE_COLUMNS, *SEGMENTATION_COLUMNS]
+    mean = held.groupby(SLICE_KEYS, sort=False)[columns].mean().reset_index()
+    return mean.assign(segmenter=HELD_OUT)
+
+
+def n_held_out(per_slice: pd.DataFrame) -> pd.Series:
+    """Number of held-out segmenters per method (0 where none scored it)."""
+    held = per_slice[per_slice["segmenter"].map(is_held_out)]
+    counts = held.groupby("method")["segmenter"].nunique()
+    return counts.reindex(per_slice["method"].unique(), fill_value=0)
+
+
+def segmenter_groups(per_slice: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """g's rows, and the held-out mean when there are held-out segmenters."""
+    groups = {G: g_rows(per_slice)}
+    held = held_out_mean(per_slice)
+    if not held.empty:
+        groups[HELD_OUT] = held
+    return groups
+
+
+# --- The tables ------------------------------------------------------------------------------
 
 
 def _mean_std(table: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -58,16 +98,30 @@ def _with_paper(table: pd.DataFrame, paper: dict, columns: Sequence[str]) -> pd.
 
 
 def pixel_table(per_slice: pd.DataFrame, with_paper: bool = False) -> pd.DataFrame:
-    """Table I: PSNR and SSIM in the ROI. Full dose is its own reference, so it has no row."""
-    table = _mean_std(per_slice[per_slice["method"] != "fulldose"], ["psnr", "ssim"])
+    """Table I: PSNR and SSIM in the ROI, and data consistency. Full dose is the reference of
+    PSNR and SSIM, so it has no row; its consistency goes in the caption."""
+    images = g_rows(per_slice)
+    table = _mean_std(images[images["method"] != "fulldose"], IMAGE_COLUMNS)
     if with_paper:
         table = _with_paper(table, PAPER_TABLE1, ["psnr_mean", "psnr_std", "ssim_mean", "ssim_std"])
     return table
 
 
+def fulldose_consistency(per_slice: pd.DataFrame) -> float:
+    """Mean consistency of the full-dose images: what Table I's consistency reads against."""
+    images = g_rows(per_slice)
+    return float(images.loc[images["method"] == "fulldose", "consistency"].mean())
+
+
 def dice_table(per_slice: pd.DataFrame, with_paper: bool = False) -> pd.DataFrame:
-    """Table II: Dice of the frozen segmenter on each method's images."""
-    table = _mean_std(per_slice, ["dice"])
+    """Table II: Dice by g (the paper's), the held-out segmenters' mean Dice, and the gap."""
+    table = _mean_std(g_rows(per_slice), ["dice"])
+    held = held_out_mean(per_slice).groupby("method")["dice"]
+    by_method = table["method"]
+    table.insert(4, "dice_held_out_mean", by_method.map(held.mean()).astype(float))
+    table.insert(5, "dice_held_out_std", by_method.map(held.std(ddof=1)).astype(float))
+    table.insert(6, "gap", table["dice_mean"] - table["dice_held_out_mean"])
+    table["n_held_out"] = by_method.map(n_held_out(per_slice)).fillna(0).astype(int)
     if with_paper:
         table = _with_paper(table, PAPER_TABLE2, ["dice_mean", "dice_std"])
     return table
@@ -84,36 +138,46 @@ def paired_p_value(values: pd.Series, reference: pd.Series) -> float:
     return float(wilcoxon(pairs.iloc[:, 0], pairs.iloc[:, 1]).pvalue)
 
 
+def _anatomy_cells(own: pd.DataFrame, base: pd.DataFrame, compare: bool) -> list[dict]:
+    """Median, quartiles and p vs base of every (structure, metric) of one method."""
+    cells = []
+    for structure in STRUCTURES:
+        for metric in ANATOMY_METRICS:
+            column = f"{metric}_{structure}"
+            values = own[column].dropna()
+            q1, median, q3 = (
+                np.quantile(values, [0.25, 0.5, 0.75]) if len(values) else (np.nan,) * 3
+            )
+            p = paired_p_value(own[column], base[column]) if compare else np.nan
+            cells.append(
+                {
+                    "structure": structure,
+                    "metric": metric,
+                    "n": len(values),
+                    "median": median,
+                    "q1": q1,
+                    "q3": q3,
+                    "p_vs_base": p,
+                }
+            )
+    return cells
+
+
 def anatomy_table(per_slice: pd.DataFrame) -> pd.DataFrame:
-    """Table III, one row per (method, structure, metric): n, median, quartiles, p vs base."""
-    indexed = per_slice.set_index(["volume", "slice"])
+    """Table III, one row per (method, segmenter group, structure, metric): n, median,
+    quartiles, p vs base by the same segmenters. Groups: g, and the held-out mean if any."""
+    groups = {
+        name: rows.set_index(["volume", "slice"])
+        for name, rows in segmenter_groups(per_slice).items()
+    }
     rows = []
     for method in paper_order(per_slice["method"]):
-        own = indexed[indexed["method"] == method]
-        base = indexed[indexed["method"] == REFERENCE]
-        for structure in STRUCTURES:
-            for metric in ANATOMY_METRICS:
-                column = f"{metric}_{structure}"
-                values = own[column].dropna()
-                q1, median, q3 = (
-                    np.quantile(values, [0.25, 0.5, 0.75]) if len(values) else (np.nan,) * 3
-                )
-                compare = method != REFERENCE and not base.empty
-                rows.append(
-                    {
-                        "method": method,
-                        "label": method_label(method),
-                        "structure": structure,
-                        "metric": metric,
-                        "n": len(values),
-                        "median": median,
-                        "q1": q1,
-                        "q3": q3,
-                        "p_vs_base": (
-                            paired_p_value(own[column], base[column]) if compare else np.nan
-                        ),
-                    }
-                )
+        for name, indexed in groups.items():
+            own = indexed[indexed["method"] == method]
+            base = indexed[indexed["method"] == REFERENCE]
+            compare = method != REFERENCE and not base.empty
+            head = {"method": method, "label": method_label(method), "segmenter": name}
+            rows += [{**head, **cell} for cell in _anatomy_cells(own, base, compare)]
     return pd.DataFrame(rows)
 
 
@@ -138,11 +202,13 @@ def _p_value(p: float) -> str:
 
 
 def _latex_label(label: str) -> str:
-    for name, symbol in (("α=", r"$\alpha="), ("C=", "$C=")):
-        if name in label:
-            head, value = label.split(name)
-            return f"{head}{symbol}{value}$"
-    return label
+    """'Task-adaptive α=0.5, segmenter ensemble' -> 'Task-adaptive $\\alpha=0.5$, segmenter ...'."""
+    label = re.sub(r"α=([0-9.]+)", r"$\\alpha=\1$", label)
+    return re.sub(r"\bC=([0-9.]+)", r"$C=\1$", label)
+
+
+def _label(label: str, latex_cells: bool) -> str:
+    return _latex_label(label) if latex_cells else label
 
 
 def markdown(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -195,79 +261,101 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], caption: s
 
 def _pixel_rows(table: pd.DataFrame, latex_cells: bool) -> tuple[list[str], list[list[str]]]:
     with_paper = "paper_psnr_mean" in table
-    headers = ["Method", "PSNR (dB)", "SSIM", "n"]
+    headers = ["Method", "PSNR (dB)", "SSIM", "Consistency", "n"]
     if with_paper:
-        headers = ["Method", "PSNR (dB)", "PSNR, paper", "SSIM", "SSIM, paper", "n"]
+        headers = ["Method", "PSNR (dB)", "PSNR, paper", "SSIM", "SSIM, paper", "Consistency"]
+        headers.append("n")
     rows = []
     for r in table.itertuples():
-        label = _latex_label(r.label) if latex_cells else r.label
         psnr = _mean_pm_std(r.psnr_mean, r.psnr_std, 2, latex_cells)
         ssim = _mean_pm_std(r.ssim_mean, r.ssim_std, 3, latex_cells)
+        consistency = _mean_pm_std(r.consistency_mean, r.consistency_std, 2, latex_cells)
         if with_paper:
             paper_psnr = _mean_pm_std(r.paper_psnr_mean, r.paper_psnr_std, 2, latex_cells)
             paper_ssim = _mean_pm_std(r.paper_ssim_mean, r.paper_ssim_std, 3, latex_cells)
-            rows.append([label, psnr, paper_psnr, ssim, paper_ssim, str(r.n)])
+            cells = [psnr, paper_psnr, ssim, paper_ssim, consistency]
         else:
-            rows.append([label, psnr, ssim, str(r.n)])
+            cells = [psnr, ssim, consistency]
+        rows.append([_label(r.label, latex_cells), *cells, str(r.n)])
     return headers, rows
 
 
 def _dice_rows(table: pd.DataFrame, latex_cells: bool) -> tuple[list[str], list[list[str]]]:
     with_paper = "paper_dice_mean" in table
-    headers = ["Method", "Dice", *(["Dice, paper"] if with_paper else []), "n"]
+    headers = ["Method", "Dice by g", *(["Dice by g, paper"] if with_paper else [])]
+    headers += ["Dice by held-out", "Gap", "n"]
     rows = []
     for r in table.itertuples():
         row = [
-            _latex_label(r.label) if latex_cells else r.label,
+            _label(r.label, latex_cells),
             _mean_pm_std(r.dice_mean, r.dice_std, 3, latex_cells),
         ]
         if with_paper:
             row.append(_mean_pm_std(r.paper_dice_mean, r.paper_dice_std, 3, latex_cells))
-        rows.append([*row, str(r.n)])
+        row.append(_mean_pm_std(r.dice_held_out_mean, r.dice_held_out_std, 3, latex_cells))
+        rows.append([*row, _number(r.gap, 3), str(r.n)])
     return headers, rows
 
 
+def _anatomy_cell(r: pd.Series, latex_cells: bool) -> list[str]:
+    """'median (Q1-Q3)' and p of one (structure, metric)."""
+    dash = "--" if latex_cells else "–"
+    value = "–" if pd.isna(r["median"]) else f"{r['median']:.3f} ({r['q1']:.3f}{dash}{r['q3']:.3f})"
+    p = _p_value(r["p_vs_base"])
+    return [value, p.replace("<", "$<$") if latex_cells else p]
+
+
 def _anatomy_rows(table: pd.DataFrame, latex_cells: bool) -> tuple[list[str], list[list[str]]]:
-    """Wide layout: one row per method, per structure and metric 'median (Q1-Q3)' and p."""
-    headers = ["Method"]
+    """Wide layout: one row per method and segmenter group, per structure and metric
+    'median (Q1-Q3)' and p."""
+    headers = ["Method", "Segmenter"]
     for name in STRUCTURES.values():
         for metric_name in ANATOMY_METRICS.values():
             headers += [f"{name} {metric_name}", "p"]
-    dash = "--" if latex_cells else "–"
     rows = []
-    for _, group in table.groupby("method", sort=False):
-        label = group["label"].iloc[0]
-        row = [_latex_label(label) if latex_cells else label]
+    for (_, segmenter), group in table.groupby(["method", "segmenter"], sort=False):
+        cells = group.set_index(["structure", "metric"])
+        row = [_label(group["label"].iloc[0], latex_cells), SEGMENTER_GROUPS[segmenter]]
         for structure in STRUCTURES:
             for metric in ANATOMY_METRICS:
-                cell = group[(group["structure"] == structure) & (group["metric"] == metric)]
-                r = cell.iloc[0]
-                value = (
-                    "–"
-                    if pd.isna(r["median"])
-                    else f"{r['median']:.3f} ({r['q1']:.3f}{dash}{r['q3']:.3f})"
-                )
-                p = _p_value(r["p_vs_base"])
-                row += [value, p.replace("<", "$<$") if latex_cells else p]
+                row += _anatomy_cell(cells.loc[(structure, metric)], latex_cells)
         rows.append(row)
     return headers, rows
 
 
-CAPTIONS = {
-    "table1_pixel": (
-        "Table I",
-        "PSNR (dB) and SSIM in the circular ROI (mean $\\pm$ std over test slices)",
-    ),
-    "table2_dice": (
-        "Table II",
-        "Dice (liver and tumour) of the frozen segmentation network (mean $\\pm$ std)",
-    ),
-    "table3_anatomy": (
-        "Table III",
-        "Anatomy-aware metrics per class, median (IQR); p: two-sided Wilcoxon signed-rank test "
-        "against Base U-Net",
-    ),
-}
+def _held_out(count: int) -> str:
+    if count == 0:
+        return "held-out segmenters (none in this run)"
+    noun = "segmenter" if count == 1 else "segmenters"
+    return f"{count} held-out {noun}, which no training saw"
+
+
+def captions(per_slice: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Number and caption (LaTeX) of each table; Table I's states the full-dose consistency,
+    the reference its consistency column reads against."""
+    held_out = _held_out(int(n_held_out(per_slice).max()))
+    reference = _number(fulldose_consistency(per_slice), 2)
+    return {
+        "table1_pixel": (
+            "Table I",
+            "PSNR (dB) and SSIM in the circular ROI, and data consistency with the measured "
+            f"counts (full dose: {reference}; far above that, the image contradicts the data); "
+            "mean $\\pm$ std over test slices",
+        ),
+        "table2_dice": (
+            "Table II",
+            "Dice (liver and tumour) by the frozen segmenter g, as in the paper, and the mean "
+            f"Dice by {held_out}; gap = g minus held-out; mean $\\pm$ std over test slices",
+        ),
+        "table3_anatomy": (
+            "Table III",
+            f"Anatomy-aware metrics per class by g and by {held_out} (their mean per slice), "
+            "median (IQR); p: two-sided Wilcoxon signed-rank test against Base U-Net by the "
+            "same segmenters",
+        ),
+    }
+
+
 ROWS_OF = {"table1_pixel": _pixel_rows, "table2_dice": _dice_rows, "table3_anatomy": _anatomy_rows}
 
 
@@ -287,12 +375,12 @@ def write_tables(
         "table2_dice": dice_table(per_slice, with_paper),
         "table3_anatomy": anatomy_table(per_slice),
     }
-    for name, table in tables.items():
-        number, caption = CAPTIONS[name]
+    for name, (number, caption) in captions(per_slice).items():
+        table = tables[name]
         headers, rows = ROWS_OF[name](table, latex_cells=False)
         write_csv(table, out_dir / f"{name}.csv")
-        _write_text(out_dir / f"{name}.md", markdown(headers, rows))
-        plain_caption = number + ". " + caption.replace(r"$\pm$", "±")
+        plain_caption = f"{number}. " + caption.replace(r"$\pm$", "±")
+        _write_text(out_dir / f"{name}.md", f"**{plain_caption}**\n\n" + markdown(headers, rows))
         _write_text(out_dir / f"{name}.html", html_table(headers, rows, plain_caption))
         _write_text(
             out_dir / f"{name}.tex", latex(*ROWS_OF[name](table, latex_cells=True), caption)

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Record a showcase run on our lent GPU machine (no internet; the stack comes from .gpudeps,
+# packed by ../shared/gpu/pack-deps with monai) and pack what docs/showcase/ keeps.
+#
+#   docs/scripts/record_showcase.sh smoke            tiny config with every new step, GPU paths
+#   docs/scripts/record_showcase.sh showcase DEST    make showcase-run, collected into DEST
+#   docs/scripts/record_showcase.sh seeds DEST       make showcase-seeds-run, collected into DEST
+#
+# DEST is a folder (e.g. $OUT on the device); the collected docs land there as a .tar.gz with
+# the Snakemake logs, the wall time and the machine's description.
+set -euo pipefail
+what=${1:?usage: record_showcase.sh smoke|showcase|seeds [DEST]}
+dest=${2:-.}
+source .gpudeps/use-deps .gpudeps
+export PYTHONPATH="$PWD/src:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
+mkdir -p "$dest"
+
+machine() {
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  nproc
+  python3 -c 'import torch; print("torch", torch.__version__)'
+  git log -1 --format='commit %H'
+  git status --short | head -20
+}
+
+log_of() { grep -l "results/$1/" .snakemake/log/*.snakemake.log | head -1; }
+
+case $what in
+  smoke)
+    mkdir -p /tmp/smoke
+    cat > /tmp/smoke/c.yaml <<'EOF'
+run: smoke
+data: {source: phantom, image_size: 64}
+phantom: {n_volumes: 3, size: 128, n_slices: 16, slice_thickness_mm: 5.0}
+simulation: {n_angles: 200}
+fbp: {tuning_slices: 3}
+segmentation: {base_channels: 8, depth: 2}
+reconstruction: {base_channels: 8, depth: 2}
+training: {epochs: 2, batch_size: 4}
+task_adaptive: {alphas: [0.5], defences: [none, ensemble, robust, noise]}
+joint: {cs: [0.5]}
+evaluation: {held_out_architecture: [same, segresnet]}
+EOF
+    time snakemake --snakefile "$PWD/Snakefile" --directory /tmp/smoke --configfile /tmp/smoke/c.yaml \
+      --cores 16 all
+    grep -h "projector backend\|consistency" /tmp/smoke/results/smoke/logs/consistency/*.log | sort | uniq -c | head
+    cat /tmp/smoke/results/smoke/tables/table2_dice.md /tmp/smoke/results/smoke/tables/table1_pixel.md
+    ;;
+  showcase)
+    machine > "$dest/machine.txt"
+    start=$(date -u +%s)
+    make showcase-run SNAKEMAKE=snakemake
+    echo "wall_s $(( $(date -u +%s) - start ))" >> "$dest/machine.txt"
+    python3 docs/scripts/showcase_collect.py results/showcase /tmp/docs/run --log "$(log_of showcase)"
+    cp "$(log_of showcase)" /tmp/docs/run/snakemake.log
+    cp "$dest/machine.txt" /tmp/docs/run/
+    tar -czf "$dest/showcase.tar.gz" -C /tmp/docs run
+    ;;
+  seeds)
+    machine > "$dest/machine.txt"
+    start=$(date -u +%s)
+    make showcase-seeds-run SNAKEMAKE=snakemake
+    echo "wall_s $(( $(date -u +%s) - start ))" >> "$dest/machine.txt"
+    runs=()
+    for seed in 0 1 2; do runs+=("results/showcase-seeds-$seed:$(log_of "showcase-seeds-$seed")"); done
+    python3 docs/scripts/seeds_collect.py /tmp/docs/seeds "${runs[@]}"
+    cp "$dest/machine.txt" /tmp/docs/seeds/
+    tar -czf "$dest/seeds.tar.gz" -C /tmp/docs seeds
+    ;;
+  *) echo "unknown: $what" >&2; exit 2 ;;
+esac

@@ -1,0 +1,62 @@
+"""Which library files a workflow script runs: the tact modules it imports, transitively.
+
+The workflow lists them as a rule's inputs, so that editing a module reruns exactly the steps
+that run it. Computed from the import statements when the workflow is parsed (``ast`` only: no
+module is imported), so the lists cannot drift from the code. Imports inside functions count
+too: a lazily imported module still runs.
+"""
+
+from __future__ import annotations
+
+import ast
+from functools import cache
+from pathlib import Path
+
+PACKAGE = "tact"
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Dotted names of the tact modules (or of their members) a file imports."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                raise ValueError(f"{path}: relative imports are not followed; use tact.<module>")
+            names.add(node.module or "")
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {n for n in names if n == PACKAGE or n.startswith(f"{PACKAGE}.")}
+
+
+def _module_file(name: str, root: Path) -> Path | None:
+    """The file of a dotted tact module name under ``root`` (the ``src`` folder), if any."""
+    relative = Path(*name.split("."))
+    for candidate in (root / relative.with_suffix(".py"), root / relative / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@cache
+def _closure(path: Path, root: Path) -> frozenset[Path]:
+    files: set[Path] = set()
+    pending = [path]
+    while pending:
+        current = pending.pop()
+        for name in _imported_names(current):
+            parts = name.split(".")
+            # a module and every package above it run on import
+            for depth in range(1, len(parts) + 1):
+                found = _module_file(".".join(parts[:depth]), root)
+                if found is not None and found not in files:
+                    files.add(found)
+                    pending.append(found)
+    return frozenset(files)
+
+
+def library_files(script: str | Path, src_root: str | Path) -> list[str]:
+    """Sorted paths of every tact file ``script`` imports, directly or through other modules."""
+    root = Path(src_root).resolve()
+    return sorted(str(p) for p in _closure(Path(script).resolve(), root))
