@@ -50,7 +50,8 @@ from tact.losses import reconstruction_objective, segmentation_objective
 from tact.models import reconstruction_network, segmentation_network
 from tact.physics import ScanProtocol, choose_backend
 from tact.seeding import derive_seed
-from tact.simulation import SIMULATION_STREAM, save_simulation, simulate_stack
+from tact.simulated_data import save_simulation
+from tact.simulation import SIMULATION_STREAM, simulate_stack
 from tact.training import (
     Job,
     NetworkSettings,

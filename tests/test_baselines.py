@@ -1,6 +1,7 @@
 """BM3D on a simulated low-dose phantom slice, and the sigma sweep."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tact.baselines import bm3d_denoise, sweep_sigma
@@ -50,3 +51,13 @@ def test_sweep_warns_when_the_best_sigma_is_at_the_grid_edge(low_and_full, caplo
     best, _ = sweep_sigma([low_and_full], sigmas=(0.075, 0.15, 0.3))
     assert best == 0.15
     assert "edge of the grid" not in caplog.text
+
+
+def test_sweep_in_parallel_gives_the_same_table(low_and_full):
+    low, full = low_and_full
+    pairs = [(low, full), (low[::-1].copy(), full[::-1].copy())]
+    sigmas = (0.02, 0.075, 0.2)
+    _, serial = sweep_sigma(pairs, sigmas)
+    _, parallel = sweep_sigma(pairs, sigmas, workers=2)
+    pd.testing.assert_frame_equal(serial, parallel)
+    assert serial["psnr_mean"].nunique() == 3

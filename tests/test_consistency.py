@@ -7,7 +7,8 @@ import pytest
 from tact.consistency import consistency, consistency_of_test_set, discrepancy, measurements_of
 from tact.physics import Scanner, ScanProtocol
 from tact.roi import circular_roi
-from tact.simulation import Measurements, counts_dtype, load_measurements, save_measurements
+from tact.simulated_data import Measurements, load_measurements, save_measurements
+from tact.simulation import counts_dtype
 from tact.test_sets import TestSet
 
 SIZE = 64
@@ -96,7 +97,7 @@ def test_noise_free_counts_give_zero_for_the_truth(abdomen):
 
 
 def test_measurements_round_trip_and_test_set_values(tmp_path, scanner, abdomen):
-    from tact.simulation import SimulatedStack
+    from tact.simulated_data import SimulatedStack
 
     images = np.stack([abdomen, abdomen * 1.1]).astype(np.float32)
     counts = np.stack([measured(scanner, image, 4 + i) for i, image in enumerate(images)])

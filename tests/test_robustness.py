@@ -14,7 +14,7 @@ import torch
 from conftest import REPO, run_workflow, workflow_command, write_case, write_config
 from tact.errors import InputDataError
 from tact.io import atomic_path
-from tact.simulation import load_simulation
+from tact.simulated_data import load_simulation
 from tact.training import load_state_dict, load_weights
 
 KILL_TIMEOUT_S = 300

@@ -137,5 +137,6 @@ def test_stages_import_only_what_they_use():
 
     assert "training.py" not in modules("bm3d.py") | modules("evaluate.py")
     assert "models.py" not in modules("bm3d.py")
+    assert "physics.py" not in modules("bm3d.py") | modules("evaluate.py")  # no ODL or ASTRA
     for report in ("tables.py", "alpha_tradeoff.py", "slice_figures.py", "training_curves.py"):
         assert not {"evaluation.py", "models.py", "physics.py"} & modules(report), report

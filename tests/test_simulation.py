@@ -7,17 +7,16 @@ from skimage.metrics import structural_similarity
 
 from conftest import make_case
 from tact.data.slices import SliceStack
+from tact.data.split import pick_tuning_slices
 from tact.data.units import hu_to_normalised
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
 from tact.physics import Scanner, ScanProtocol
 from tact.roi import circular_roi, fill_outside_roi
+from tact.simulated_data import load_simulation, save_simulation
 from tact.simulation import (
     _mean_psnr_function,
     extent_mm,
-    load_simulation,
-    pick_tuning_slices,
     read_scaling,
-    save_simulation,
     simulate_stack,
     tune_frequency_scaling,
     write_scaling,

@@ -31,6 +31,7 @@ PROFILE = REPO / "profiles/slurm"
 TIME_LIMIT_S = 900  # the whole run; a hung snakemake is killed (TERM, then KILL 30 s later)
 MAX_THREADS = 2
 GPU_RULES = {"train_segmentation", "train_reconstruction", "infer", "segment", "consistency"}
+G_TRAINING = "rule_train_segmentation_wildcards_segmentation"  # g's job, as the plugin names it
 LOCAL_RULES = {"all"}  # the Snakefile's localrules: run by snakemake itself, not submitted
 EPOCHS = 8  # long enough for the requeue to land between the first checkpoint and the end
 TINY = {
@@ -152,7 +153,7 @@ def requeue_when_checkpointed(
             running = [
                 j["JobID"]
                 for j in cluster.jobs(("JobID", "Comment", "State"))
-                if j["Comment"] == "rule_train_segmentation" and j["State"] == "RUNNING"
+                if j["Comment"] == G_TRAINING and j["State"] == "RUNNING"
             ]
             job = running[0] if running else None
         if job and checkpoint.exists():

@@ -285,13 +285,15 @@ def test_noise_before_the_segmenters_only_in_training_steps(pretrained_segmenter
     batch = noisy.val_data.batch(torch.arange(4))
     # validation (eval mode) sees no noise: both objectives agree exactly
     quiet.model.eval(), noisy.model.eval()
-    assert float(noisy._loss(*batch)[0]) == float(quiet._loss(*batch)[0])
+    with torch.no_grad():
+        assert float(noisy._loss(*batch)[0]) == float(quiet._loss(*batch)[0])
     noisy.model.train(), quiet.model.train()
     torch.manual_seed(1)
-    first = float(noisy._loss(*batch)[1]["dice_loss"])
-    second = float(noisy._loss(*batch)[1]["dice_loss"])
-    assert first != second, "each training step draws new noise"
-    assert float(noisy._loss(*batch)[1]["mse"]) == float(quiet._loss(*batch)[1]["mse"])
+    with torch.no_grad():
+        first = float(noisy._loss(*batch)[1]["dice_loss"])
+        second = float(noisy._loss(*batch)[1]["dice_loss"])
+        assert first != second, "each training step draws new noise"
+        assert float(noisy._loss(*batch)[1]["mse"]) == float(quiet._loss(*batch)[1]["mse"])
 
 
 def test_fgsm_inputs_stay_within_epsilon_and_raise_the_loss(pretrained_segmenter):

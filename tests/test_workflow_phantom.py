@@ -15,7 +15,7 @@ from conftest import planned_jobs, run_workflow, write_config
 from tact.data.slices import load_stack
 from tact.per_slice import PER_SLICE_COLUMNS, SEGMENTATION_COLUMNS
 from tact.roi import circular_roi
-from tact.simulation import load_measurements, load_simulation
+from tact.simulated_data import load_measurements, load_simulation
 from tact.training import load_state_dict
 
 TINY = {"n_volumes": 3, "size": 128, "n_slices": 16, "slice_thickness_mm": 5.0}

@@ -36,7 +36,7 @@ from tqdm import tqdm
 
 from tact.physics import Scanner, ScanProtocol, choose_backend
 from tact.roi import circular_roi
-from tact.simulation import Measurements, load_measurements
+from tact.simulated_data import Measurements, load_measurements
 from tact.test_sets import TestSet
 
 log = logging.getLogger(__name__)

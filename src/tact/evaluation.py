@@ -18,7 +18,7 @@ from tact.metrics.anatomy import slice_metrics
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
 from tact.per_slice import PER_SLICE_COLUMNS, order_per_slice
 from tact.roi import circular_roi
-from tact.simulation import load_simulation
+from tact.simulated_data import load_simulation
 from tact.test_sets import TestSet, rows_of, split_test_rows, volume_ids
 
 IMAGE_SOURCES = ("fulldose", "lowdose", "fbp")

@@ -22,7 +22,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -32,10 +31,12 @@ from scipy.optimize import minimize_scalar
 from tqdm import tqdm
 
 from tact.data.slices import SliceStack, load_stack, read_slice_index
+from tact.data.split import pick_tuning_slices
 from tact.io import atomic_path
 from tact.metrics.pixel import psnr_in_roi
 from tact.physics import LODOPAB_DOMAIN_MM, Scanner, ScanProtocol
 from tact.roi import circular_roi, fill_outside_roi
+from tact.simulated_data import SimulatedStack
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +54,6 @@ def extent_mm(stack: SliceStack, domain: str) -> float:
     if domain == "physical":
         return float(stack.spacing_mm[1] * stack.image.shape[-1])
     raise ValueError(f"domain must be one of {DOMAINS}, got {domain!r}")
-
-
-@dataclass
-class SimulatedStack:
-    """Low-dose reconstructions of one volume's slices, aligned with its slice store."""
-
-    volume_id: int
-    slice_index: np.ndarray  # (n,)
-    lowdose: np.ndarray  # (n, size, size) float32, Ram-Lak FBP
-    fbp: np.ndarray  # (n, size, size) float32, tuned Hann FBP
-    n_views: int
-    extent_mm: float
-    frequency_scaling: float
-    sinogram: np.ndarray | None = None  # (n, views, detectors) float32 when kept
-    counts: np.ndarray | None = None  # (n, views, detectors) detected photons (not in the npz)
 
 
 def simulate_stack(
@@ -141,81 +127,7 @@ def counts_dtype(protocol: ScanProtocol) -> np.dtype:
     return np.dtype(np.uint16 if largest < np.iinfo(np.uint16).max else np.uint32)
 
 
-@dataclass
-class Measurements:
-    """The detected photon counts of one volume's slices, and how they were acquired."""
-
-    volume_id: int
-    slice_index: np.ndarray  # (n,)
-    counts: np.ndarray  # (n, views, detectors)
-    extent_mm: float
-    backend: str
-
-
-def save_measurements(sim: SimulatedStack, backend: str, path: str | Path) -> None:
-    """The counts of a simulated volume, compressed (Poisson counts compress to about half)."""
-    with atomic_path(path) as tmp:
-        np.savez_compressed(
-            tmp,
-            volume_id=np.int64(sim.volume_id),
-            slice_index=sim.slice_index,
-            counts=sim.counts,
-            extent_mm=np.float64(sim.extent_mm),
-            backend=np.array(backend),
-        )
-
-
-def load_measurements(path: str | Path) -> Measurements:
-    with np.load(path, allow_pickle=False) as data:
-        return Measurements(
-            volume_id=int(data["volume_id"]),
-            slice_index=data["slice_index"],
-            counts=data["counts"],
-            extent_mm=float(data["extent_mm"]),
-            backend=str(data["backend"]),
-        )
-
-
-def save_simulation(sim: SimulatedStack, path: str | Path) -> None:
-    arrays = {
-        "volume_id": np.int64(sim.volume_id),
-        "slice_index": sim.slice_index,
-        "lowdose": sim.lowdose,
-        "fbp": sim.fbp,
-        "n_views": np.int64(sim.n_views),
-        "extent_mm": np.float64(sim.extent_mm),
-        "frequency_scaling": np.float64(sim.frequency_scaling),
-    }
-    if sim.sinogram is not None:
-        arrays["sinogram"] = sim.sinogram
-    with atomic_path(path) as tmp:
-        np.savez(tmp, **arrays)
-
-
-def load_simulation(path: str | Path) -> SimulatedStack:
-    with np.load(path, allow_pickle=False) as data:
-        return SimulatedStack(
-            volume_id=int(data["volume_id"]),
-            slice_index=data["slice_index"],
-            lowdose=data["lowdose"],
-            fbp=data["fbp"],
-            n_views=int(data["n_views"]),
-            extent_mm=float(data["extent_mm"]),
-            frequency_scaling=float(data["frequency_scaling"]),
-            sinogram=data.get("sinogram", None),
-        )
-
-
 # ---- tuning of the FBP baseline ---------------------------------------------------------------
-
-
-def pick_tuning_slices(
-    split: pd.DataFrame, n_slices: int, rng: np.random.Generator
-) -> pd.DataFrame:
-    """A random subset of training slices (the paper tuned its baselines on a small subset)."""
-    train = split.loc[split["split"] == "train", ["volume", "slice"]]
-    chosen = rng.choice(len(train), size=min(n_slices, len(train)), replace=False)
-    return train.iloc[np.sort(chosen)].reset_index(drop=True)
 
 
 def _mean_psnr_function(

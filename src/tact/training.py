@@ -52,7 +52,7 @@ from tact.models import (
 )
 from tact.roi import circular_roi
 from tact.seeding import derive_seed
-from tact.simulation import load_simulation
+from tact.simulated_data import load_simulation
 
 log = logging.getLogger(__name__)
 

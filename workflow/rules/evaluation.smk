@@ -43,7 +43,7 @@ rule bm3d_sweep:
         f"{BENCHMARKS}/bm3d_sweep.tsv"
     conda:
         "../../envs/cpu.yaml"
-    threads: 1
+    threads: 8
     resources:
         mem_mb=8000,
         runtime=240,

@@ -21,6 +21,7 @@ def main() -> None:
         params.sigmas,
         params.n_slices,
         np.random.default_rng(derive_seed(params.seed, BM3D_STREAM)),
+        workers=snakemake.threads,
     )
     write_csv(table, snakemake.output.table)
     with atomic_path(snakemake.output.choice) as tmp:

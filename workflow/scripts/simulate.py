@@ -6,13 +6,8 @@ from tact.data.slices import load_stack
 from tact.logs import run_step
 from tact.physics import ScanProtocol, choose_backend
 from tact.seeding import derive_seed
-from tact.simulation import (
-    SIMULATION_STREAM,
-    read_scaling,
-    save_measurements,
-    save_simulation,
-    simulate_stack,
-)
+from tact.simulated_data import save_measurements, save_simulation
+from tact.simulation import SIMULATION_STREAM, read_scaling, simulate_stack
 
 
 def main() -> None:

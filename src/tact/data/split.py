@@ -60,3 +60,12 @@ def read_split(path: str | Path) -> pd.DataFrame:
     if list(table.columns) != SPLIT_COLUMNS:
         raise ValueError(f"{path}: expected columns {SPLIT_COLUMNS}, got {list(table.columns)}")
     return table
+
+
+def pick_tuning_slices(
+    split: pd.DataFrame, n_slices: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """A random subset of training slices (the paper tuned its baselines on a small subset)."""
+    train = split.loc[split["split"] == "train", ["volume", "slice"]]
+    chosen = rng.choice(len(train), size=min(n_slices, len(train)), replace=False)
+    return train.iloc[np.sort(chosen)].reset_index(drop=True)

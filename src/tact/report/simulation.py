@@ -18,7 +18,7 @@ from tact.io import atomic_path, write_csv
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
 from tact.report.data import abdominal_window
 from tact.roi import circular_roi
-from tact.simulation import SimulatedStack, load_simulation
+from tact.simulated_data import SimulatedStack, load_simulation
 
 METHOD_LABELS = {"lowdose": "Low-dose (Ram-Lak FBP)", "fbp": "FBP (tuned Hann)"}
 

@@ -1,0 +1,94 @@
+"""The simulation stage's files: each volume's reconstructions and its detected photon counts.
+
+numpy only, so that the steps that read them (BM3D, evaluation, training, report) do not load
+ODL and ASTRA; ``tact.simulation`` makes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tact.io import atomic_path
+
+
+@dataclass
+class SimulatedStack:
+    """Low-dose reconstructions of one volume's slices, aligned with its slice store."""
+
+    volume_id: int
+    slice_index: np.ndarray  # (n,)
+    lowdose: np.ndarray  # (n, size, size) float32, Ram-Lak FBP
+    fbp: np.ndarray  # (n, size, size) float32, tuned Hann FBP
+    n_views: int
+    extent_mm: float
+    frequency_scaling: float
+    sinogram: np.ndarray | None = None  # (n, views, detectors) float32 when kept
+    counts: np.ndarray | None = None  # (n, views, detectors) detected photons (not in the npz)
+
+
+@dataclass
+class Measurements:
+    """The detected photon counts of one volume's slices, and how they were acquired."""
+
+    volume_id: int
+    slice_index: np.ndarray  # (n,)
+    counts: np.ndarray  # (n, views, detectors)
+    extent_mm: float
+    backend: str
+
+
+def save_measurements(sim: SimulatedStack, backend: str, path: str | Path) -> None:
+    """The counts of a simulated volume, compressed (Poisson counts compress to about half)."""
+    with atomic_path(path) as tmp:
+        np.savez_compressed(
+            tmp,
+            volume_id=np.int64(sim.volume_id),
+            slice_index=sim.slice_index,
+            counts=sim.counts,
+            extent_mm=np.float64(sim.extent_mm),
+            backend=np.array(backend),
+        )
+
+
+def load_measurements(path: str | Path) -> Measurements:
+    with np.load(path, allow_pickle=False) as data:
+        return Measurements(
+            volume_id=int(data["volume_id"]),
+            slice_index=data["slice_index"],
+            counts=data["counts"],
+            extent_mm=float(data["extent_mm"]),
+            backend=str(data["backend"]),
+        )
+
+
+def save_simulation(sim: SimulatedStack, path: str | Path) -> None:
+    arrays = {
+        "volume_id": np.int64(sim.volume_id),
+        "slice_index": sim.slice_index,
+        "lowdose": sim.lowdose,
+        "fbp": sim.fbp,
+        "n_views": np.int64(sim.n_views),
+        "extent_mm": np.float64(sim.extent_mm),
+        "frequency_scaling": np.float64(sim.frequency_scaling),
+    }
+    if sim.sinogram is not None:
+        arrays["sinogram"] = sim.sinogram
+    with atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
+
+
+def load_simulation(path: str | Path) -> SimulatedStack:
+    with np.load(path, allow_pickle=False) as data:
+        return SimulatedStack(
+            volume_id=int(data["volume_id"]),
+            slice_index=data["slice_index"],
+            lowdose=data["lowdose"],
+            fbp=data["fbp"],
+            n_views=int(data["n_views"]),
+            extent_mm=float(data["extent_mm"]),
+            frequency_scaling=float(data["frequency_scaling"]),
+            sinogram=data.get("sinogram", None),
+        )
