@@ -144,3 +144,30 @@ def test_per_slice_table_refuses_misaligned_methods():
         per_slice_table(truth, labels, {0: (1.0, 1.0)}, {"bm3d": (shifted, by_segmenter)})
     with pytest.raises(ValueError, match=r"held_out_1.*do not line up"):
         per_slice_table(truth, labels, {0: (1.0, 1.0)}, {"bm3d": (truth, {"held_out_1": shifted})})
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_nsd_equals_monais(seed):
+    """tact computes NSD without MONAI (its import took seconds per job): the same numbers."""
+    from monai.metrics import compute_surface_dice
+
+    rng = np.random.default_rng(100 + seed)
+    a, b = random_blob(rng), random_blob(rng)
+    if seed % 2:  # masks touching the image border too
+        a[:, :10] = a[:, 10:11]
+    spacing = (float(rng.uniform(0.5, 1.5)), float(rng.uniform(0.5, 1.5)))
+    tolerance = float(rng.uniform(0.5, 4))
+
+    def one_hot(mask):
+        m = torch.from_numpy(mask.astype(np.float32))
+        return torch.stack([1 - m, m])[None]
+
+    expected = compute_surface_dice(
+        one_hot(a),
+        one_hot(b),
+        class_thresholds=[tolerance],
+        include_background=False,
+        spacing=list(spacing),
+    )
+    # MONAI returns float32: equal to its 7 digits
+    assert surface_dice(a, b, spacing, tolerance) == pytest.approx(float(expected), rel=1e-6)
