@@ -4,12 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tact.baselines import bm3d_denoise, sweep_sigma
+from tact.baselines import bm3d_denoise, bm3d_test_slices, sweep_sigma
 from tact.data.phantom import PhantomSpec, generate_volume
 from tact.data.units import hu_to_normalised
 from tact.metrics.pixel import psnr_in_roi
 from tact.physics import Scanner, ScanProtocol
 from tact.roi import circular_roi
+from tact.simulated_data import SimulatedStack, save_simulation
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +62,21 @@ def test_sweep_in_parallel_gives_the_same_table(low_and_full):
     _, parallel = sweep_sigma(pairs, sigmas, workers=2)
     pd.testing.assert_frame_equal(serial, parallel)
     assert serial["psnr_mean"].nunique() == 3
+
+
+def test_a_volume_denoised_in_processes_equals_one_at_a_time(low_and_full, tmp_path):
+    """bm3d_test_slices: the test slices of the volume only, in split order, whatever the workers."""
+    low, _ = low_and_full
+    lowdose = np.stack([low, low[::-1], low[:, ::-1]]).astype(np.float32)
+    sim = SimulatedStack(4, np.array([7, 3, 5]), lowdose, lowdose, 300, 100.0, 0.6)
+    save_simulation(sim, tmp_path / "sim.npz")
+    split = pd.DataFrame(
+        {"volume": [4, 4, 4, 1], "slice": [3, 5, 7, 3], "split": ["test", "train", "test", "test"]}
+    )
+    split.to_csv(tmp_path / "split.csv", index=False)
+    serial = bm3d_test_slices(tmp_path / "sim.npz", tmp_path / "split.csv", 0.075)
+    parallel = bm3d_test_slices(tmp_path / "sim.npz", tmp_path / "split.csv", 0.075, workers=2)
+    assert serial.slices.tolist() == [3, 7] and serial.volumes.tolist() == [4, 4]
+    np.testing.assert_array_equal(serial.images, parallel.images)
+    np.testing.assert_array_equal(serial.images[0], bm3d_denoise(lowdose[1], 0.075))
+    np.testing.assert_array_equal(serial.images[1], bm3d_denoise(lowdose[0], 0.075))

@@ -5,6 +5,8 @@
 #   docs/scripts/record_showcase.sh smoke            tiny config with every new step, GPU paths
 #   docs/scripts/record_showcase.sh showcase DEST    make showcase-run, collected into DEST
 #   docs/scripts/record_showcase.sh seeds DEST       make showcase-seeds-run, collected into DEST
+#   docs/scripts/record_showcase.sh both DEST        the showcase alone, then the seeds, into
+#                                                    DEST/showcase and DEST/seeds
 #
 # DEST is a folder (e.g. $OUT on the device); the collected docs land there as a .tar.gz with
 # the Snakemake logs, the wall time and the machine's description.
@@ -66,6 +68,11 @@ EOF
     python3 docs/scripts/seeds_collect.py /tmp/docs/seeds "${runs[@]}"
     cp "$dest/machine.txt" /tmp/docs/seeds/
     tar -czf "$dest/seeds.tar.gz" -C /tmp/docs seeds
+    ;;
+  both)  # one after the other, so that the showcase's time is its own
+    mkdir -p "$dest/showcase" "$dest/seeds"
+    bash "$0" showcase "$dest/showcase" > "$dest/showcase/log" 2>&1 || echo "showcase failed" >&2
+    bash "$0" seeds "$dest/seeds" > "$dest/seeds/log" 2>&1 || echo "seeds failed" >&2
     ;;
   *) echo "unknown: $what" >&2; exit 2 ;;
 esac

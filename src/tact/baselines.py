@@ -41,6 +41,23 @@ def bm3d_denoise(image: np.ndarray, sigma_psd: float) -> np.ndarray:
     return np.asarray(denoised, np.float32)
 
 
+def _in_processes(function, jobs: list, workers: int) -> list:
+    """``function`` over ``jobs``, in ``workers`` processes when there are several.
+
+    Each BM3D denoising is single-threaded, so the values do not depend on ``workers``; one
+    process at a time, the sweep of 8 slices x 10 sigmas at 256 px took 346 s and held up every
+    BM3D job (showcase, H200 machine, 2026-12-02).
+    """
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(min(workers, len(jobs))) as pool:
+            return list(pool.map(function, jobs))
+    return [function(job) for job in jobs]
+
+
+def _bm3d_of_job(job: tuple[np.ndarray, float]) -> np.ndarray:
+    return bm3d_denoise(*job)
+
+
 def _roi_psnr_of_bm3d(job: tuple[np.ndarray, np.ndarray, float]) -> float:
     low, full, sigma = job
     return psnr_in_roi(bm3d_denoise(low, sigma), full, circular_roi(full.shape[-1]))
@@ -51,18 +68,9 @@ def sweep_sigma(
     sigmas: Sequence[float] = SWEEP_SIGMAS,
     workers: int = 1,
 ) -> tuple[float, pd.DataFrame]:
-    """Mean ROI PSNR of BM3D for every sigma over (low-dose, full-dose) pairs; the best sigma.
-
-    The (sigma, slice) denoisings run in ``workers`` processes: one at a time, the sweep of 8
-    slices x 10 sigmas at 256 px took 346 s and held up every BM3D job (showcase, H200 machine,
-    2026-12-02). Each denoising is single-threaded, so the values do not depend on ``workers``.
-    """
+    """Mean ROI PSNR of BM3D for every sigma over (low-dose, full-dose) pairs; the best sigma."""
     jobs = [(low, full, float(sigma)) for sigma in sigmas for low, full in pairs]
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(min(workers, len(jobs))) as pool:
-            values = list(pool.map(_roi_psnr_of_bm3d, jobs))
-    else:
-        values = [_roi_psnr_of_bm3d(job) for job in jobs]
+    values = _in_processes(_roi_psnr_of_bm3d, jobs, workers)
     per_sigma = np.reshape(values, (len(sigmas), len(pairs)))
     rows = [
         {"sigma_psd": float(sigma), "psnr_mean": float(np.mean(psnrs))}
@@ -81,16 +89,23 @@ def sweep_sigma(
     return best, table.assign(chosen=table["sigma_psd"] == best)
 
 
-def bm3d_test_slices(sim_path: str | Path, split_path: str | Path, sigma_psd: float) -> TestSet:
-    """BM3D of one volume's low-dose test slices (none when the volume is not in the test set)."""
+def bm3d_test_slices(
+    sim_path: str | Path, split_path: str | Path, sigma_psd: float, workers: int = 1
+) -> TestSet:
+    """BM3D of one volume's low-dose test slices (none when the volume is not in the test set).
+
+    The slices are denoised in ``workers`` processes: one at a time, a showcase volume's 28
+    slices took 259 s, the longest job of the run (H200 machine, 2026-12-02).
+    """
     sim = load_simulation(sim_path)
     rows = split_test_rows(split_path, sim.volume_id)
     index = rows_of(sim.slice_index, rows["slice"])
     size = sim.lowdose.shape[-1]
+    jobs = [(sim.lowdose[i], sigma_psd) for i in index]
     images = (
-        np.stack([bm3d_denoise(sim.lowdose[i], sigma_psd) for i in index])
-        if len(index)
-        else (np.empty((0, size, size), np.float32))
+        np.stack(_in_processes(_bm3d_of_job, jobs, workers))
+        if jobs
+        else np.empty((0, size, size), np.float32)
     )
     return TestSet(images, rows["volume"].to_numpy(), rows["slice"].to_numpy())
 

@@ -70,7 +70,7 @@ rule bm3d:
         f"{BENCHMARKS}/bm3d/volume-{{vid}}.tsv"
     conda:
         "../../envs/cpu.yaml"
-    threads: 1
+    threads: 4  # slices in parallel processes; the result does not depend on the count
     resources:
         mem_mb=8000,
         runtime=360,

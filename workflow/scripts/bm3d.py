@@ -13,7 +13,9 @@ def main() -> None:
     sigma = snakemake.params.sigma_psd
     if sigma == "auto":
         sigma = json.loads(Path(snakemake.input.sigma).read_text())["sigma_psd"]
-    test_set = bm3d_test_slices(snakemake.input.sim, snakemake.input.split, float(sigma))
+    test_set = bm3d_test_slices(
+        snakemake.input.sim, snakemake.input.split, float(sigma), workers=snakemake.threads
+    )
     save_test_set(test_set, snakemake.output[0])
     logging.getLogger("tact").info("BM3D sigma_psd %.4g on %d test slices", sigma, len(test_set))
 
