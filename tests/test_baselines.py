@@ -65,7 +65,7 @@ def test_sweep_in_parallel_gives_the_same_table(low_and_full):
 
 
 def test_a_volume_denoised_in_processes_equals_one_at_a_time(low_and_full, tmp_path):
-    """bm3d_test_slices: the test slices of the volume only, in split order, whatever the workers."""
+    """The test slices of the volume only, in split order, whatever the number of workers."""
     low, _ = low_and_full
     lowdose = np.stack([low, low[::-1], low[:, ::-1]]).astype(np.float32)
     sim = SimulatedStack(4, np.array([7, 3, 5]), lowdose, lowdose, 300, 100.0, 0.6)
