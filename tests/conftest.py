@@ -1,9 +1,11 @@
-"""Shared fixtures: tiny LiTS-layout cases written as real NIfTI files, and a workflow runner."""
+"""Shared fixtures: tiny LiTS-layout cases written as real NIfTI files, a workflow runner, and
+one complete tiny phantom run that several test modules read."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -165,3 +167,80 @@ def planned_jobs(dry_run_output: str) -> list[PlannedJob]:
             )
         )
     return jobs
+
+
+# The tiny phantom run of tests/test_workflow_phantom.py and tests/test_reruns.py: every stage,
+# held-out segmenters, the FBP tuning and the BM3D sweep, a joint and a task-adaptive network.
+TINY_PHANTOM = {"n_volumes": 3, "size": 128, "n_slices": 16, "slice_thickness_mm": 5.0}
+TINY_NETWORK = {"base_channels": 4, "depth": 2}
+TINY_PHANTOM_RUN = {
+    "data": {"source": "phantom", "image_size": 64},
+    "phantom": TINY_PHANTOM,
+    "simulation": {"n_angles": 200},
+    "fbp": {"tuning_slices": 3},
+    "segmentation": TINY_NETWORK,
+    "reconstruction": TINY_NETWORK,
+    "training": {"epochs": 2, "batch_size": 4, "checkpoint_every": 5},
+    "task_adaptive": {"alphas": [0.5]},
+    "joint": {"cs": [0.5]},
+    "bm3d": {"sigma_psd": "auto", "sweep_sigmas": [0.02, 0.1], "sweep_slices": 2},
+    "evaluation": {"held_out_segmenters": 2},
+}
+
+
+def tiny_phantom_config(path: Path, **changes: dict) -> Path:
+    """TINY_PHANTOM_RUN with some keys of some sections changed, written to ``path``."""
+    sections = {key: {**value, **changes.get(key, {})} for key, value in TINY_PHANTOM_RUN.items()}
+    return write_config(path, **sections)
+
+
+@dataclass
+class CheckoutRun:
+    """A workflow run from a copy of the checkout, so that a test may edit a library module."""
+
+    checkout: Path
+    workdir: Path
+
+    @property
+    def results(self) -> Path:
+        return self.workdir / "results/test"
+
+    def config(self, name: str, **changes: dict) -> Path:
+        return tiny_phantom_config(self.workdir / f"{name}.yaml", **changes)
+
+    def snakemake(self, configfile: Path, *args: str) -> str:
+        command = snakemake_command(
+            self.workdir, configfile, *args, snakefile=self.checkout / "Snakefile"
+        )
+        result = subprocess.run(command, capture_output=True, text=True, env=workflow_environment())
+        assert result.returncode == 0, f"{' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+        return result.stdout
+
+    def pending(self, configfile: Path) -> set[str]:
+        """Outputs `--summary` would rebuild."""
+        rows = [line.split("\t") for line in self.snakemake(configfile, "--summary").splitlines()]
+        header, *rows = rows
+        assert header[0] == "output_file" and header[-1] == "plan"
+        assert {row[-1] for row in rows} <= {"no update", "update pending"}
+        return {row[0] for row in rows if row[-1] == "update pending"}
+
+    def graph(self, configfile: Path) -> list[PlannedJob]:
+        """Every job of the config's full workflow with its inputs and outputs (forced dry run)."""
+        return planned_jobs(self.snakemake(configfile, "--dry-run", "--forceall"))
+
+
+@pytest.fixture(scope="session")
+def complete_phantom_run(tmp_path_factory) -> CheckoutRun:
+    """The tiny phantom run, complete, from a copy of the checkout; made once per session
+    (about 5 minutes on 2 cores), read by tests/test_workflow_phantom.py and test_reruns.py.
+    Tests that use it leave its files and the copy as they found them."""
+    root = tmp_path_factory.mktemp("complete")
+    checkout = root / "checkout"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("workflow", "src", "config", "envs"):
+        shutil.copytree(REPO / name, checkout / name, ignore=ignore)
+    shutil.copy2(REPO / "Snakefile", checkout / "Snakefile")
+    run = CheckoutRun(checkout, root / "work")
+    run.workdir.mkdir()
+    run.snakemake(run.config("base"), "all")
+    return run

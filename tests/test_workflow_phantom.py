@@ -11,50 +11,35 @@ import pytest
 import torch
 
 from browser import chromium_page
-from conftest import planned_jobs, run_workflow, write_config
+from conftest import (
+    TINY_PHANTOM,
+    planned_jobs,
+    run_workflow,
+    tiny_phantom_config,
+    write_config,
+)
 from tact.data.slices import load_stack
 from tact.per_slice import PER_SLICE_COLUMNS, SEGMENTATION_COLUMNS
 from tact.roi import circular_roi
 from tact.simulated_data import load_measurements, load_simulation
 from tact.training import load_state_dict
 
-TINY = {"n_volumes": 3, "size": 128, "n_slices": 16, "slice_thickness_mm": 5.0}
-SIMULATION = {"n_angles": 200}
-TINY_NETWORK = {"base_channels": 4, "depth": 2}
 SIMULATED = [f"results/test/sim/volume-{vid}.npz" for vid in range(3)]
 
 
 def phantom_run(workdir, first_target=None, targets=(), **phantom):
-    config = write_config(
-        workdir / "c.yaml",
-        data={"source": "phantom", "image_size": 64},
-        phantom={**TINY, **phantom},
-        simulation=SIMULATION,
-        fbp={"tuning_slices": 3},
-        segmentation=TINY_NETWORK,
-        reconstruction=TINY_NETWORK,
-        training={"epochs": 2, "batch_size": 4, "checkpoint_every": 5},
-        task_adaptive={"alphas": [0.5]},
-        joint={"cs": [0.5]},
-        bm3d={"sigma_psd": "auto", "sweep_sigmas": [0.02, 0.1], "sweep_slices": 2},
-        evaluation={"held_out_segmenters": 2},
-    )
+    """The shared run's config (tests/conftest.py) in another directory, from this checkout."""
+    config = tiny_phantom_config(workdir / "c.yaml", phantom=phantom)
     if first_target:  # build one target alone first: job order must not matter
         run_workflow(workdir, config, first_target, check=True)
     run_workflow(workdir, config, *targets, check=True)
-    return workdir / "results/test", config
-
-
-@pytest.fixture(scope="module")
-def complete_run(tmp_path_factory):
-    """One complete tiny run on the phantom, shared by the tests of this module."""
-    return phantom_run(tmp_path_factory.mktemp("complete"))
+    return workdir / "results/test"
 
 
 @pytest.mark.slow
-def test_phantom_run_is_complete_and_seeded(complete_run, tmp_path):
-    results, config = complete_run
-    workdir = results.parent.parent
+def test_phantom_run_is_complete_and_seeded(complete_phantom_run, tmp_path):
+    run = complete_phantom_run
+    results, config = run.results, run.config("base")
     phantom = results / "phantom"
     names = sorted(p.name for p in phantom.iterdir())
     assert names == [f"{k}-{i}.nii" for k in ("segmentation", "volume") for i in range(3)]
@@ -66,12 +51,12 @@ def test_phantom_run_is_complete_and_seeded(complete_run, tmp_path):
         labels = np.asanyarray(nib.load(phantom / f"segmentation-{vid}.nii").dataobj)
         stack = load_stack(results / f"data/slices/volume-{vid}.npz")
         assert len(stack) == labels.reshape(-1, labels.shape[2]).any(axis=0).sum()
-        assert 0 < len(stack) < TINY["n_slices"], "some slices are liver-free, most are not"
+        assert 0 < len(stack) < TINY_PHANTOM["n_slices"], "some slices are liver-free, most are not"
         assert stack.image.shape[1:] == (64, 64)
 
     # nothing left to do after a complete run
-    summary = run_workflow(workdir, config, "--summary", check=True)
-    plans = {line.split("\t")[-1] for line in summary.stdout.strip().splitlines()[1:]}
+    summary = run.snakemake(config, "--summary")
+    plans = {line.split("\t")[-1] for line in summary.strip().splitlines()[1:]}
     assert plans == {"no update"}
 
     # trainings: every model loads as plain tensors, every history has a row per epoch
@@ -120,7 +105,7 @@ def test_phantom_run_is_complete_and_seeded(complete_run, tmp_path):
 
     # the HTML report holds the data figure and table with their captions
     report = tmp_path / "report.html"
-    run_workflow(workdir, config, "--report", str(report), check=True)
+    run.snakemake(config, "--report", str(report))
     html = report.read_text()
     assert "data_overview.png" in html and "data_summary.csv" in html
     assert "abdominal window (level 40 HU" in html
@@ -139,12 +124,13 @@ def test_phantom_run_is_complete_and_seeded(complete_run, tmp_path):
     assert len(quality) == 2 * len(split) and set(quality["method"]) == {"lowdose", "fbp"}
     assert quality["psnr"].between(15, 60).all() and quality["ssim"].between(0, 1).all()
 
-    # same seed in another directory, volume 2 simulated first: identical files and tables;
-    # another seed: other anatomy and other measurements (so other everything after them)
-    tables = ["table1_pixel", "table2_dice", "table3_anatomy", "metric_correlation"]
-    compared = [f"results/test/tables/{name}.csv" for name in tables]
-    same, _ = phantom_run(tmp_path / "b", SIMULATED[2], targets=compared)
-    other, _ = phantom_run(tmp_path / "c", targets=SIMULATED, seed=99)
+    # same seed in another directory, volume 2 simulated first: identical phantom, measurements,
+    # trained networks and Base U-Net rows of per-slice metrics (every randomness of the chain:
+    # noise, initialisation, batches; the tables are functions of such rows); another seed:
+    # other anatomy and other measurements (so other everything after them)
+    base_rows = "results/test/metrics/per_method/base.csv"
+    same = phantom_run(tmp_path / "b", SIMULATED[2], targets=[base_rows])
+    other = phantom_run(tmp_path / "c", targets=SIMULATED, seed=99)
     for name in names:
         assert filecmp.cmp(phantom / name, same / "phantom" / name, shallow=False), name
     for vid in range(3):
@@ -155,9 +141,10 @@ def test_phantom_run_is_complete_and_seeded(complete_run, tmp_path):
         counts = [load_measurements(r / f"sim/volume-{vid}.counts.npz") for r in (results, same)]
         np.testing.assert_array_equal(counts[0].counts, counts[1].counts)
         assert counts[0].slice_index.tolist() == a.slice_index.tolist()
-    for name in ["../metrics/per_slice", *tables]:
-        ours, twin = (r / f"tables/{name}.csv" for r in (results, same))
-        assert filecmp.cmp(ours, twin, shallow=False), name
+    for model in ("segmentation", "held_out_1", "held_out_2", "base"):
+        ours, twin = (load_state_dict(r / f"models/{model}.pt") for r in (results, same))
+        assert all(torch.equal(ours[k], twin[k]) for k in ours), model
+    assert filecmp.cmp(results.parent.parent / base_rows, same.parent.parent / base_rows, False)
     first = np.asanyarray(nib.load(phantom / "segmentation-0.nii").dataobj)
     changed = np.asanyarray(nib.load(other / "phantom/segmentation-0.nii").dataobj)
     assert first.shape == changed.shape and not np.array_equal(first, changed)
@@ -198,8 +185,8 @@ def example_slice(results):
 
 
 @pytest.mark.slow
-def test_tables_and_figures_are_made_from_per_slice(complete_run):
-    results, _ = complete_run
+def test_tables_and_figures_are_made_from_per_slice(complete_phantom_run):
+    results = complete_phantom_run.results
     per_slice = pd.read_csv(results / "metrics/per_slice.csv")
     by_g = per_slice[per_slice["segmenter"] == "g"]
     grouped = by_g.groupby("method")
@@ -251,11 +238,12 @@ def test_tables_and_figures_are_made_from_per_slice(complete_run):
 
 
 @pytest.mark.slow
-def test_html_report_renders_in_chromium(complete_run, tmp_path):
+def test_html_report_renders_in_chromium(complete_phantom_run, tmp_path):
     """The report opens in a real browser, with every table and figure in it."""
-    results, config = complete_run
+    run = complete_phantom_run
+    results = run.results
     report = tmp_path / "report.html"
-    run_workflow(results.parent.parent, config, "--report", str(report), check=True)
+    run.snakemake(run.config("base"), "--report", str(report))
     tables = {name: pd.read_csv(results / f"tables/{name}.csv") for name in TABLES}
 
     with chromium_page() as page:
@@ -298,7 +286,7 @@ def test_no_training_reads_a_held_out_segmenter(tmp_path):
     config = write_config(
         tmp_path / "c.yaml",
         data={"source": "phantom", "image_size": 64},
-        phantom={**TINY},
+        phantom={**TINY_PHANTOM},
         task_adaptive={"alphas": [0.1, 0.5], "defences": ["none", "ensemble", "robust", "noise"]},
         joint={"cs": [0.5], "segmenter_init": "pretrained"},
         evaluation={"held_out_segmenters": 2},
