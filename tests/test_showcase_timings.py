@@ -207,3 +207,28 @@ def test_seeds_collect_summarises_over_seeds_and_resolves_only_separated_ranges(
     assert "| Task-adaptive α=0.5 | Base U-Net | Dice by the held-out segmenters" in claims
     base_row = "| Base U-Net | 3 | 36.00 [36.00, 36.00] | 1.50 [1.50, 1.50] | 0.900 [0.900, 0.900] "
     assert base_row + "| 0.820 [0.800, 0.840] |" in (destination / "summary.md").read_text()
+
+
+def test_seeds_recorded_one_at_a_time_are_summarised_together(tmp_path):
+    """A seed collected later joins the ones already there; no runs: summarise what is there."""
+    seeds = load_script("seeds_collect")
+    log = tmp_path / "run.snakemake.log"
+    log.write_text(LOG)
+    held_out = [{"base": 0.80, "task_a0.5": 0.60}, {"base": 0.84, "task_a0.5": 0.70}]
+    psnr = {"base": 36.0, "task_a0.5": 30.0}
+    destination = tmp_path / "docs/seeds"
+    runs = [seeded_run(tmp_path / "results", k, held_out[k], psnr) for k in range(2)]
+    first = seeds.collect_seeds(destination, [(runs[0], log)]).set_index("method")
+    assert (first["n_seeds"] == 1).all()
+    second = seeds.collect_seeds(destination, [(runs[1], log)]).set_index("method")
+    assert (second["n_seeds"] == 2).all()
+    assert second.loc["base", "dice_held_out_mean"] == pytest.approx(0.82)
+    assert pd.read_csv(destination / "per_seed.csv")["seed"].tolist() == [0, 0, 1, 1]
+    # base above alpha 0.5 in both seeds, but two seeds settle nothing
+    verdicts = seeds.claims(pd.read_csv(destination / "per_seed.csv"))
+    assert set(verdicts["verdict"]) == {"not resolved"}
+    (destination / "summary.csv").unlink()
+    again = seeds.summarise_collected(destination).set_index("method")
+    pd.testing.assert_frame_equal(again, second)
+    with pytest.raises(SystemExit, match="no seed-<k> folder"):
+        seeds.summarise_collected(tmp_path / "empty")

@@ -5,6 +5,8 @@
 #   docs/scripts/record_showcase.sh smoke            tiny config with every new step, GPU paths
 #   docs/scripts/record_showcase.sh showcase DEST    make showcase-run, collected into DEST
 #   docs/scripts/record_showcase.sh seeds DEST       make showcase-seeds-run, collected into DEST
+#                                                    (SEEDS="1": that seed alone; its seed-1/
+#                                                    joins docs/showcase/seeds/ by seeds_collect.py)
 #   docs/scripts/record_showcase.sh both DEST        the showcase alone, then the seeds, into
 #                                                    DEST/showcase and DEST/seeds
 #
@@ -58,13 +60,14 @@ EOF
     cp "$dest/machine.txt" /tmp/docs/run/
     tar -czf "$dest/showcase.tar.gz" -C /tmp/docs run
     ;;
-  seeds)
+  seeds)  # SEEDS="1" records one seed (a session's device time holds about one)
+    seeds=${SEEDS:-0 1 2}
     machine > "$dest/machine.txt"
     start=$(date -u +%s)
-    make showcase-seeds-run SNAKEMAKE=snakemake
+    make showcase-seeds-run SNAKEMAKE=snakemake SEEDS="$seeds"
     echo "wall_s $(( $(date -u +%s) - start ))" >> "$dest/machine.txt"
     runs=()
-    for seed in 0 1 2; do runs+=("results/showcase-seeds-$seed:$(log_of "showcase-seeds-$seed")"); done
+    for seed in $seeds; do runs+=("results/showcase-seeds-$seed:$(log_of "showcase-seeds-$seed")"); done
     python3 docs/scripts/seeds_collect.py /tmp/docs/seeds "${runs[@]}"
     cp "$dest/machine.txt" /tmp/docs/seeds/
     tar -czf "$dest/seeds.tar.gz" -C /tmp/docs seeds

@@ -10,6 +10,13 @@ minimum and maximum over seeds of each run's Table I and II numbers, and ``claim
 every setting with the Base U-Net (and each defence with the plain training at the same alpha):
 a difference is written as resolved only when the two settings' ranges over the seeds do not
 overlap, else as not resolved.
+
+Seeds recorded one at a time (one GPU session each, `make showcase-seeds SEEDS=1`) are collected
+as they come, one run per call; without runs, the summary is made again from every ``seed-{k}/``
+folder already in the destination:
+
+    python docs/scripts/seeds_collect.py docs/showcase/seeds results/showcase-seeds-1:<log>
+    python docs/scripts/seeds_collect.py docs/showcase/seeds
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ NUMBERS = [
     ("table2_dice", "dice_held_out_mean", "dice_held_out"),
     ("table2_dice", "gap", "gap"),
 ]
+MIN_SEEDS = 3  # the issue's "at least three seeds" before a range may settle a claim
 COMPARED = {"dice_held_out": "Dice by the held-out segmenters", "psnr": "PSNR", "gap": "gap"}
 
 
@@ -76,7 +84,10 @@ def summarise(numbers: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdict(ours: pd.Series, reference: pd.Series) -> str:
-    """'higher' or 'lower' when the ranges over seeds do not overlap, else 'not resolved'."""
+    """'higher' or 'lower' when the ranges over seeds do not overlap, else 'not resolved'; also
+    'not resolved' with fewer than MIN_SEEDS seeds on a side, whose range says nothing yet."""
+    if min(ours.count(), reference.count()) < MIN_SEEDS:
+        return "not resolved"
     if ours.min() > reference.max():
         return "higher"
     if ours.max() < reference.min():
@@ -154,17 +165,24 @@ def load_collector():
 
 
 def collect_seeds(destination: Path, runs: list[tuple[Path, Path]]) -> pd.DataFrame:
-    """Copy every seed's run, then write summary.csv, summary.md and claims.md."""
+    """Copy every seed's run, then summarise every seed collected in ``destination``."""
     collector = load_collector()
     seeds = [seed_of(results) for results, _ in runs]
     if len(set(seeds)) != len(seeds):
         raise SystemExit(f"two runs of the same seed: {sorted(seeds)}")
-    numbers = []
     for (results, log), seed in zip(runs, seeds, strict=True):
-        folder = destination / f"seed-{seed}"
-        collector.collect(results, folder, log)
-        numbers.append(per_seed_numbers(folder, seed))
-    numbers = pd.concat(numbers, ignore_index=True)
+        collector.collect(results, destination / f"seed-{seed}", log)
+    return summarise_collected(destination)
+
+
+def summarise_collected(destination: Path) -> pd.DataFrame:
+    """summary.csv, per_seed.csv, summary.md and claims.md from the seed-{k} folders there."""
+    folders = sorted(destination.glob("seed-*"), key=seed_of)
+    if not folders:
+        raise SystemExit(f"{destination}: no seed-<k> folder to summarise")
+    numbers = pd.concat(
+        [per_seed_numbers(folder, seed_of(folder)) for folder in folders], ignore_index=True
+    )
     summary = summarise(numbers)
     summary.to_csv(destination / "summary.csv", index=False)
     numbers.to_csv(destination / "per_seed.csv", index=False)
@@ -177,7 +195,9 @@ def collect_seeds(destination: Path, runs: list[tuple[Path, Path]]) -> pd.DataFr
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("destination", type=Path, help="e.g. docs/showcase/seeds")
-    parser.add_argument("runs", nargs="+", help="results/<run>:<its snakemake log>, one per seed")
+    parser.add_argument(
+        "runs", nargs="*", help="results/<run>:<its snakemake log>, one per seed (none: summarise)"
+    )
     args = parser.parse_args()
     runs = []
     for item in args.runs:
@@ -186,7 +206,8 @@ def main() -> None:
             raise SystemExit(f"{item}: give the run as <folder>:<snakemake log>")
         runs.append((Path(results), Path(log)))
     summary = collect_seeds(args.destination, runs)
-    print(f"{len(runs)} seeds, {len(summary)} methods: {args.destination}/summary.md, claims.md")
+    n_seeds = int(summary["n_seeds"].max())
+    print(f"{n_seeds} seeds, {len(summary)} methods: {args.destination}/summary.md, claims.md")
 
 
 if __name__ == "__main__":
