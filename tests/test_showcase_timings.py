@@ -74,6 +74,20 @@ def finished_run(root: Path) -> Path:
     ]:
         (run / relative).parent.mkdir(parents=True, exist_ok=True)
         (run / relative).write_text(relative)
+    # a base network still rising: 45 epochs, its best validation PSNR 1 dB higher in the last
+    # 20 epochs than in the 20 before; a segmenter stopped 2 epochs after its best
+    epochs = pd.Series(range(1, 46))
+    pd.DataFrame(
+        {
+            "epoch": epochs,
+            "lr": 0.001,
+            "val_loss": 1.0 / epochs,
+            "val_psnr": 30 + (epochs >= 26) * 1.0 + (epochs == 3) * 5.0,
+        }
+    ).to_csv(run / "training/base.csv", index=False)
+    pd.DataFrame({"epoch": [1, 2, 3], "lr": 5e-4, "val_loss": [0.5, 0.4, 0.45]}).to_csv(
+        run / "training/segmentation.csv", index=False
+    )
     # slice 0 holds no tumour, slice 1 does; the base network's images make the segmenter
     # invent a tumour on slice 0 (tumour Dice 0 instead of empty)
     (run / "metrics").mkdir()
@@ -111,7 +125,9 @@ def test_collect_copies_tables_figures_curves_and_timings(tmp_path):
         "tables/table3_anatomy.csv",
         "tables/table3_anatomy.md",
         "timings.md",
+        "training.md",
         "training/base.csv",
+        "training/segmentation.csv",
     ]
     assert (docs / "tables/table2_dice.md").read_text() == "tables/table2_dice.md"
     assert "Whole run: 1 min 39 s" in (docs / "timings.md").read_text()
@@ -124,6 +140,9 @@ def test_collect_copies_tables_figures_curves_and_timings(tmp_path):
     # the held-out segmenter finds the liver of slice 0 and invents no tumour there
     held_out = breakdown[breakdown.index("By the held-out segmenters (their rows pooled):") :]
     assert "| base | 0.600 | 1.000 | 0.200 | 0.650 | 0.000 |" in held_out
+    training = (docs / "training.md").read_text().splitlines()
+    assert training[2] == "| base | 45 | 45 | 0.001 | 35.00 | +1.00 |"
+    assert training[3] == "| segmentation | 3 | 2 | 0.0005 | – | – |"
 
 
 def test_collect_refuses_an_unfinished_run_and_copies_nothing(tmp_path):

@@ -5,8 +5,8 @@
 
 Only what the README discusses is copied: the paper's tables (Markdown and CSV), every PNG
 figure, the per-epoch training curves (CSV), the per-slice metrics, the per-stage wall times from
-the Snakemake log (timings.md) and where each method's Table II Dice comes from
-(dice_breakdown.md). Models, images and the HTML report stay in results/ (too large for git).
+the Snakemake log (timings.md), where each method's Table II Dice comes from
+(dice_breakdown.md) and how far each training got (training.md). Models, images and the HTML report stay in results/ (too large for git).
 """
 
 from __future__ import annotations
@@ -72,6 +72,32 @@ def _breakdown_rows(per_slice: pd.DataFrame, truth_free: pd.Series) -> list[str]
     return lines
 
 
+PLATEAU_EPOCHS = 20  # training.md: the best validation PSNR's gain over the last this many epochs
+
+
+def training_summary(histories: dict[str, pd.DataFrame]) -> str:
+    """Per training: epochs run, the epoch of its best validation loss, its last learning rate
+    and, for reconstruction networks, the best validation PSNR and how much it still rose over
+    the last PLATEAU_EPOCHS epochs against the ones before (levelled off: near 0)."""
+    lines = [
+        f"| training | epochs run | best epoch (validation loss) | last learning rate "
+        f"| best validation PSNR (dB) | its gain over the last {PLATEAU_EPOCHS} epochs (dB) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, history in sorted(histories.items()):
+        best = int(history.loc[history["val_loss"].idxmin(), "epoch"])
+        psnr, gain = "–", "–"
+        if "val_psnr" in history:
+            psnr = f"{history['val_psnr'].max():.2f}"
+            if len(history) >= 2 * PLATEAU_EPOCHS:
+                last = history["val_psnr"].iloc[-PLATEAU_EPOCHS:].max()
+                before = history["val_psnr"].iloc[-2 * PLATEAU_EPOCHS : -PLATEAU_EPOCHS].max()
+                gain = f"{last - before:+.2f}"
+        lr = history["lr"].iloc[-1]
+        lines.append(f"| {name} | {len(history)} | {best} | {lr:.3g} | {psnr} | {gain} |")
+    return "\n".join(lines)
+
+
 def expected_files(results: Path) -> list[Path]:
     """The files of a finished run that the showcase keeps, relative to the run's folder."""
     tables = [Path("tables") / f"{name}.{ext}" for name in TABLES for ext in ("md", "csv")]
@@ -101,12 +127,15 @@ def collect(results: Path, destination: Path, log: Path) -> list[Path]:
     # everything is computed before the first file is written: a failure leaves no partial docs
     table = timings.stage_table(jobs)
     breakdown = dice_breakdown(pd.read_csv(results / PER_SLICE))
+    histories = {f.stem: pd.read_csv(results / f) for f in files if f.parts[0] == "training"}
+    training = training_summary(histories)
     for relative in files:
         target = destination / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(results / relative, target)
     (destination / "timings.md").write_text(table + "\n")
     (destination / "dice_breakdown.md").write_text(breakdown + "\n")
+    (destination / "training.md").write_text(training + "\n")
     return files
 
 
@@ -117,7 +146,8 @@ def main() -> None:
     parser.add_argument("--log", type=Path, required=True, help="the run's Snakemake log")
     args = parser.parse_args()
     files = collect(args.results, args.destination, args.log)
-    print(f"{len(files)} files, timings.md and dice_breakdown.md written to {args.destination}")
+    written = "timings.md, dice_breakdown.md and training.md"
+    print(f"{len(files)} files, {written} written to {args.destination}")
 
 
 if __name__ == "__main__":
