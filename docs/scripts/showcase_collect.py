@@ -6,7 +6,8 @@
 Only what the README discusses is copied: the paper's tables (Markdown and CSV), every PNG
 figure, the per-epoch training curves (CSV), the per-slice metrics, the per-stage wall times from
 the Snakemake log (timings.md), where each method's Table II Dice comes from
-(dice_breakdown.md) and how far each training got (training.md). Models, images and the HTML report stay in results/ (too large for git).
+(dice_breakdown.md) and how far each training got (training.md). Models, images and the HTML
+report stay in results/ (too large for git).
 """
 
 from __future__ import annotations
