@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from tact.data.split import make_split, read_split, write_split
+from tact.data.split import check_split_possible, make_split, read_split, write_split
 from tact.errors import ConfigError
 
 SLICES = {v: list(range(10 + v, 20 + 2 * v)) for v in range(10)}
@@ -49,3 +49,15 @@ def test_file_round_trip(tmp_path):
     back = read_split(tmp_path / "split.csv")
     assert back["volume"].tolist() == table["volume"].tolist()
     assert back["split"].tolist() == table["split"].tolist()
+
+
+def test_a_split_the_data_cannot_give_is_refused_naming_the_setting():
+    with pytest.raises(ConfigError, match=r"data.split.by: volume needs at least 2 volumes, /d"):
+        check_split_possible(1, "volume", "/d")
+    with pytest.raises(ConfigError, match=r"data.split.by: slice needs at least 2 slices"):
+        check_split_possible(1, "slice", "/d", most_slices=1)
+    check_split_possible(2, "volume", "/d")
+    check_split_possible(1, "slice", "/d")  # slices unknown before extraction: the split step
+    check_split_possible(1, "slice", "/d", most_slices=2)
+    with pytest.raises(ConfigError, match=r"data.split.by: slice needs at least 2 slices"):
+        make_split({0: [3]}, by="slice")

@@ -267,3 +267,18 @@ def test_sparse_view_mode(tmp_path, lits_dir):
     assert sim.n_views == 30 and sim.frequency_scaling == 0.8
     log = (tmp_path / "results/test/logs/simulate/volume-0.log").read_text()
     assert "30 views" in log and "projector backend: astra_" in log
+
+
+def test_a_split_the_data_cannot_give_stops_the_dry_run(tmp_path):
+    """One volume cannot be split by volume: the dry run says so, naming the setting."""
+    root = tmp_path / "LiTS"
+    write_case(root, 0)
+    config = write_config(tmp_path / "c.yaml", data={"source": "lits", "lits_dir": str(root)})
+    result = run_workflow(tmp_path, config, "--dry-run")
+    assert result.returncode != 0
+    message = f"tact: error: data.split.by: volume needs at least 2 volumes, {root} holds 1"
+    assert message in result.stderr, result.stderr
+    assert not (tmp_path / "results").exists()
+    by_slice = {"source": "lits", "lits_dir": str(root), "split": {"by": "slice"}}
+    config = write_config(tmp_path / "s.yaml", data=by_slice)
+    assert run_workflow(tmp_path, config, "--dry-run").returncode == 0

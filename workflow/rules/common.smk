@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from tact.config import load_schema, validate_config
 from tact.data.lits import discover_pairs
+from tact.data.split import check_split_possible
 from tact.dependencies import library_files
 from tact.errors import TactError
 from tact.methods import METHOD_PATTERN, parse_method, task_adaptive_id
@@ -69,6 +70,21 @@ else:
     except TactError as exc:
         _fail(exc)
     VOLUME_IDS = sorted(LITS_PAIRS)
+
+try:
+    if config["data"]["source"] == "phantom":
+        check_split_possible(
+            len(VOLUME_IDS),
+            config["data"]["split"]["by"],
+            "phantom.n_volumes",
+            len(VOLUME_IDS) * config["phantom"]["n_slices"],
+        )
+    else:
+        check_split_possible(
+            len(VOLUME_IDS), config["data"]["split"]["by"], config["data"]["lits_dir"]
+        )
+except TactError as exc:
+    _fail(exc)
 
 
 def volume_pair(wildcards):

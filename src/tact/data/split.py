@@ -21,8 +21,28 @@ SPLIT_COLUMNS = ["volume", "slice", "split"]
 
 def _n_test(n: int, test_fraction: float, what: str) -> int:
     if n < 2:
-        raise ConfigError(f"splitting by {what} needs at least 2 {what}s, got {n}")
+        raise ConfigError(f"data.split.by: {what} needs at least 2 {what}s, the data holds {n}")
     return int(min(max(round(test_fraction * n), 1), n - 1))
+
+
+def check_split_possible(
+    n_volumes: int, by: str, where: str, most_slices: int | None = None
+) -> None:
+    """Refuse, before any job runs, a split the data cannot give: splitting by volume needs two
+    volumes, by slice two slices (``most_slices``: an upper bound when known before extraction,
+    as for the phantom; otherwise the split step refuses it with the same words).
+
+    ``where`` names the data, e.g. the LiTS folder.
+    """
+    if by == "volume" and n_volumes < 2:
+        raise ConfigError(
+            f"data.split.by: volume needs at least 2 volumes, {where} holds {n_volumes}; "
+            "add volumes or split by slice (data.split.by: slice)"
+        )
+    if by == "slice" and most_slices is not None and most_slices < 2:
+        raise ConfigError(
+            f"data.split.by: slice needs at least 2 slices, {where} holds at most {most_slices}"
+        )
 
 
 def make_split(
