@@ -1,5 +1,7 @@
 """BM3D on a simulated low-dose phantom slice, and the sigma sweep."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -54,12 +56,17 @@ def test_sweep_warns_when_the_best_sigma_is_at_the_grid_edge(low_and_full, caplo
     assert "edge of the grid" not in caplog.text
 
 
-def test_sweep_in_parallel_gives_the_same_table(low_and_full):
+def test_sweep_in_parallel_gives_the_same_table(low_and_full, caplog):
     low, full = low_and_full
     pairs = [(low, full), (low[::-1].copy(), full[::-1].copy())]
     sigmas = (0.02, 0.075, 0.2)
     _, serial = sweep_sigma(pairs, sigmas)
-    _, parallel = sweep_sigma(pairs, sigmas, workers=2)
+    with caplog.at_level(logging.INFO, logger="tact"):
+        _, parallel = sweep_sigma(pairs, sigmas, workers=2)
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert lines[0] == "BM3D sweep, 2 slices x 3 sigmas: 6 BM3D denoisings, 2 at a time"
+    assert lines[1].startswith("BM3D sweep, 2 slices x 3 sigmas: 1 of 6 done")
+    assert any(line.startswith("BM3D sweep, 2 slices x 3 sigmas: 6 of 6 done") for line in lines)
     pd.testing.assert_frame_equal(serial, parallel)
     assert serial["psnr_mean"].nunique() == 3
 

@@ -1,5 +1,7 @@
 """The simulation stage: ROI, pixel metrics, per-volume simulation and the FBP tuning."""
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -94,8 +96,12 @@ def simulate(stack, keep_sinograms, **fbp):
     )
 
 
-def test_simulate_stack(stack, tmp_path):
-    sim = simulate(stack, keep_sinograms=True)
+def test_simulate_stack(stack, tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="tact"):
+        sim = simulate(stack, keep_sinograms=True)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith("volume 5: simulating 4 slices, 60 views x")
+    assert lines[1].startswith("volume 5: 1 of 4 done")
     assert sim.lowdose.shape == sim.fbp.shape == (4, 64, 64)
     assert np.all(np.isfinite(sim.lowdose)) and np.all(np.isfinite(sim.fbp))
     outside = ~circular_roi(64)
@@ -119,10 +125,16 @@ def test_domain_extent(stack):
         extent_mm(stack, "nifti")
 
 
-def test_tuning_finds_a_smoothing_hann_for_noisy_data(stack, tmp_path):
+def test_tuning_finds_a_smoothing_hann_for_noisy_data(stack, tmp_path, caplog):
     protocol = ScanProtocol(n_angles=100, photons_per_pixel=64)  # very noisy: smoothing pays
     samples = [(stack.image[i], 260.0) for i in range(3)]
-    best, table = tune_frequency_scaling(samples, protocol, np.random.default_rng(0))
+    with caplog.at_level(logging.INFO, logger="tact"):
+        best, table = tune_frequency_scaling(samples, protocol, np.random.default_rng(0))
+    # the plan first, then progress from the first slice measured on
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith("FBP tuning on 3 slices (astra_cpu, 1 threads)")
+    assert lines[1].startswith("FBP tuning, slices measured: 1 of 3 done")
+    assert any(line.startswith("FBP tuning, grid points: 10 of 10 done") for line in lines)
     assert 0 < best < 1
     assert table.loc[table["chosen"], "frequency_scaling"].item() == best
     assert table.loc[table["chosen"], "psnr_mean"].item() == table["psnr_mean"].max()

@@ -1,4 +1,5 @@
-"""Run one workflow step with its log file, and report bad input as one clear line.
+"""Run one workflow step with its log file, report bad input as one clear line, and log the
+progress of long steps.
 
 Workflow scripts call :func:`run_step`. Problems with the user's data or configuration
 (:class:`tact.errors.TactError`) end the step with the message alone on stderr and in the log,
@@ -8,7 +9,9 @@ and exit status 1; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import logging
+import math
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,3 +39,38 @@ def run_step(log_path: str | Path, step: Callable[[], None]) -> None:
         log.exception("step failed")
         logging.shutdown()
         raise
+
+
+class ProgressLog:
+    """Log lines that say how far a long step has got: after the first item, then every tenth
+    of the way (``every``), and at the end, each with the time per item and the expected time
+    left. A step's log then shows progress from its first seconds, where a progress bar on
+    stderr would not reach the log file."""
+
+    def __init__(
+        self,
+        log: logging.Logger,
+        what: str,
+        total: int,
+        every: float = 0.1,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.log, self.what, self.total, self.clock = log, what, total, clock
+        self.stride = max(1, math.ceil(total * every))
+        self.done, self.start = 0, clock()
+
+    def step(self, count: int = 1) -> None:
+        """``count`` more items are done."""
+        before, self.done = self.done, self.done + count
+        crossed = self.done // self.stride > before // self.stride
+        if before == 0 or crossed or self.done >= self.total:
+            elapsed = self.clock() - self.start
+            each = elapsed / self.done
+            self.log.info(
+                "%s: %d of %d done, %.2g s each, about %.0f s left",
+                self.what,
+                self.done,
+                self.total,
+                each,
+                each * max(self.total - self.done, 0),
+            )

@@ -33,6 +33,7 @@ from tqdm import tqdm
 from tact.data.slices import SliceStack, load_stack, read_slice_index
 from tact.data.split import pick_tuning_slices
 from tact.io import atomic_path
+from tact.logs import ProgressLog
 from tact.metrics.pixel import psnr_in_roi
 from tact.physics import LODOPAB_DOMAIN_MM, Scanner, ScanProtocol
 from tact.roi import circular_roi, fill_outside_roi
@@ -44,6 +45,7 @@ DOMAINS = ("lodopab", "physical")
 SIMULATION_STREAM = 1  # seed streams: keep simulation noise apart from other random draws
 TUNING_STREAM = 2
 TUNED_FILTER = "Hann"
+TUNING_GRID = np.linspace(0.1, 1.0, 10)  # the coarse search of the FBP tuning
 FBP_BATCH = 32  # slices per GPU FBP call: ~0.1 GB of sinograms, and the pass is amortised
 
 
@@ -83,6 +85,14 @@ def simulate_stack(
     counts = np.empty((n, *scanner.sinogram_shape), counts_dtype(protocol))
     filters = [("Ram-Lak", 1.0), (TUNED_FILTER, frequency_scaling)]
     batch = max(1, fbp_batch) if scanner.fbp_device is not None else 1
+    log.info(
+        "volume %d: simulating %d slices, %d views x %d detectors, FBP %s",
+        stack.volume_id,
+        n,
+        *scanner.sinogram_shape,
+        scanner.fbp_name,
+    )
+    progress = ProgressLog(log, f"volume {stack.volume_id}", n)
     start = time.perf_counter()
     with tqdm(total=n, desc=f"volume {stack.volume_id}", unit="slice", disable=not progress) as bar:
         for first in range(0, n, batch):
@@ -94,6 +104,7 @@ def simulate_stack(
             if sinograms is not None:
                 sinograms[first:last] = measured
             bar.update(last - first)
+            progress.step(last - first)
     log.info(
         "volume %d: %d slices, %d views x %d detectors, %.0f mm domain, %s, FBP %s, "
         "%.2f s per slice",
@@ -145,11 +156,13 @@ def _mean_psnr_function(
     """
     scanners: dict[tuple[int, float], Scanner] = {}
     measured = []
+    progress = ProgressLog(log, "FBP tuning, slices measured", len(samples))
     for image, extent in samples:
         key = (image.shape[-1], extent)
         if key not in scanners:
             scanners[key] = Scanner(key[0], extent, protocol, backend, fbp_device)
         measured.append((scanners[key], scanners[key].measure(image, rng), image))
+        progress.step()
     roi = {size: circular_roi(size) for size, _ in scanners}
 
     def psnr(scaling: float, sample: tuple[Scanner, np.ndarray, np.ndarray]) -> float:
@@ -195,8 +208,18 @@ def tune_frequency_scaling(
     ``samples`` are (ground-truth image, domain extent in mm). A coarse grid over (0, 1] finds
     the peak, a bounded scalar search refines it; every evaluation is returned as a table.
     """
+    log.info(
+        "FBP tuning on %d slices (%s, %d threads): each slice measured once, then the %s "
+        "frequency scaling at %d points in [0.1, 1] and a bounded search to 0.005 around the best",
+        len(samples),
+        backend,
+        workers,
+        TUNED_FILTER,
+        len(TUNING_GRID),
+    )
     mean_psnr = _mean_psnr_function(samples, protocol, rng, backend, workers, fbp_device)
     evaluations: dict[float, float] = {}
+    grid_progress = ProgressLog(log, "FBP tuning, grid points", len(TUNING_GRID))
 
     def evaluate(scaling: float) -> float:
         scaling = round(float(scaling), 4)
@@ -205,8 +228,9 @@ def tune_frequency_scaling(
             log.info("Hann scaling %.4f: mean PSNR %.3f dB", scaling, evaluations[scaling])
         return evaluations[scaling]
 
-    for scaling in np.linspace(0.1, 1.0, 10):
+    for scaling in TUNING_GRID:
         evaluate(scaling)
+        grid_progress.step()
     best = max(evaluations, key=evaluations.get)
     refined = minimize_scalar(
         lambda s: -evaluate(s),
