@@ -93,7 +93,7 @@ def _worker(config: str, seed: int, n_slices: int, args: dict, barrier, results)
     run = {
         "protocol": ScanProtocol(),
         "domain": "physical",
-        "frequency_scaling": args["scaling"],
+        "fbp_reading": ("Hann", args["scaling"]),
         "backend": backend,
         "progress": False,
         "fbp_device": fbp_device,
@@ -214,7 +214,7 @@ def agreement(config: str, stack: SliceStack, args: dict) -> dict[str, dict]:
         for name, m, r in zip(("Ram-Lak", "Hann"), mine, reference, strict=True)
     }
     run = {"protocol": ScanProtocol(), "domain": "physical", "progress": False}
-    run |= {"frequency_scaling": args["scaling"], "rng": np.random.default_rng(2)}
+    run |= {"fbp_reading": ("Hann", args["scaling"]), "rng": np.random.default_rng(2)}
     ours_run = simulate_stack(stack, backend=backend, fbp_device=fbp_device, **run)
     run["rng"] = np.random.default_rng(2)
     cpu_run = simulate_stack(stack, backend="astra_cpu", fbp_device=None, **run)

@@ -197,7 +197,7 @@ def stored_phantom_data(workdir: Path, n_volumes: int, size: int) -> tuple[Slice
         save_stack(stack, stores[-1])
         rng = np.random.default_rng(derive_seed(0, SIMULATION_STREAM, vid))
         simulated = simulate_stack(
-            stack, ScanProtocol(), "physical", 0.5, rng, backend, progress=False
+            stack, ScanProtocol(), "physical", ("Hann", 0.5), rng, backend, progress=False
         )
         sims.append(workdir / f"sim-{vid}.npz")
         save_simulation(simulated, sims[-1])

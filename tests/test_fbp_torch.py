@@ -118,6 +118,19 @@ def test_filter_equals_odl(name, scaling):
     assert relative_l2(ours, reference) < 1e-6
 
 
+@pytest.mark.parametrize("name", ["Ram-Lak", "Shepp-Logan", "Hamming"])
+def test_filter_equals_odl_where_a_frequency_sits_on_the_cutoff(name):
+    """At 64 px over 300 mm a frequency of the padded grid is 0.6 of the largest: a filter that
+    jumps at a scaling of 0.6 keeps or drops it exactly as ODL does."""
+    scanner = Scanner(64, 300.0, ScanProtocol(n_angles=60), "astra_cpu", None)
+    trafo = scanner._reco_trafo
+    sinogram = np.random.default_rng(1).standard_normal(trafo.range.shape, np.float32)
+    reference = fbp_filter_op(trafo, True, name, 0.6)(sinogram).asarray()
+    fbp = TorchFBP(ParallelGeometry2D.from_odl(trafo.domain, trafo.geometry))
+    ours = fbp.filter(torch.from_numpy(sinogram)[None], name, 0.6)[0].numpy()
+    assert relative_l2(ours, reference) < 1e-6
+
+
 def test_filter_kernel_is_even_and_ramp_like():
     kernel = fbp_filter_kernel(65, 1e-3, np.pi, "Ram-Lak", 1.0)
     np.testing.assert_allclose(kernel, kernel[::-1], rtol=0, atol=1e-9 * np.abs(kernel).max())

@@ -18,10 +18,11 @@ from tact.simulated_data import load_simulation, save_simulation
 from tact.simulation import (
     _mean_psnr_function,
     extent_mm,
-    read_scaling,
+    fbp_reading,
+    read_fbp_reading,
     simulate_stack,
-    tune_frequency_scaling,
-    write_scaling,
+    tune_fbp,
+    write_fbp_reading,
 )
 
 
@@ -87,7 +88,7 @@ def simulate(stack, keep_sinograms, **fbp):
         stack,
         ScanProtocol(n_angles=60),
         "lodopab",
-        0.6,
+        ("Hann", 0.6),
         np.random.default_rng(3),
         outside_value=0.25,
         keep_sinograms=keep_sinograms,
@@ -108,6 +109,7 @@ def test_simulate_stack(stack, tmp_path, caplog):
     assert np.all(sim.lowdose[:, outside] == 0.25) and np.all(sim.fbp[:, outside] == 0.25)
     assert sim.sinogram.shape[:2] == (4, 60)
     assert sim.n_views == 60 and sim.extent_mm == 260.0 and sim.frequency_scaling == 0.6
+    assert sim.fbp_filter == "Hann"
     again = simulate(stack, keep_sinograms=False)
     np.testing.assert_array_equal(again.lowdose, sim.lowdose)
     assert again.sinogram is None
@@ -115,6 +117,7 @@ def test_simulate_stack(stack, tmp_path, caplog):
     loaded = load_simulation(tmp_path / "sim.npz")
     np.testing.assert_array_equal(loaded.fbp, sim.fbp)
     np.testing.assert_array_equal(loaded.sinogram, sim.sinogram)
+    assert loaded.fbp_filter == "Hann" and loaded.frequency_scaling == 0.6
     assert loaded.slice_index.tolist() == [1, 2, 3, 4]
 
 
@@ -129,12 +132,13 @@ def test_tuning_finds_a_smoothing_hann_for_noisy_data(stack, tmp_path, caplog):
     protocol = ScanProtocol(n_angles=100, photons_per_pixel=64)  # very noisy: smoothing pays
     samples = [(stack.image[i], 260.0) for i in range(3)]
     with caplog.at_level(logging.INFO, logger="tact"):
-        best, table = tune_frequency_scaling(samples, protocol, np.random.default_rng(0))
+        filter_type, best, table = tune_fbp(samples, protocol, np.random.default_rng(0))
+    assert filter_type == "Hann" and set(table["filter_type"]) == {"Hann"}
     # the plan first, then progress from the first slice measured on
     lines = [r.getMessage() for r in caplog.records]
     assert lines[0].startswith("FBP tuning on 3 slices (astra_cpu, 1 threads)")
     assert lines[1].startswith("FBP tuning, slices measured: 1 of 3 done")
-    assert any(line.startswith("FBP tuning, grid points: 10 of 10 done") for line in lines)
+    assert any(line.startswith("FBP tuning, Hann grid points: 10 of 10 done") for line in lines)
     assert 0 < best < 1
     assert table.loc[table["chosen"], "frequency_scaling"].item() == best
     assert table.loc[table["chosen"], "psnr_mean"].item() == table["psnr_mean"].max()
@@ -151,8 +155,30 @@ def test_tuning_finds_a_smoothing_hann_for_noisy_data(stack, tmp_path, caplog):
         ]
     )
     assert table["psnr_mean"].max() > ramlak
-    write_scaling(tmp_path / "choice.json", best, 30.0, 3)
-    assert read_scaling(tmp_path / "choice.json") == best
+    write_fbp_reading(tmp_path / "choice.json", "Hann", best, 30.0, 3)
+    assert read_fbp_reading(tmp_path / "choice.json") == ("Hann", best)
+    # a simulation takes the config's values, the tuned ones only where the config says auto
+    assert fbp_reading("auto", "auto", tmp_path / "choice.json") == ("Hann", best)
+    assert fbp_reading("Cosine", "auto", tmp_path / "choice.json") == ("Cosine", best)
+    assert fbp_reading("auto", 0.3, tmp_path / "choice.json") == ("Hann", 0.3)
+    assert fbp_reading("Hamming", 0.3, None) == ("Hamming", 0.3)
+
+
+def test_tuning_over_filter_types_keeps_the_best_reading(stack):
+    """fbp.filter_type auto: every filter at the given scaling, the best by mean PSNR chosen."""
+    protocol = ScanProtocol(n_angles=100, photons_per_pixel=64)
+    samples = [(stack.image[i], 260.0) for i in range(2)]
+    filters = ("Ram-Lak", "Hann", "Cosine")
+    filter_type, scaling, table = tune_fbp(
+        samples, protocol, np.random.default_rng(0), filters, scaling=0.5
+    )
+    assert table["filter_type"].tolist() == sorted(filters)
+    assert (table["frequency_scaling"] == 0.5).all() and scaling == 0.5
+    best = table.loc[table["psnr_mean"].idxmax()]
+    assert table["chosen"].sum() == 1 and best["chosen"] and best["filter_type"] == filter_type
+    # at such noise the smoothing filters beat Ram-Lak
+    by_filter = table.set_index("filter_type")["psnr_mean"]
+    assert by_filter["Hann"] > by_filter["Ram-Lak"] and by_filter["Cosine"] > by_filter["Ram-Lak"]
 
 
 def test_tuning_slices_come_from_training_only():
@@ -186,6 +212,6 @@ def test_tuning_on_a_torch_device_sees_the_same_psnrs(stack):
     rng = np.random.default_rng
     odl_psnr = _mean_psnr_function(samples, protocol, rng(0), "astra_cpu", 2, None)
     torch_psnr = _mean_psnr_function(samples, protocol, rng(0), "astra_cpu", 2, "cpu")
-    for scaling in (0.3, 0.8):
-        assert torch_psnr(scaling) == pytest.approx(odl_psnr(scaling), abs=1e-4)
-    assert torch_psnr(0.3) != pytest.approx(torch_psnr(0.8), abs=1e-2)
+    for reading in [("Hann", 0.3), ("Hann", 0.8), ("Shepp-Logan", 0.6)]:
+        assert torch_psnr(*reading) == pytest.approx(odl_psnr(*reading), abs=1e-4)
+    assert torch_psnr("Hann", 0.3) != pytest.approx(torch_psnr("Hann", 0.8), abs=1e-2)

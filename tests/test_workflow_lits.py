@@ -69,6 +69,14 @@ def test_fixed_fbp_scaling_skips_the_tuning(tmp_path, lits_dir):
     )
     jobs = planned_jobs(run_workflow(tmp_path, config, "--dry-run", check=True).stdout)
     assert "tune_fbp" not in jobs and jobs["simulate"] == 5
+    # a filter left to the tuning brings the tuning back, whatever the scaling
+    config = write_config(
+        tmp_path / "f.yaml",
+        data={"source": "lits", "lits_dir": str(lits_dir)},
+        fbp={"filter_type": "auto", "frequency_scaling": 0.641},
+    )
+    jobs = planned_jobs(run_workflow(tmp_path, config, "--dry-run", check=True).stdout)
+    assert jobs["tune_fbp"] == 1 and jobs["simulate"] == 5
 
 
 def non_empty_slices(mask_path) -> int:
@@ -259,12 +267,12 @@ def test_sparse_view_mode(tmp_path, lits_dir):
         tmp_path / "c.yaml",
         data={"source": "lits", "lits_dir": str(lits_dir)},
         simulation={"mode": "sparse", "sparse_views": 30, "noise": False},
-        fbp={"frequency_scaling": 0.8},
+        fbp={"filter_type": "Shepp-Logan", "frequency_scaling": 0.8},
     )
     target = "results/test/sim/volume-0.npz"
     run_workflow(tmp_path, config, target, check=True)
     sim = load_simulation(tmp_path / target)
-    assert sim.n_views == 30 and sim.frequency_scaling == 0.8
+    assert sim.n_views == 30 and sim.frequency_scaling == 0.8 and sim.fbp_filter == "Shepp-Logan"
     log = (tmp_path / "results/test/logs/simulate/volume-0.log").read_text()
     assert "30 views" in log and "projector backend: astra_" in log
 

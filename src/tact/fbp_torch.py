@@ -125,9 +125,12 @@ def fbp_filter_kernel(
     """The convolution kernel g[k], k = -(n-1)..n-1, of ODL's padded ``fbp_filter_op``."""
     n = det_count
     size = 2 * n - 1  # ODL's padded length, always odd
-    m = np.arange(size // 2 + 1)
-    # half-complex reciprocal grid of ODL's FourierTransform (shift=True, odd length)
-    xi = -np.pi / det_width + m * 2 * np.pi / (size * det_width)
+    # half-complex reciprocal grid of ODL's FourierTransform (shift=True, odd length), made as
+    # ODL makes it (np.linspace): a frequency that falls on the cutoff of a filter that jumps
+    # there (Ram-Lak, Shepp-Logan, Hamming) is then kept or dropped as ODL does; computed as
+    # -pi/w + m * 2pi/(size w) instead, such a bin differed and the FBP with it by 18% (64 px,
+    # 300 mm, scaling 0.6)
+    xi = np.linspace(-np.pi / det_width, -np.pi / (size * det_width), size // 2 + 1)
     abs_xi = np.abs(xi)
     response = fbp_filter_values(abs_xi / abs_xi.max(), filter_type, scaling)
     response *= abs_xi.max() / (2 * angle_range)

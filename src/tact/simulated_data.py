@@ -21,10 +21,11 @@ class SimulatedStack:
     volume_id: int
     slice_index: np.ndarray  # (n,)
     lowdose: np.ndarray  # (n, size, size) float32, Ram-Lak FBP
-    fbp: np.ndarray  # (n, size, size) float32, tuned Hann FBP
+    fbp: np.ndarray  # (n, size, size) float32, the FBP baseline (fbp_filter, frequency_scaling)
     n_views: int
     extent_mm: float
     frequency_scaling: float
+    fbp_filter: str = "Hann"
     sinogram: np.ndarray | None = None  # (n, views, detectors) float32 when kept
     counts: np.ndarray | None = None  # (n, views, detectors) detected photons (not in the npz)
 
@@ -73,6 +74,7 @@ def save_simulation(sim: SimulatedStack, path: str | Path) -> None:
         "n_views": np.int64(sim.n_views),
         "extent_mm": np.float64(sim.extent_mm),
         "frequency_scaling": np.float64(sim.frequency_scaling),
+        "fbp_filter": np.array(sim.fbp_filter),
     }
     if sim.sinogram is not None:
         arrays["sinogram"] = sim.sinogram
@@ -90,5 +92,6 @@ def load_simulation(path: str | Path) -> SimulatedStack:
             n_views=int(data["n_views"]),
             extent_mm=float(data["extent_mm"]),
             frequency_scaling=float(data["frequency_scaling"]),
+            fbp_filter=str(data["fbp_filter"]) if "fbp_filter" in data else "Hann",  # older files
             sinogram=data.get("sinogram", None),
         )

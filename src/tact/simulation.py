@@ -3,8 +3,9 @@
 Per slice the stage keeps two reconstructions of the simulated sinogram:
 
 - ``lowdose``: FBP with the plain Ram-Lak filter, the network input and the "Low-dose" row;
-- ``fbp``: FBP with a Hann filter whose frequency scaling is tuned for PSNR on a few training
-  slices (the "FBP" baseline row; dival's tuned value on LoDoPaB is 0.641).
+- ``fbp``: the "FBP" baseline row, FBP with the filter of ``fbp.filter_type`` (Hann by default)
+  and ``fbp.frequency_scaling``; either may be ``auto``, tuned for PSNR on a few training slices
+  as dival tunes its FBP baseline (dival's tuned Hann scaling on LoDoPaB is 0.641).
 
 Both are set to a constant outside the circular ROI, as in the paper's Figure 2. The detected
 photon counts of every slice are kept in a file of their own (the measured data that
@@ -44,7 +45,8 @@ log = logging.getLogger(__name__)
 DOMAINS = ("lodopab", "physical")
 SIMULATION_STREAM = 1  # seed streams: keep simulation noise apart from other random draws
 TUNING_STREAM = 2
-TUNED_FILTER = "Hann"
+FILTERS = ("Ram-Lak", "Shepp-Logan", "Cosine", "Hamming", "Hann")  # ODL's, as dival offers them
+DEFAULT_FILTER = "Hann"  # the paper's FBP row: dival's tuned Hann on LoDoPaB
 TUNING_GRID = np.linspace(0.1, 1.0, 10)  # the coarse search of the FBP tuning
 FBP_BATCH = 32  # slices per GPU FBP call: ~0.1 GB of sinograms, and the pass is amortised
 
@@ -62,7 +64,7 @@ def simulate_stack(
     stack: SliceStack,
     protocol: ScanProtocol,
     domain: str,
-    frequency_scaling: float,
+    fbp_reading: tuple[str, float],
     rng: np.random.Generator,
     backend: str = "astra_cpu",
     outside_value: float = 0.0,
@@ -83,7 +85,7 @@ def simulate_stack(
     fbp = np.empty((n, size, size), np.float32)
     sinograms = np.empty((n, *scanner.sinogram_shape), np.float32) if keep_sinograms else None
     counts = np.empty((n, *scanner.sinogram_shape), counts_dtype(protocol))
-    filters = [("Ram-Lak", 1.0), (TUNED_FILTER, frequency_scaling)]
+    filters = [("Ram-Lak", 1.0), (str(fbp_reading[0]), float(fbp_reading[1]))]
     batch = max(1, fbp_batch) if scanner.fbp_device is not None else 1
     log.info(
         "volume %d: simulating %d slices, %d views x %d detectors, FBP %s",
@@ -123,7 +125,8 @@ def simulate_stack(
         fbp=fill_outside_roi(fbp, outside_value),
         n_views=protocol.n_angles,
         extent_mm=scanner.extent_mm,
-        frequency_scaling=float(frequency_scaling),
+        frequency_scaling=float(fbp_reading[1]),
+        fbp_filter=str(fbp_reading[0]),
         sinogram=sinograms,
         counts=counts,
     )
@@ -148,10 +151,10 @@ def _mean_psnr_function(
     backend: str,
     workers: int,
     fbp_device: str | None = "auto",
-) -> Callable[[float], float]:
-    """Simulate each sample once; return scaling -> mean ROI PSNR of the Hann FBP.
+) -> Callable[[str, float], float]:
+    """Simulate each sample once; return (filter, scaling) -> mean ROI PSNR of that FBP.
 
-    On the CPU the FBPs of one scaling run in a thread pool (ASTRA releases the GIL); on a
+    On the CPU the FBPs of one reading run in a thread pool (ASTRA releases the GIL); on a
     GPU each scanner reconstructs all its samples in one batch.
     """
     scanners: dict[tuple[int, float], Scanner] = {}
@@ -165,86 +168,105 @@ def _mean_psnr_function(
         progress.step()
     roi = {size: circular_roi(size) for size, _ in scanners}
 
-    def psnr(scaling: float, sample: tuple[Scanner, np.ndarray, np.ndarray]) -> float:
+    def psnr(reading: tuple[str, float], sample: tuple[Scanner, np.ndarray, np.ndarray]) -> float:
         scanner, sinogram, image = sample
-        return psnr_in_roi(scanner.fbp(sinogram, TUNED_FILTER, scaling), image, roi[scanner.size])
+        return psnr_in_roi(scanner.fbp(sinogram, *reading), image, roi[scanner.size])
 
-    def batch_psnrs(scaling: float, scanner: Scanner) -> list[float]:
+    def batch_psnrs(reading: tuple[str, float], scanner: Scanner) -> list[float]:
         """The samples of one scanner on a torch device, FBP_BATCH per FBP call."""
         mine = [(sinogram, image) for s, sinogram, image in measured if s is scanner]
         values = []
         for first in range(0, len(mine), FBP_BATCH):
             chunk = mine[first : first + FBP_BATCH]
             sinograms = np.stack([sinogram for sinogram, _ in chunk])
-            images = scanner.fbp_many(sinograms, [(TUNED_FILTER, scaling)])[0]
+            images = scanner.fbp_many(sinograms, [reading])[0]
             values += [
                 psnr_in_roi(reconstruction, image, roi[scanner.size])
                 for reconstruction, (_, image) in zip(images, chunk, strict=True)
             ]
         return values
 
-    def mean_psnr(scaling: float) -> float:
+    def mean_psnr(filter_type: str, scaling: float) -> float:
+        reading = (filter_type, scaling)
         on_odl = [sample for sample in measured if sample[0].fbp_device is None]
         with ThreadPoolExecutor(max(1, workers)) as pool:
-            values = list(pool.map(partial(psnr, scaling), on_odl))
+            values = list(pool.map(partial(psnr, reading), on_odl))
         for scanner in scanners.values():
             if scanner.fbp_device is not None:
-                values += batch_psnrs(scaling, scanner)
+                values += batch_psnrs(reading, scanner)
         return float(np.mean(values))
 
     return mean_psnr
 
 
-def tune_frequency_scaling(
+def tune_fbp(
     samples: Sequence[tuple[np.ndarray, float]],
     protocol: ScanProtocol,
     rng: np.random.Generator,
+    filter_types: Sequence[str] = (DEFAULT_FILTER,),
+    scaling: float | None = None,
     backend: str = "astra_cpu",
     workers: int = 1,
     fbp_device: str | None = "auto",
-) -> tuple[float, pd.DataFrame]:
-    """Hann frequency scaling that maximises the mean ROI PSNR over ``samples``.
+) -> tuple[str, float, pd.DataFrame]:
+    """The FBP reading (filter type, frequency scaling) with the best mean ROI PSNR over
+    ``samples``, as dival tunes its FBP baseline; every evaluation is returned as a table.
 
-    ``samples`` are (ground-truth image, domain extent in mm). A coarse grid over (0, 1] finds
-    the peak, a bounded scalar search refines it; every evaluation is returned as a table.
+    ``samples`` are (ground-truth image, domain extent in mm). Each filter of ``filter_types``
+    is tried; with ``scaling`` None its frequency scaling is searched (a coarse grid over
+    (0, 1] finds the peak, a bounded scalar search refines it), else that scaling is used.
     """
+    searched = scaling is None
     log.info(
-        "FBP tuning on %d slices (%s, %d threads): each slice measured once, then the %s "
-        "frequency scaling at %d points in [0.1, 1] and a bounded search to 0.005 around the best",
+        "FBP tuning on %d slices (%s, %d threads): each slice measured once, then %s for %s",
         len(samples),
         backend,
         workers,
-        TUNED_FILTER,
-        len(TUNING_GRID),
+        f"the frequency scaling at {len(TUNING_GRID)} points in [0.1, 1] and a bounded search "
+        "to 0.005 around the best"
+        if searched
+        else f"scaling {scaling}",
+        ", ".join(filter_types),
     )
     mean_psnr = _mean_psnr_function(samples, protocol, rng, backend, workers, fbp_device)
-    evaluations: dict[float, float] = {}
-    grid_progress = ProgressLog(log, "FBP tuning, grid points", len(TUNING_GRID))
+    evaluations: dict[tuple[str, float], float] = {}
 
-    def evaluate(scaling: float) -> float:
-        scaling = round(float(scaling), 4)
-        if scaling not in evaluations:
-            evaluations[scaling] = mean_psnr(scaling)
-            log.info("Hann scaling %.4f: mean PSNR %.3f dB", scaling, evaluations[scaling])
-        return evaluations[scaling]
+    def evaluate(filter_type: str, value: float) -> float:
+        key = (filter_type, round(float(value), 4))
+        if key not in evaluations:
+            evaluations[key] = mean_psnr(*key)
+            log.info("%s scaling %.4f: mean PSNR %.3f dB", *key, evaluations[key])
+        return evaluations[key]
 
-    for scaling in TUNING_GRID:
-        evaluate(scaling)
-        grid_progress.step()
+    for filter_type in filter_types:
+        if searched:
+            _search_scaling(filter_type, evaluate)
+        else:
+            evaluate(filter_type, scaling)
     best = max(evaluations, key=evaluations.get)
+    table = pd.DataFrame(
+        [(*key, psnr) for key, psnr in sorted(evaluations.items())],
+        columns=["filter_type", "frequency_scaling", "psnr_mean"],
+    )
+    table["chosen"] = (table["filter_type"] == best[0]) & (table["frequency_scaling"] == best[1])
+    log.info("tuned FBP: %s, frequency scaling %.4f, %.2f dB", *best, evaluations[best])
+    return best[0], best[1], table
+
+
+def _search_scaling(filter_type: str, evaluate: Callable[[str, float], float]) -> None:
+    """One filter's frequency scaling: the coarse grid, then a bounded search around its best."""
+    progress = ProgressLog(log, f"FBP tuning, {filter_type} grid points", len(TUNING_GRID))
+    for value in TUNING_GRID:
+        evaluate(filter_type, value)
+        progress.step()
+    best = max(TUNING_GRID, key=lambda value: evaluate(filter_type, value))
     refined = minimize_scalar(
-        lambda s: -evaluate(s),
+        lambda value: -evaluate(filter_type, value),
         bounds=(max(0.01, best - 0.1), min(1.0, best + 0.1)),
         method="bounded",
         options={"xatol": 0.005},
     )
-    evaluate(refined.x)
-    best = max(evaluations, key=evaluations.get)
-    table = pd.DataFrame(
-        sorted(evaluations.items()), columns=["frequency_scaling", "psnr_mean"]
-    ).assign(chosen=lambda t: t["frequency_scaling"] == best)
-    log.info("tuned %s frequency scaling %.4f: %.2f dB", TUNED_FILTER, best, evaluations[best])
-    return best, table
+    evaluate(filter_type, refined.x)
 
 
 def tune_from_stores(
@@ -254,10 +276,12 @@ def tune_from_stores(
     protocol: ScanProtocol,
     domain: str,
     rng: np.random.Generator,
+    filter_types: Sequence[str] = (DEFAULT_FILTER,),
+    scaling: float | None = None,
     backend: str = "astra_cpu",
     workers: int = 1,
-) -> tuple[float, pd.DataFrame]:
-    """Pick ``n_slices`` training slices from the stores and tune the Hann FBP on them."""
+) -> tuple[str, float, pd.DataFrame]:
+    """Pick ``n_slices`` training slices from the stores and tune the FBP on them."""
     chosen = pick_tuning_slices(split, n_slices, rng)
     paths = {read_slice_index(p)[0]: p for p in store_paths}
     samples = []
@@ -266,16 +290,33 @@ def tune_from_stores(
         position = {int(s): i for i, s in enumerate(stack.slice_index)}
         for slice_index in rows["slice"]:
             samples.append((stack.image[position[int(slice_index)]], extent_mm(stack, domain)))
-    best, table = tune_frequency_scaling(samples, protocol, rng, backend, workers)
-    return best, table.assign(n_slices=len(samples))
+    filter_type, best, table = tune_fbp(
+        samples, protocol, rng, filter_types, scaling, backend, workers
+    )
+    return filter_type, best, table.assign(n_slices=len(samples))
 
 
-def write_scaling(path: str | Path, scaling: float, psnr_db: float, n_slices: int) -> None:
+def write_fbp_reading(
+    path: str | Path, filter_type: str, scaling: float, psnr_db: float, n_slices: int
+) -> None:
     """The tuning step's choice, read by every simulation job."""
-    record = {"filter": TUNED_FILTER, "frequency_scaling": scaling, "psnr_db": psnr_db}
+    record = {"filter": filter_type, "frequency_scaling": scaling, "psnr_db": psnr_db}
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps({**record, "n_slices": n_slices}, indent=2) + "\n")
 
 
-def read_scaling(path: str | Path) -> float:
-    return float(json.loads(Path(path).read_text())["frequency_scaling"])
+def read_fbp_reading(path: str | Path) -> tuple[str, float]:
+    """(filter type, frequency scaling) of a tuning step's choice."""
+    record = json.loads(Path(path).read_text())
+    return str(record["filter"]), float(record["frequency_scaling"])
+
+
+def fbp_reading(
+    filter_type: str, scaling: float | str, tuned: str | Path | None
+) -> tuple[str, float]:
+    """The FBP reading a simulation uses: the config's, where a value is ``auto`` the tuned one."""
+    if "auto" in (filter_type, scaling):
+        tuned_filter, tuned_scaling = read_fbp_reading(tuned)
+        filter_type = tuned_filter if filter_type == "auto" else filter_type
+        scaling = tuned_scaling if scaling == "auto" else scaling
+    return filter_type, float(scaling)

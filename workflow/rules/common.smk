@@ -112,9 +112,10 @@ def simulation_protocol():
     }
 
 
-def tuned_fbp_scaling():
-    """The tuning step's output when the config asks for tuning, else nothing to wait for."""
-    if config["fbp"]["frequency_scaling"] == "auto":
+def tuned_fbp_reading():
+    """The tuning step's output when the config asks for tuning (the FBP baseline's filter or
+    frequency scaling is auto), else nothing to wait for."""
+    if "auto" in (config["fbp"]["filter_type"], config["fbp"]["frequency_scaling"]):
         return f"{RESULTS}/physics/fbp_scaling.json"
     return []
 

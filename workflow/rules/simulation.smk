@@ -1,8 +1,9 @@
-# Simulation stage: LoDoPaB-CT low-dose (or sparse-view) data, Ram-Lak and tuned Hann FBP.
+# Simulation stage: LoDoPaB-CT low-dose (or sparse-view) data, Ram-Lak FBP and the FBP baseline.
 
 
 rule tune_fbp:
-    """Hann frequency scaling with the best mean PSNR on a few training slices."""
+    """The FBP baseline's filter and/or frequency scaling with the best mean PSNR on a few
+    training slices."""
     input:
         stores=slice_stores(),
         split=f"{RESULTS}/data/split.csv",
@@ -29,6 +30,8 @@ rule tune_fbp:
         domain=config["simulation"]["domain"],
         backend=config["simulation"]["backend"],
         n_slices=config["fbp"]["tuning_slices"],
+        filter_type=config["fbp"]["filter_type"],
+        frequency_scaling=config["fbp"]["frequency_scaling"],
         seed=config["seed"],
     script:
         "../scripts/tune_fbp.py"
@@ -39,7 +42,7 @@ rule simulate:
     the tuned FBP."""
     input:
         store=f"{RESULTS}/data/slices/volume-{{vid}}.npz",
-        scaling=tuned_fbp_scaling(),
+        tuned=tuned_fbp_reading(),
         code=script_code("simulate.py"),
     output:
         images=f"{RESULTS}/sim/volume-{{vid}}.npz",
@@ -60,6 +63,7 @@ rule simulate:
         backend=config["simulation"]["backend"],
         outside_roi_value=config["simulation"]["outside_roi_value"],
         keep_sinograms=config["simulation"]["keep_sinograms"],
+        filter_type=config["fbp"]["filter_type"],
         frequency_scaling=config["fbp"]["frequency_scaling"],
         seed=config["seed"],
     script:

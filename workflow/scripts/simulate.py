@@ -7,20 +7,18 @@ from tact.logs import run_step
 from tact.physics import ScanProtocol, choose_backend
 from tact.seeding import derive_seed
 from tact.simulated_data import save_measurements, save_simulation
-from tact.simulation import SIMULATION_STREAM, read_scaling, simulate_stack
+from tact.simulation import SIMULATION_STREAM, fbp_reading, simulate_stack
 
 
 def main() -> None:
     params, vid = snakemake.params, int(snakemake.wildcards.vid)
-    scaling = params.frequency_scaling
-    if scaling == "auto":
-        scaling = read_scaling(snakemake.input.scaling)
+    reading = fbp_reading(params.filter_type, params.frequency_scaling, snakemake.input.tuned)
     backend = choose_backend(params.backend)
     simulated = simulate_stack(
         load_stack(snakemake.input.store),
         ScanProtocol(**params.protocol),
         params.domain,
-        float(scaling),
+        reading,
         np.random.default_rng(derive_seed(params.seed, SIMULATION_STREAM, vid)),
         backend,
         params.outside_roi_value,

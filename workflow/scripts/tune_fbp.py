@@ -1,4 +1,4 @@
-"""Tune the Hann FBP's frequency scaling on a few training slices (adapter)."""
+"""Tune the FBP baseline's filter and/or frequency scaling on a few training slices (adapter)."""
 
 import numpy as np
 
@@ -7,24 +7,28 @@ from tact.io import write_csv
 from tact.logs import run_step
 from tact.physics import ScanProtocol, choose_backend
 from tact.seeding import derive_seed
-from tact.simulation import TUNING_STREAM, tune_from_stores, write_scaling
+from tact.simulation import FILTERS, TUNING_STREAM, tune_from_stores, write_fbp_reading
 
 
 def main() -> None:
     params = snakemake.params
-    best, table = tune_from_stores(
+    filter_type, scaling = params.filter_type, params.frequency_scaling
+    filter_type, scaling, table = tune_from_stores(
         snakemake.input.stores,
         read_split(snakemake.input.split),
         params.n_slices,
         ScanProtocol(**params.protocol),
         params.domain,
         np.random.default_rng(derive_seed(params.seed, TUNING_STREAM)),
+        FILTERS if filter_type == "auto" else (filter_type,),
+        None if scaling == "auto" else float(scaling),
         choose_backend(params.backend),
         workers=snakemake.threads,
     )
     write_csv(table, snakemake.output.table)
     psnr = float(table.loc[table["chosen"], "psnr_mean"].iloc[0])
-    write_scaling(snakemake.output.choice, best, psnr, int(table["n_slices"].iloc[0]))
+    n_slices = int(table["n_slices"].iloc[0])
+    write_fbp_reading(snakemake.output.choice, filter_type, scaling, psnr, n_slices)
 
 
 run_step(snakemake.log[0], main)

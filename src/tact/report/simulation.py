@@ -20,7 +20,7 @@ from tact.report.data import abdominal_window
 from tact.roi import circular_roi
 from tact.simulated_data import SimulatedStack, load_simulation
 
-METHOD_LABELS = {"lowdose": "Low-dose (Ram-Lak FBP)", "fbp": "FBP (tuned Hann)"}
+METHOD_LABELS = {"lowdose": "Low-dose (Ram-Lak FBP)", "fbp": "FBP baseline"}
 
 
 def quality_table(
