@@ -38,10 +38,10 @@ def test_paper_config_is_valid_and_has_the_papers_settings():
     assert sim["zero_count_photons"] == 0.1 and sim["noise"] is True
     assert sim["domain"] == "physical"
     assert sim["upsample_factor"] == pytest.approx(1000 / 362)
-    assert config["fbp"]["frequency_scaling"] == "auto"
+    assert config["fbp"]["frequency_scaling"] == "auto" and config["fbp"]["filter_type"] == "Hann"
     assert config["task_adaptive"]["alphas"] == [0.1, 0.5, 0.9]
     assert config["joint"]["cs"] == [0.1, 0.5, 0.9]
-    assert config["bm3d"]["sigma_psd"] == 0.075
+    assert config["bm3d"]["sigma_psd"] == "auto"  # the paper's sweep
 
 
 def test_demo_config_is_valid_and_small():

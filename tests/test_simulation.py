@@ -13,16 +13,14 @@ from tact.data.split import pick_tuning_slices
 from tact.data.units import hu_to_normalised
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
 from tact.physics import Scanner, ScanProtocol
+from tact.readings import fbp_reading, read_fbp_reading, write_fbp_reading
 from tact.roi import circular_roi, fill_outside_roi
 from tact.simulated_data import load_simulation, save_simulation
 from tact.simulation import (
     _mean_psnr_function,
     extent_mm,
-    fbp_reading,
-    read_fbp_reading,
     simulate_stack,
     tune_fbp,
-    write_fbp_reading,
 )
 
 

@@ -221,6 +221,16 @@ def test_tables_and_figures_are_made_from_per_slice(complete_phantom_run):
     np.testing.assert_allclose(nsd["median"], grouped["nsd_liver"].median()[METHODS])
     assert nsd["p_vs_base"].isna().tolist() == [m == "base" for m in METHODS]
 
+    # the captions of Tables I and II say how the baselines' rows were made, from the run's files
+    sigma = json.loads((results / "baselines/bm3d_sigma.json").read_text())["sigma_psd"]
+    fbp = json.loads((results / "physics/fbp_scaling.json").read_text())
+    readings = (
+        f"FBP: {fbp['filter']} filter, frequency scaling {fbp['frequency_scaling']:.3g} (tuned "
+        f"for PSNR on training slices); BM3D: sigma_psd {sigma:.3g} (the paper's sweep on "
+        "training slices)"
+    )
+    for name in ("table1_pixel", "table2_dice"):
+        assert readings in (results / f"tables/{name}.md").read_text().splitlines()[0], name
     markdown = (results / "tables/table1_pixel.md").read_text().splitlines()
     rows = [line for line in markdown if line.startswith("| ") and not line.startswith("| Method")]
     assert [line.split(" | ")[0].lstrip("| ") for line in rows] == table1["label"].tolist()

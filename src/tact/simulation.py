@@ -18,7 +18,6 @@ pass for the batch and both filters.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +32,6 @@ from tqdm import tqdm
 
 from tact.data.slices import SliceStack, load_stack, read_slice_index
 from tact.data.split import pick_tuning_slices
-from tact.io import atomic_path
 from tact.logs import ProgressLog
 from tact.metrics.pixel import psnr_in_roi
 from tact.physics import LODOPAB_DOMAIN_MM, Scanner, ScanProtocol
@@ -294,29 +292,3 @@ def tune_from_stores(
         samples, protocol, rng, filter_types, scaling, backend, workers
     )
     return filter_type, best, table.assign(n_slices=len(samples))
-
-
-def write_fbp_reading(
-    path: str | Path, filter_type: str, scaling: float, psnr_db: float, n_slices: int
-) -> None:
-    """The tuning step's choice, read by every simulation job."""
-    record = {"filter": filter_type, "frequency_scaling": scaling, "psnr_db": psnr_db}
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps({**record, "n_slices": n_slices}, indent=2) + "\n")
-
-
-def read_fbp_reading(path: str | Path) -> tuple[str, float]:
-    """(filter type, frequency scaling) of a tuning step's choice."""
-    record = json.loads(Path(path).read_text())
-    return str(record["filter"]), float(record["frequency_scaling"])
-
-
-def fbp_reading(
-    filter_type: str, scaling: float | str, tuned: str | Path | None
-) -> tuple[str, float]:
-    """The FBP reading a simulation uses: the config's, where a value is ``auto`` the tuned one."""
-    if "auto" in (filter_type, scaling):
-        tuned_filter, tuned_scaling = read_fbp_reading(tuned)
-        filter_type = tuned_filter if filter_type == "auto" else filter_type
-        scaling = tuned_scaling if scaling == "auto" else scaling
-    return filter_type, float(scaling)

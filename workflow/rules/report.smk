@@ -6,6 +6,8 @@ rule tables:
     """Tables I-III from per_slice.csv (with the paper's numbers beside ours on LiTS)."""
     input:
         per_slice=f"{RESULTS}/metrics/per_slice.csv",
+        fbp_reading=tuned_fbp_reading(),
+        sigma=bm3d_sigma_file(),
         code=script_code("tables.py"),
     output:
         **table_outputs(),
@@ -19,6 +21,9 @@ rule tables:
         runtime=15,
     params:
         with_paper=config["data"]["source"] == "lits",
+        fbp_filter=config["fbp"]["filter_type"],
+        fbp_scaling=config["fbp"]["frequency_scaling"],
+        sigma_psd=config["bm3d"]["sigma_psd"],
     script:
         "../scripts/tables.py"
 

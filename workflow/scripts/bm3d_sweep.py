@@ -1,12 +1,11 @@
 """BM3D's sigma by a sweep on random training slices (adapter)."""
 
-import json
-
 import numpy as np
 
 from tact.baselines import bm3d_sweep_from_files
-from tact.io import atomic_path, write_csv
+from tact.io import write_csv
 from tact.logs import run_step
+from tact.readings import write_bm3d_sigma
 from tact.seeding import derive_seed
 
 BM3D_STREAM = 3
@@ -24,8 +23,7 @@ def main() -> None:
         workers=snakemake.threads,
     )
     write_csv(table, snakemake.output.table)
-    with atomic_path(snakemake.output.choice) as tmp:
-        tmp.write_text(json.dumps({"sigma_psd": best, "n_slices": int(table["n_slices"][0])}))
+    write_bm3d_sigma(snakemake.output.choice, best, int(table["n_slices"][0]))
 
 
 run_step(snakemake.log[0], main)

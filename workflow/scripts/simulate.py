@@ -5,9 +5,10 @@ import numpy as np
 from tact.data.slices import load_stack
 from tact.logs import run_step
 from tact.physics import ScanProtocol, choose_backend
+from tact.readings import fbp_reading
 from tact.seeding import derive_seed
 from tact.simulated_data import save_measurements, save_simulation
-from tact.simulation import SIMULATION_STREAM, fbp_reading, simulate_stack
+from tact.simulation import SIMULATION_STREAM, simulate_stack
 
 
 def main() -> None:

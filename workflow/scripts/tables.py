@@ -1,17 +1,23 @@
-"""Tables I-III as CSV, Markdown, LaTeX and HTML, by g and by the held-out segmenters
-(adapter)."""
+"""Tables I-III as CSV, Markdown, LaTeX and HTML, by g and by the held-out segmenters, with the
+baselines' readings in the captions (adapter)."""
 
 from pathlib import Path
 
 from tact.logs import run_step
+from tact.readings import read_readings
 from tact.report.tables import write_tables
 
 
 def main() -> None:
+    params, inputs = snakemake.params, snakemake.input
+    readings = read_readings(
+        params.fbp_filter, params.fbp_scaling, inputs.fbp_reading, params.sigma_psd, inputs.sigma
+    )
     write_tables(
-        snakemake.input.per_slice,
+        inputs.per_slice,
         Path(snakemake.output.table1_pixel).parent,
-        with_paper=snakemake.params.with_paper,
+        with_paper=params.with_paper,
+        readings=readings.sentence(),
     )
 
 

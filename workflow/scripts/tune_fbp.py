@@ -6,8 +6,9 @@ from tact.data.split import read_split
 from tact.io import write_csv
 from tact.logs import run_step
 from tact.physics import ScanProtocol, choose_backend
+from tact.readings import write_fbp_reading
 from tact.seeding import derive_seed
-from tact.simulation import FILTERS, TUNING_STREAM, tune_from_stores, write_fbp_reading
+from tact.simulation import FILTERS, TUNING_STREAM, tune_from_stores
 
 
 def main() -> None:

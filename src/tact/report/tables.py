@@ -330,22 +330,25 @@ def _held_out(count: int) -> str:
     return f"{count} held-out {noun}, which no training saw"
 
 
-def captions(per_slice: pd.DataFrame) -> dict[str, tuple[str, str]]:
+def captions(per_slice: pd.DataFrame, readings: str = "") -> dict[str, tuple[str, str]]:
     """Number and caption (LaTeX) of each table; Table I's states the full-dose consistency,
-    the reference its consistency column reads against."""
+    the reference its consistency column reads against; Tables I and II end with
+    ``readings``, how the FBP and BM3D rows were made (tact.readings.Readings.sentence)."""
     held_out = _held_out(int(n_held_out(per_slice).max()))
     reference = _number(fulldose_consistency(per_slice), 2)
+    baselines = f". {readings}" if readings else ""
     return {
         "table1_pixel": (
             "Table I",
             "PSNR (dB) and SSIM in the circular ROI, and data consistency with the measured "
             f"counts (full dose: {reference}; far above that, the image contradicts the data); "
-            "mean $\\pm$ std over test slices",
+            f"mean $\\pm$ std over test slices{baselines}",
         ),
         "table2_dice": (
             "Table II",
             "Dice (liver and tumour) by the frozen segmenter g, as in the paper, and the mean "
-            f"Dice by {held_out}; gap = g minus held-out; mean $\\pm$ std over test slices",
+            f"Dice by {held_out}; gap = g minus held-out; mean $\\pm$ std over test slices"
+            f"{baselines}",
         ),
         "table3_anatomy": (
             "Table III",
@@ -365,9 +368,10 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def write_tables(
-    per_slice_path: str | Path, out_dir: str | Path, with_paper: bool = False
+    per_slice_path: str | Path, out_dir: str | Path, with_paper: bool = False, readings: str = ""
 ) -> dict[str, pd.DataFrame]:
-    """Tables I-III as CSV, Markdown, LaTeX and HTML (shown in the report) in out_dir."""
+    """Tables I-III as CSV, Markdown, LaTeX and HTML (shown in the report) in out_dir;
+    ``readings``: how the baselines' rows were made, for the captions of Tables I and II."""
     per_slice = read_per_slice(per_slice_path)
     out_dir = Path(out_dir)
     tables = {
@@ -375,7 +379,7 @@ def write_tables(
         "table2_dice": dice_table(per_slice, with_paper),
         "table3_anatomy": anatomy_table(per_slice),
     }
-    for name, (number, caption) in captions(per_slice).items():
+    for name, (number, caption) in captions(per_slice, readings).items():
         table = tables[name]
         headers, rows = ROWS_OF[name](table, latex_cells=False)
         write_csv(table, out_dir / f"{name}.csv")
