@@ -46,8 +46,8 @@ TINY = {
 }
 CI_SETTINGS = (
     "--slurm-status-command=squeue",
-    "--slurm-init-seconds-before-status-checks=2",
-    "--seconds-between-status-checks=2",
+    "--slurm-init-seconds-before-status-checks=1",
+    "--seconds-between-status-checks=1",
     f"--max-threads={MAX_THREADS}",
     "--jobs=6",
 )
