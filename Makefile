@@ -45,12 +45,14 @@ showcase-base-init-run:
 		--report results/showcase-base-init/report.html
 
 # The seeded showcase (config/showcase-seeds.yaml): one run per seed, results/showcase-seeds-{seed},
-# the three side by side on one GPU machine (5 cores and 3 trainings on the GPU each); then
-# docs/scripts/seeds_collect.py gathers them. A failed seed fails the target.
+# side by side on one GPU machine (three seeds: 5 cores and 3 trainings on the GPU each; one seed,
+# SEEDS=1, gets the showcase's whole machine); then docs/scripts/seeds_collect.py gathers them.
+# A failed seed fails the target.
 SEEDS ?= 0 1 2
-SEEDS_JOBS := --profile profiles/local --cores 5 --resources gpu=3 \
+SEEDS_SHARED := --profile profiles/local --cores 5 --resources gpu=3 \
 	--set-resources infer:gpu=0 segment:gpu=0 consistency:gpu=0 \
 	--set-threads train_segmentation=1 train_reconstruction=1 infer=1 segment=1
+SEEDS_JOBS = $(if $(filter 1,$(words $(SEEDS))),$(SHOWCASE_JOBS),$(SEEDS_SHARED))
 showcase-seeds: install
 	$(MAKE) showcase-seeds-run
 showcase-seeds-run:
