@@ -36,7 +36,7 @@ def test_paper_config_is_valid_and_has_the_papers_settings():
     sim = config["simulation"]
     assert (sim["mode"], sim["n_angles"], sim["photons_per_pixel"]) == ("lowdose", 1000, 4096)
     assert sim["zero_count_photons"] == 0.1 and sim["noise"] is True
-    assert sim["domain"] == "physical"
+    assert sim["domain"] == "lodopab"
     assert sim["upsample_factor"] == pytest.approx(1000 / 362)
     assert config["fbp"]["frequency_scaling"] == "auto" and config["fbp"]["filter_type"] == "Hann"
     assert config["task_adaptive"]["alphas"] == [0.1, 0.5, 0.9]

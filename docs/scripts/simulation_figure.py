@@ -2,10 +2,10 @@
 
     .venv/bin/python docs/scripts/simulation_figure.py [--scaling 0.44]
 
-The default protocol (LoDoPaB-CT noise, the slice's physical extent as the domain). Panels: full
-dose; low dose (Ram-Lak FBP, the networks' input); the tuned Hann FBP (scaling from
-results/phantom512/physics/fbp_scaling.json unless given); a sparse-view scan (100 views, no
-noise, Ram-Lak). Second row: the same, zoomed on the tumour.
+LoDoPaB-CT noise with the slice's physical extent as the domain (the default until
+2026-12-02). Panels: full dose; low dose (Ram-Lak FBP, the networks' input); the tuned Hann
+FBP (scaling from results/phantom512/physics/fbp_scaling.json unless given); a sparse-view
+scan (100 views, no noise, Ram-Lak). Second row: the same, zoomed on the tumour.
 """
 
 from __future__ import annotations
