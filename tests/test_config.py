@@ -190,6 +190,7 @@ def test_demo_plans_every_table_and_figure(tmp_path):
     for name in (
         "tables/table1_pixel.tex",
         "tables/table3_anatomy.html",
+        "tables/table3_anatomy_3d.html",
         "figures/fig3_reconstructions.pdf",
     ):
         assert f"results/demo/{name}" in plan, name

@@ -11,7 +11,12 @@ from scipy.stats import spearmanr, wilcoxon
 from tact.data.slices import SliceStack, save_stack
 from tact.errors import ConfigError, InputDataError
 from tact.methods import method_label, paper_order
-from tact.per_slice import PER_SLICE_COLUMNS, read_per_slice
+from tact.per_slice import (
+    CLASS_METRIC_COLUMNS,
+    PER_SLICE_COLUMNS,
+    PER_VOLUME_COLUMNS,
+    read_per_slice,
+)
 from tact.report.figures import (
     choose_example,
     example_scores,
@@ -585,3 +590,39 @@ def test_training_curves_one_panel_per_model_segmenters_first():
         "Task-adaptive α=0.5",
         "Task-adaptive α=0.5, noise before g",
     ]
+
+
+def fake_per_volume(per_slice: pd.DataFrame, not_contiguous=(1,)) -> pd.DataFrame:
+    """per_volume.csv rows from the fake per-slice rows: each volume's mean as its 3-D value,
+    empty for the volumes in ``not_contiguous``."""
+    keys = ["method", "segmenter", "volume"]
+    rows = per_slice.groupby(keys, sort=False)[list(CLASS_METRIC_COLUMNS)].mean().reset_index()
+    rows.insert(3, "n_slices", per_slice.groupby(keys, sort=False).size().to_numpy())
+    rows.insert(4, "contiguous", ~rows["volume"].isin(not_contiguous))
+    rows.loc[~rows["contiguous"], list(CLASS_METRIC_COLUMNS)] = np.nan
+    return rows[list(PER_VOLUME_COLUMNS)]
+
+
+def test_volume_table_medians_over_volumes_and_skipped_volumes_said(tmp_path):
+    per_slice = fake_per_slice(n_slices=30)  # volumes 0-4, six slices each
+    per_volume = fake_per_volume(per_slice)
+    per_slice.to_csv(tmp_path / "per_slice.csv", index=False)
+    per_volume.to_csv(tmp_path / "per_volume.csv", index=False)
+    tables = write_tables(
+        tmp_path / "per_slice.csv", tmp_path, per_volume_path=tmp_path / "per_volume.csv"
+    )
+    cells = tables["table3_anatomy_3d"].set_index(["method", "segmenter", "structure", "metric"])
+    g = by_g(per_volume).query("method == 'fbp'")["nsd_liver"].dropna()
+    assert len(g) == 4, "volume 1 is left out"
+    assert cells.loc[("fbp", "g", "liver", "nsd"), "n"] == 4
+    assert cells.loc[("fbp", "g", "liver", "nsd"), "median"] == pytest.approx(np.median(g))
+    held = per_volume[per_volume["segmenter"] != "g"].query("method == 'fbp'")
+    held_mean = held.groupby("volume")["cldice_liver"].mean().dropna()
+    cell = cells.loc[("fbp", "held_out", "liver", "cldice")]
+    assert cell["median"] == pytest.approx(np.median(held_mean))
+    caption = (tmp_path / "table3_anatomy_3d.md").read_text().splitlines()[0]
+    assert caption.startswith("**Table III (3-D).")
+    assert "1 of 5 test volumes left out: their test slices are not contiguous" in caption
+    assert len((tmp_path / "table3_anatomy_3d.md").read_text().splitlines()) == 4 + 2 * len(
+        PAPER_ROWS
+    )

@@ -187,12 +187,13 @@ def test_profile_dry_run_of_the_paper_config_lists_the_full_dag(tmp_path, lits_d
     models = ["segmentation", "held_out_1", "held_out_2", "base", "joint_c0.1", "joint_c0.5"]
     models += ["joint_c0.9"]
     models += ["task_a0.1", "task_a0.5", "task_a0.9"]
-    tables = ["table1_pixel", "table2_dice", "table3_anatomy"]
+    tables = ["table1_pixel", "table2_dice", "table3_anatomy", "table3_anatomy_3d"]
     figures = ["fig2_sample", "fig3_reconstructions", "fig4_segmentations"]
     figures += ["alpha_tradeoff", "metric_correlation"]
     contract = [
         *(f"models/{m}.pt" for m in models),
         "metrics/per_slice.csv",
+        "metrics/per_volume.csv",
         *(f"tables/{t}.csv" for t in tables),
         *(f"figures/{f}.png" for f in figures),
     ]

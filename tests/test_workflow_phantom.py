@@ -168,6 +168,7 @@ FIGURES = {
 TABLES = {
     "table1_pixel": "Table I: PSNR, SSIM",
     "table2_dice": "Table II: Dice",
+    "table3_anatomy_3d": "Table III (3-D): anatomy-aware metrics per volume",
     "table3_anatomy": "Table III: anatomy-aware metrics",
     "metric_correlation": "Table S1: Spearman correlations",
 }
@@ -223,6 +224,17 @@ def test_tables_and_figures_are_made_from_per_slice(complete_phantom_run):
     assert nsd["method"].tolist() == METHODS
     np.testing.assert_allclose(nsd["median"], grouped["nsd_liver"].median()[METHODS])
     assert nsd["p_vs_base"].isna().tolist() == [m == "base" for m in METHODS]
+    per_volume = pd.read_csv(results / "metrics/per_volume.csv")
+    test_slices = per_slice.groupby(["method", "segmenter", "volume"]).size()
+    counted = per_volume.set_index(["method", "segmenter", "volume"])["n_slices"]
+    pd.testing.assert_series_equal(
+        counted.sort_index(), test_slices.sort_index(), check_names=False
+    )
+    assert per_volume["contiguous"].all(), "a volume-level split keeps each volume's slices"
+    table3d = pd.read_csv(results / "tables/table3_anatomy_3d.csv")
+    dice3d = table3d.query("structure == 'liver' and metric == 'dice' and segmenter == 'g'")
+    g_volumes = per_volume[per_volume["segmenter"] == "g"].groupby("method")["dice_liver"]
+    np.testing.assert_allclose(dice3d["median"], g_volumes.median()[METHODS])
 
     # the captions of Tables I and II say how the baselines' rows were made, from the run's files
     sigma = json.loads((results / "baselines/bm3d_sigma.json").read_text())["sigma_psd"]
@@ -275,6 +287,7 @@ def test_html_report_renders_in_chromium(complete_phantom_run, tmp_path):
         assert shown["table1_pixel"][3][1] == f"{base['psnr_mean']:.2f} ± {base['psnr_std']:.2f}"
         assert [row[0] for row in shown["table2_dice"]] == tables["table2_dice"]["label"].tolist()
         assert len(shown["table3_anatomy"]) == 2 * len(METHODS)  # by g and by the held-out
+        assert len(shown["table3_anatomy_3d"]) == 2 * len(METHODS)
         assert len(shown["metric_correlation"]) == len(tables["metric_correlation"])
 
         page.get_by_text("Results", exact=True).click()

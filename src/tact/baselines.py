@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import nullcontext
 from pathlib import Path
 
 import bm3d
@@ -18,14 +16,18 @@ import pandas as pd
 
 from tact.data.slices import load_stack
 from tact.data.split import pick_tuning_slices, read_split
-from tact.logs import ProgressLog
 from tact.metrics.pixel import psnr_in_roi
+from tact.parallel import in_processes
 from tact.roi import circular_roi
 from tact.simulated_data import load_simulation
 from tact.test_sets import TestSet, rows_of, split_test_rows, volume_ids
 
 log = logging.getLogger(__name__)
 
+# Each BM3D denoising is single-threaded, so the values do not depend on the worker count; one
+# process at a time, the sweep of 8 slices x 10 sigmas at 256 px took 346 s and held up every
+# BM3D job (showcase, H200 machine, 2026-12-02).
+BM3D_UNIT = "BM3D denoisings"
 SWEEP_SIGMAS = (0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
 
 
@@ -41,25 +43,6 @@ def bm3d_denoise(image: np.ndarray, sigma_psd: float) -> np.ndarray:
     profile.num_threads = 1
     denoised = bm3d.bm3d(image.astype(np.float64), sigma_psd=sigma_psd, profile=profile)
     return np.asarray(denoised, np.float32)
-
-
-def _in_processes(function, jobs: list, workers: int, what: str) -> list:
-    """``function`` over ``jobs``, in ``workers`` processes when there are several; the log
-    says the plan, then the progress (``what``: what the jobs are, for the log lines).
-
-    Each BM3D denoising is single-threaded, so the values do not depend on ``workers``; one
-    process at a time, the sweep of 8 slices x 10 sigmas at 256 px took 346 s and held up every
-    BM3D job (showcase, H200 machine, 2026-12-02).
-    """
-    workers = max(1, min(workers, len(jobs)))
-    log.info("%s: %d BM3D denoisings, %d at a time", what, len(jobs), workers)
-    progress = ProgressLog(log, what, len(jobs))
-    results = []
-    with ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
-        for result in pool.map(function, jobs) if pool else map(function, jobs):
-            results.append(result)
-            progress.step()
-    return results
 
 
 def _bm3d_of_job(job: tuple[np.ndarray, float]) -> np.ndarray:
@@ -79,7 +62,7 @@ def sweep_sigma(
     """Mean ROI PSNR of BM3D for every sigma over (low-dose, full-dose) pairs; the best sigma."""
     jobs = [(low, full, float(sigma)) for sigma in sigmas for low, full in pairs]
     what = f"BM3D sweep, {len(pairs)} slices x {len(sigmas)} sigmas"
-    values = _in_processes(_roi_psnr_of_bm3d, jobs, workers, what)
+    values = in_processes(_roi_psnr_of_bm3d, jobs, workers, what, BM3D_UNIT)
     per_sigma = np.reshape(values, (len(sigmas), len(pairs)))
     rows = [
         {"sigma_psd": float(sigma), "psnr_mean": float(np.mean(psnrs))}
@@ -112,7 +95,9 @@ def bm3d_test_slices(
     size = sim.lowdose.shape[-1]
     jobs = [(sim.lowdose[i], sigma_psd) for i in index]
     images = (
-        np.stack(_in_processes(_bm3d_of_job, jobs, workers, f"BM3D of volume {sim.volume_id}"))
+        np.stack(
+            in_processes(_bm3d_of_job, jobs, workers, f"BM3D of volume {sim.volume_id}", BM3D_UNIT)
+        )
         if jobs
         else np.empty((0, size, size), np.float32)
     )

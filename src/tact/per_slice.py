@@ -4,6 +4,10 @@ One row per (method, segmenter, test slice). ``segmenter`` says which frozen net
 segmentation metrics: ``g`` (the pre-trained segmenter the paper evaluates with, and the one
 task-adaptive training sees) or ``held_out_{k}`` (segmenters no training ever saw). PSNR, SSIM
 and the data consistency do not depend on the segmenter: every segmenter's row repeats them.
+
+``per_volume.csv``: one row per (method, segmenter, test volume): the per-class metrics of the
+volume's stacked test slices in 3-D (``tact.metrics.anatomy.volume_metrics``), empty where the
+test slices are not contiguous (``contiguous`` False, as a slice-level split leaves them).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ SEGMENTATION_COLUMNS = (
         for metric in ("dice", "nsd", "cldice")
     ),
 )
+CLASS_METRIC_COLUMNS = SEGMENTATION_COLUMNS[1:]  # per class, without the paper's Dice
 IMAGE_COLUMNS = ("psnr", "ssim", "consistency")
 PER_SLICE_COLUMNS = (
     "method",
@@ -33,6 +38,14 @@ PER_SLICE_COLUMNS = (
     "slice",
     *IMAGE_COLUMNS,
     *SEGMENTATION_COLUMNS,
+)
+PER_VOLUME_COLUMNS = (
+    "method",
+    "segmenter",
+    "volume",
+    "n_slices",
+    "contiguous",
+    *CLASS_METRIC_COLUMNS,
 )
 G = "g"
 HELD_OUT = "held_out"
@@ -52,27 +65,37 @@ def segmenter_rank(segmenter: str) -> int:
     return 0 if segmenter == G else int(segmenter.rsplit("_", 1)[1])
 
 
-def order_per_slice(table: pd.DataFrame) -> pd.DataFrame:
-    """Rows in the paper's method order, then segmenter (g first), volume and slice."""
+def order_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the paper's method order, then segmenter (g first), volume and (in
+    ``per_slice.csv``) slice."""
     method_rank = {m: i for i, m in enumerate(paper_order(table["method"]))}
     keys = pd.DataFrame(
         {
             "method": table["method"].map(method_rank),
             "segmenter": table["segmenter"].map(segmenter_rank),
             "volume": table["volume"],
-            "slice": table["slice"],
+            **({"slice": table["slice"]} if "slice" in table else {}),
         }
     )
-    order = keys.sort_values(["method", "segmenter", "volume", "slice"], kind="stable").index
+    order = keys.sort_values(list(keys.columns), kind="stable").index
     return table.loc[order].reset_index(drop=True)
 
 
-def read_per_slice(path: str | Path) -> pd.DataFrame:
-    """per_slice.csv, checked for the columns the tables need."""
+def _read_checked(path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
     table = pd.read_csv(path)
-    missing = [c for c in PER_SLICE_COLUMNS if c not in table.columns]
+    missing = [c for c in columns if c not in table.columns]
     if missing:
         raise InputDataError(path, f"missing columns {', '.join(missing)}")
     if table.empty:
         raise InputDataError(path, "has no rows")
     return table
+
+
+def read_per_slice(path: str | Path) -> pd.DataFrame:
+    """per_slice.csv, checked for the columns the tables need."""
+    return _read_checked(path, PER_SLICE_COLUMNS)
+
+
+def read_per_volume(path: str | Path) -> pd.DataFrame:
+    """per_volume.csv, checked for the columns the 3-D table needs."""
+    return _read_checked(path, PER_VOLUME_COLUMNS)

@@ -107,8 +107,9 @@ def volume_ids(paths: Sequence[str | Path]) -> list[int]:
 
 def gather_ground_truth(
     store_paths: Sequence[str | Path], split_path: str | Path
-) -> tuple[TestSet, TestSet, dict[int, tuple[float, float]]]:
-    """Full-dose images, true label maps and in-plane pixel spacing (mm) of the test slices."""
+) -> tuple[TestSet, TestSet, dict[int, tuple[float, ...]]]:
+    """Full-dose images, true label maps and, per volume, the spacing in mm (row, col, slice)
+    of the test slices."""
     rows = split_test_rows(split_path)
     paths = dict(zip(volume_ids(store_paths), store_paths, strict=True))
     images, masks, spacing = [], [], {}
@@ -117,7 +118,7 @@ def gather_ground_truth(
         index = rows_of(stack.slice_index, group["slice"])
         images.append(stack.image[index])
         masks.append(stack.mask[index])
-        spacing[int(volume)] = (float(stack.spacing_mm[0]), float(stack.spacing_mm[1]))
+        spacing[int(volume)] = tuple(float(s) for s in stack.spacing_mm)
     volumes, slices = rows["volume"].to_numpy(), rows["slice"].to_numpy()
     return (
         TestSet(np.concatenate(images), volumes, slices),

@@ -183,7 +183,8 @@ rule consistency:
 
 rule evaluate:
     """PSNR/SSIM in the ROI, consistency, and Dice, NSD, clDice per class by every segmenter,
-    for one method's test images."""
+    for one method's test images: per slice, and in 3-D per test volume (a volume per worker
+    process)."""
     input:
         stores=slice_stores(),
         split=f"{RESULTS}/data/split.csv",
@@ -192,14 +193,15 @@ rule evaluate:
         consistency=f"{RESULTS}/metrics/consistency/{{name}}.csv",
         code=script_code("evaluate.py"),
     output:
-        f"{RESULTS}/metrics/per_method/{{name}}.csv",
+        per_slice=f"{RESULTS}/metrics/per_method/{{name}}.csv",
+        per_volume=f"{RESULTS}/metrics/per_method/{{name}}.volumes.csv",
     log:
         f"{LOGS}/evaluate/{{name}}.log",
     benchmark:
         f"{BENCHMARKS}/evaluate/{{name}}.tsv"
     conda:
         "../../envs/cpu.yaml"
-    threads: 1
+    threads: 4  # test volumes in parallel processes; the result does not depend on the count
     resources:
         mem_mb=16000,
         runtime=240,
@@ -210,16 +212,25 @@ rule evaluate:
 
 
 rule gather_metrics:
-    """Every method's rows in one table, in the paper's order."""
+    """Every method's rows in one table per kind (slices, volumes), in the paper's order."""
     input:
-        tables=expand(
+        per_slice=expand(
             f"{RESULTS}/metrics/per_method/{{name}}.csv", name=evaluated_methods()
+        ),
+        per_volume=expand(
+            f"{RESULTS}/metrics/per_method/{{name}}.volumes.csv",
+            name=evaluated_methods(),
         ),
         code=script_code("gather_metrics.py"),
     output:
-        report(
+        per_slice=report(
             f"{RESULTS}/metrics/per_slice.csv",
             caption="../report/per_slice.rst",
+            category="Metrics",
+        ),
+        per_volume=report(
+            f"{RESULTS}/metrics/per_volume.csv",
+            caption="../report/per_volume.rst",
             category="Metrics",
         ),
     log:

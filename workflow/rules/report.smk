@@ -3,9 +3,11 @@
 
 
 rule tables:
-    """Tables I-III from per_slice.csv (with the paper's numbers beside ours on LiTS)."""
+    """Tables I-III from per_slice.csv (with the paper's numbers beside ours on LiTS), and
+    the 3-D Table III from per_volume.csv."""
     input:
         per_slice=f"{RESULTS}/metrics/per_slice.csv",
+        per_volume=f"{RESULTS}/metrics/per_volume.csv",
         fbp_reading=tuned_fbp_reading(),
         sigma=bm3d_sigma_file(),
         code=script_code("tables.py"),

@@ -17,4 +17,5 @@ def main() -> None:
     logging.getLogger("tact").info("BM3D sigma_psd %.4g on %d test slices", sigma, len(test_set))
 
 
-run_step(snakemake.log[0], main)
+if __name__ == "__main__":  # its worker processes import this script again
+    run_step(snakemake.log[0], main)

@@ -26,4 +26,5 @@ def main() -> None:
     write_bm3d_sigma(snakemake.output.choice, best, int(table["n_slices"][0]))
 
 
-run_step(snakemake.log[0], main)
+if __name__ == "__main__":  # its worker processes import this script again
+    run_step(snakemake.log[0], main)

@@ -1,8 +1,8 @@
-"""Metrics of one method on every test slice, by every segmenter (adapter)."""
+"""Metrics of one method on every test slice and test volume, by every segmenter (adapter)."""
 
 import pandas as pd
 
-from tact.evaluation import method_table
+from tact.evaluation import method_tables
 from tact.io import write_csv
 from tact.logs import run_step
 from tact.test_sets import gather_ground_truth, load_label_sets, load_test_set
@@ -10,7 +10,7 @@ from tact.test_sets import gather_ground_truth, load_label_sets, load_test_set
 
 def main() -> None:
     truth, masks, spacing = gather_ground_truth(snakemake.input.stores, snakemake.input.split)
-    table = method_table(
+    per_slice, per_volume = method_tables(
         snakemake.wildcards.name,
         truth,
         masks,
@@ -19,8 +19,11 @@ def main() -> None:
         load_label_sets(snakemake.input.labels),
         pd.read_csv(snakemake.input.consistency),
         snakemake.params.tolerance_mm,
+        workers=snakemake.threads,
     )
-    write_csv(table, snakemake.output[0])
+    write_csv(per_slice, snakemake.output.per_slice)
+    write_csv(per_volume, snakemake.output.per_volume)
 
 
-run_step(snakemake.log[0], main)
+if __name__ == "__main__":  # its worker processes import this script again
+    run_step(snakemake.log[0], main)

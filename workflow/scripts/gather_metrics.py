@@ -1,15 +1,19 @@
-"""Every method's metrics in one table: per_slice.csv (adapter)."""
+"""Every method's metrics in one table each: per_slice.csv and per_volume.csv (adapter)."""
 
 import pandas as pd
 
 from tact.io import write_csv
 from tact.logs import run_step
-from tact.per_slice import order_per_slice
+from tact.per_slice import order_rows
+
+
+def gather(paths: list[str], out: str) -> None:
+    write_csv(order_rows(pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)), out)
 
 
 def main() -> None:
-    tables = [pd.read_csv(path) for path in snakemake.input.tables]
-    write_csv(order_per_slice(pd.concat(tables, ignore_index=True)), snakemake.output[0])
+    gather(snakemake.input.per_slice, snakemake.output.per_slice)
+    gather(snakemake.input.per_volume, snakemake.output.per_volume)
 
 
 run_step(snakemake.log[0], main)

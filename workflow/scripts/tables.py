@@ -1,5 +1,5 @@
-"""Tables I-III as CSV, Markdown, LaTeX and HTML, by g and by the held-out segmenters, with the
-baselines' readings in the captions (adapter)."""
+"""Tables I-III (and the 3-D Table III) as CSV, Markdown, LaTeX and HTML, by g and by the
+held-out segmenters, with the baselines' readings in the captions (adapter)."""
 
 from pathlib import Path
 
@@ -18,6 +18,7 @@ def main() -> None:
         Path(snakemake.output.table1_pixel).parent,
         with_paper=params.with_paper,
         readings=readings.sentence(),
+        per_volume_path=inputs.per_volume,
     )
 
 

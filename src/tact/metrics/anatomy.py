@@ -9,9 +9,15 @@ about tumour segmentation:
 - structure predicted but absent from the ground truth: 0 (a false positive);
 - structure absent from both: NaN (excluded from means; the count of such slices is reported).
 
-NSD (normalised surface Dice, Nikolov et al. 2021) is computed as MONAI's implementation computes
-it (boundary pixels, not DeepMind's corner-based surface), with the pixel spacing and a tolerance
-in mm; clDice (Shit et al. 2021) uses scikit-image's skeletonize.
+NSD (normalised surface Dice, Nikolov et al. 2021) is theirs: the surface runs through the cells
+between pixel centres, each element weighted by its length (area in 3-D), distances in mm with
+the pixel spacing, as DeepMind's surface-distance package (which CARE uses) computes it. The
+edge-pixel surface (MONAI's default) differs from it by up to 0.59 on small masks and thin
+curves. clDice (Shit et al. 2021) uses scikit-image's skeletonize; beyond the empty-mask rules,
+clDice is 0 when neither skeleton touches the other mask (its formula would give 0 / 0).
+
+Per volume (:func:`volume_metrics`), the same metrics of the stacked test slices as one 3-D
+mask with the slice spacing, as CARE reports them.
 """
 
 from __future__ import annotations
@@ -53,9 +59,45 @@ def dice(predicted: np.ndarray, true: np.ndarray) -> float:
     return float(2 * np.sum(predicted & true) / (predicted.sum() + true.sum()))
 
 
-def _edges(mask: np.ndarray) -> np.ndarray:
-    """The mask's boundary pixels: the mask minus its erosion (4-connected), as MONAI does."""
-    return mask & ~ndimage.binary_erosion(mask)
+def _union_box(*masks: np.ndarray) -> tuple[slice, ...]:
+    """The bounding box of every mask's pixels. The metrics computed in it equal those of the
+    whole image: contours close in the background padded around it (:func:`_cell_codes`), and
+    scikit-image skeletonizes as if the image were padded with background too."""
+    union = np.logical_or.reduce(masks)
+    box = []
+    for axis in range(union.ndim):
+        other = tuple(a for a in range(union.ndim) if a != axis)
+        present = np.flatnonzero(union.any(axis=other))
+        box.append(slice(present[0], present[-1] + 1))
+    return tuple(box)
+
+
+def contour_lengths(spacing_mm: tuple[float, float]) -> np.ndarray:
+    """Length in mm of the contour through a 2 x 2 cell of pixel centres, by the cell's code
+    (8 top left + 4 top right + 2 bottom left + 1 bottom right, 1 = inside): the straight
+    segments between the midpoints of the cell's edges that change label, as Nikolov et al.
+    draw the surface (their Fig. 2, and DeepMind's surface-distance package)."""
+    rows, cols = spacing_mm
+    half_diagonal = 0.5 * np.hypot(rows, cols)
+    lengths = np.zeros(16)
+    for code in range(1, 15):
+        top_left, top_right, bottom_left, bottom_right = (code >> k & 1 for k in (3, 2, 1, 0))
+        if top_left == top_right and bottom_left == bottom_right:
+            lengths[code] = cols  # a horizontal contour across the cell
+        elif top_left == bottom_left and top_right == bottom_right:
+            lengths[code] = rows  # a vertical one
+        elif top_left == bottom_right and top_right == bottom_left:
+            lengths[code] = 2 * half_diagonal  # a saddle: two opposite corners cut off
+        else:
+            lengths[code] = half_diagonal  # one corner cut off
+    return lengths
+
+
+def _cell_codes(mask: np.ndarray) -> np.ndarray:
+    """The code of every 2 x 2 cell of pixel centres, the mask padded with background so that
+    cells on its outer edge close the contour: shape (rows + 1, cols + 1)."""
+    m = np.pad(mask.astype(np.uint8), 1)
+    return 8 * m[:-1, :-1] + 4 * m[:-1, 1:] + 2 * m[1:, :-1] + m[1:, 1:]
 
 
 def surface_dice(
@@ -63,28 +105,56 @@ def surface_dice(
 ) -> float:
     """NSD of two binary masks at ``tolerance_mm``, with the empty-mask rules.
 
-    The boundary pixels of each mask, and for each the distance in mm (Euclidean, with the pixel
-    spacing) to the nearest boundary pixel of the other; NSD is the share of both boundaries
-    within the tolerance. This is MONAI's ``compute_surface_dice`` (``use_subvoxels=False``),
-    to float rounding (tests/test_anatomy_metrics.py checks it); written out with scipy because
-    importing MONAI took 5 to 8 s in every evaluation job, longer than its metrics.
+    The surface is Nikolov et al.'s: contour elements in the cells between pixel centres, each
+    weighted by its length in mm (:func:`contour_lengths`); NSD is the length of both contours
+    that lies within the tolerance (Euclidean, with the pixel spacing) of the other contour,
+    over their total length. Equal to DeepMind's ``compute_surface_dice_at_tolerance`` and to
+    MONAI's ``compute_surface_dice(use_subvoxels=True)``; computed in the masks' bounding box.
     """
     fixed = _empty_rule(predicted, true)
     if fixed is not None:
         return fixed
-    edges_p, edges_t = _edges(predicted.astype(bool)), _edges(true.astype(bool))
-    to_true = ndimage.distance_transform_edt(~edges_t, sampling=spacing_mm)[edges_p]
-    to_predicted = ndimage.distance_transform_edt(~edges_p, sampling=spacing_mm)[edges_t]
-    within = np.sum(to_true <= tolerance_mm) + np.sum(to_predicted <= tolerance_mm)
-    return float(within / (len(to_true) + len(to_predicted)))
+    box = _union_box(predicted, true)
+    codes_p, codes_t = _cell_codes(predicted[box]), _cell_codes(true[box])
+    lengths = contour_lengths(spacing_mm)
+    on_p, on_t = (codes_p > 0) & (codes_p < 15), (codes_t > 0) & (codes_t < 15)
+    to_true = ndimage.distance_transform_edt(~on_t, sampling=spacing_mm)
+    to_predicted = ndimage.distance_transform_edt(~on_p, sampling=spacing_mm)
+    length_p, length_t = lengths[codes_p], lengths[codes_t]
+    near_p, near_t = to_true <= tolerance_mm, to_predicted <= tolerance_mm
+    within = length_p[near_p].sum() + length_t[near_t].sum()
+    beyond = length_p[~near_p].sum() + length_t[~near_t].sum()
+    return float(within / (within + beyond))  # exactly 1 when all within, 0 when none
 
 
-def cl_dice(predicted: np.ndarray, true: np.ndarray) -> float:
-    """clDice: harmonic mean of topology precision and sensitivity, with the empty-mask rules."""
+def skeleton(mask: np.ndarray) -> np.ndarray:
+    """scikit-image's skeleton of a 2-D or 3-D mask (the whole image's, computed in the
+    mask's bounding box)."""
+    out = np.zeros(mask.shape, bool)
+    if mask.any():
+        box = _union_box(mask)
+        out[box] = skeletonize(mask[box])
+    return out
+
+
+def class_skeletons(truth: np.ndarray) -> dict[int, np.ndarray]:
+    """The skeleton of every class of a label map: the truth's side of clDice, computed once
+    for all the segmenters scored against it (3-D skeletons cost 13 ms a slice)."""
+    return {label: skeleton(truth == label) for label in CLASSES.values()}
+
+
+def cl_dice(
+    predicted: np.ndarray, true: np.ndarray, true_skeleton: np.ndarray | None = None
+) -> float:
+    """clDice: harmonic mean of topology precision and sensitivity, with the empty-mask rules;
+    ``true_skeleton``: :func:`skeleton` of ``true``, when already computed."""
     fixed = _empty_rule(predicted, true)
     if fixed is not None:
         return fixed
-    skeleton_p, skeleton_t = skeletonize(predicted), skeletonize(true)
+    box = _union_box(predicted, true)  # the skeletons of the whole slice, computed faster
+    predicted, true = predicted[box], true[box]
+    skeleton_p = skeletonize(predicted)
+    skeleton_t = skeletonize(true) if true_skeleton is None else true_skeleton[box]
     precision = np.sum(skeleton_p & true) / max(skeleton_p.sum(), 1)
     sensitivity = np.sum(skeleton_t & predicted) / max(skeleton_t.sum(), 1)
     if precision + sensitivity == 0:
@@ -97,13 +167,69 @@ def slice_metrics(
     truth: np.ndarray,
     spacing_mm: tuple[float, float],
     tolerance_mm: float = 2.0,
+    truth_skeletons: dict[int, np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """Every segmentation metric of one slice, as the columns of ``per_slice.csv``."""
+    """Every segmentation metric of one slice, as the columns of ``per_slice.csv``;
+    ``truth_skeletons``: :func:`class_skeletons` of ``truth``, when already computed."""
+    skeletons = truth_skeletons or {}
     row = {"dice": paper_dice(prediction, truth)}
     for name, label in CLASSES.items():
         p, g = prediction == label, truth == label
         suffix = CLASS_COLUMNS[name]
         row[f"dice_{suffix}"] = dice(p, g)
         row[f"nsd_{suffix}"] = surface_dice(p, g, spacing_mm, tolerance_mm)
-        row[f"cldice_{suffix}"] = cl_dice(p, g)
+        row[f"cldice_{suffix}"] = cl_dice(p, g, skeletons.get(label))
+    return row
+
+
+def surface_dice_3d(
+    predicted: np.ndarray,
+    true: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+    tolerance_mm: float,
+) -> float:
+    """NSD of two 3-D masks (slice, row, col) on Nikolov et al.'s surface, with the empty-mask
+    rules: MONAI's ``compute_surface_dice(use_subvoxels=True)``, whose marching-cubes surface
+    areas are DeepMind's. MONAI is imported here, once per evaluation job (seconds): in 2-D
+    :func:`surface_dice` is ours, 2.5 times faster per slice (12 vs 29 ms on a 512 px liver)."""
+    fixed = _empty_rule(predicted, true)
+    if fixed is not None:
+        return fixed
+    import torch
+    from monai.metrics import compute_surface_dice
+
+    box = _union_box(predicted, true)
+
+    def one_hot(mask: np.ndarray) -> torch.Tensor:
+        foreground = torch.from_numpy(np.ascontiguousarray(mask[box], dtype=np.float32))
+        return torch.stack([1 - foreground, foreground])[None]
+
+    nsd = compute_surface_dice(
+        one_hot(predicted),
+        one_hot(true),
+        class_thresholds=[tolerance_mm],
+        spacing=[float(s) for s in spacing_mm],
+        use_subvoxels=True,
+    )
+    return float(nsd.item())
+
+
+def volume_metrics(
+    prediction: np.ndarray,
+    truth: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+    tolerance_mm: float = 2.0,
+    truth_skeletons: dict[int, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Dice, NSD and clDice per class of one volume's stacked slices (slice, row, col), with
+    the spacing (slice, row, col) in mm: CARE's per-volume metrics, with the empty-mask rules;
+    ``truth_skeletons``: :func:`class_skeletons` of ``truth``, when already computed."""
+    skeletons = truth_skeletons or {}
+    row = {}
+    for name, label in CLASSES.items():
+        p, g = prediction == label, truth == label
+        suffix = CLASS_COLUMNS[name]
+        row[f"dice_{suffix}"] = dice(p, g)
+        row[f"nsd_{suffix}"] = surface_dice_3d(p, g, spacing_mm, tolerance_mm)
+        row[f"cldice_{suffix}"] = cl_dice(p, g, skeletons.get(label))
     return row

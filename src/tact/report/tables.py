@@ -8,7 +8,8 @@ gap: a method that learnt to steer g scores well by g only. Table III gives the 
 metrics per class as median (IQR), by g and by the held-out segmenters, with a two-sided
 Wilcoxon signed-rank test of each method against the base U-Net, by the same segmenters, on the
 slices where both have a value (a structure absent from both the truth and the prediction has
-no value).
+no value). Table III (3-D) gives the same metrics of each test volume's stacked test slices
+(``per_volume.csv``), median (IQR) over test volumes, as CARE reports them.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from tact.per_slice import (
     G,
     is_held_out,
     read_per_slice,
+    read_per_volume,
 )
 from tact.report.methods import PAPER_TABLE1, PAPER_TABLE2
 
@@ -39,6 +41,7 @@ ANATOMY_METRICS = {"dice": "Dice", "nsd": "NSD", "cldice": "clDice"}
 SEGMENTER_GROUPS = {G: "g", HELD_OUT: "held-out"}
 REFERENCE = "base"
 SLICE_KEYS = ["method", "volume", "slice"]
+VOLUME_KEYS = ["method", "volume"]
 
 
 # --- Rows by segmenter -----------------------------------------------------------------------
@@ -49,13 +52,13 @@ def g_rows(per_slice: pd.DataFrame) -> pd.DataFrame:
     return per_slice[per_slice["segmenter"] == G]
 
 
-def held_out_mean(per_slice: pd.DataFrame) -> pd.DataFrame:
-    """One row per (method, slice): each metric's mean over the held-out segmenters, NaN left
-    out (NaN where all are NaN). Averaging first weighs every slice alike, however many
-    segmenters scored it. Empty when the run has no held-out segmenters."""
-    held = per_slice[per_slice["segmenter"].map(is_held_out)]
-    columns = [*IMAGE_COLUMNS, *SEGMENTATION_COLUMNS]
-    mean = held.groupby(SLICE_KEYS, sort=False)[columns].mean().reset_index()
+def held_out_mean(rows: pd.DataFrame, keys: Sequence[str] = SLICE_KEYS) -> pd.DataFrame:
+    """One row per (method, slice), or per ``keys``: each metric's mean over the held-out
+    segmenters, NaN left out (NaN where all are NaN). Averaging first weighs every slice (or
+    volume) alike, however many segmenters scored it. Empty when the run has none."""
+    held = rows[rows["segmenter"].map(is_held_out)]
+    columns = [c for c in (*IMAGE_COLUMNS, *SEGMENTATION_COLUMNS) if c in rows]
+    mean = held.groupby(list(keys), sort=False)[columns].mean().reset_index()
     return mean.assign(segmenter=HELD_OUT)
 
 
@@ -66,10 +69,12 @@ def n_held_out(per_slice: pd.DataFrame) -> pd.Series:
     return counts.reindex(per_slice["method"].unique(), fill_value=0)
 
 
-def segmenter_groups(per_slice: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def segmenter_groups(
+    rows: pd.DataFrame, keys: Sequence[str] = SLICE_KEYS
+) -> dict[str, pd.DataFrame]:
     """g's rows, and the held-out mean when there are held-out segmenters."""
-    groups = {G: g_rows(per_slice)}
-    held = held_out_mean(per_slice)
+    groups = {G: g_rows(rows)}
+    held = held_out_mean(rows, keys)
     if not held.empty:
         groups[HELD_OUT] = held
     return groups
@@ -163,22 +168,21 @@ def _anatomy_cells(own: pd.DataFrame, base: pd.DataFrame, compare: bool) -> list
     return cells
 
 
-def anatomy_table(per_slice: pd.DataFrame) -> pd.DataFrame:
+def anatomy_table(rows: pd.DataFrame, keys: Sequence[str] = SLICE_KEYS) -> pd.DataFrame:
     """Table III, one row per (method, segmenter group, structure, metric): n, median,
-    quartiles, p vs base by the same segmenters. Groups: g, and the held-out mean if any."""
-    groups = {
-        name: rows.set_index(["volume", "slice"])
-        for name, rows in segmenter_groups(per_slice).items()
-    }
-    rows = []
-    for method in paper_order(per_slice["method"]):
+    quartiles, p vs base by the same segmenters. Groups: g, and the held-out mean if any.
+    ``keys``: what one value belongs to (SLICE_KEYS, or VOLUME_KEYS for the 3-D table)."""
+    pairs = list(keys[1:])  # the same slice (or volume) of two methods makes a pair
+    groups = {name: group.set_index(pairs) for name, group in segmenter_groups(rows, keys).items()}
+    table = []
+    for method in paper_order(rows["method"]):
         for name, indexed in groups.items():
             own = indexed[indexed["method"] == method]
             base = indexed[indexed["method"] == REFERENCE]
             compare = method != REFERENCE and not base.empty
             head = {"method": method, "label": method_label(method), "segmenter": name}
-            rows += [{**head, **cell} for cell in _anatomy_cells(own, base, compare)]
-    return pd.DataFrame(rows)
+            table += [{**head, **cell} for cell in _anatomy_cells(own, base, compare)]
+    return pd.DataFrame(table)
 
 
 # --- Markdown and LaTeX ----------------------------------------------------------------------
@@ -330,6 +334,30 @@ def _held_out(count: int) -> str:
     return f"{count} held-out {noun}, which no training saw"
 
 
+def _skipped_volumes(per_volume: pd.DataFrame) -> str:
+    """What the 3-D table leaves out: volumes whose test slices could not be stacked."""
+    volumes = per_volume.groupby("volume")["contiguous"].all()
+    skipped = int((~volumes).sum())
+    if skipped == 0:
+        return ""
+    return (
+        f"; {skipped} of {len(volumes)} test volumes left out: their test slices are not "
+        "contiguous (a slice-level split), so they do not stack into a volume"
+    )
+
+
+def volume_caption(per_volume: pd.DataFrame) -> tuple[str, str]:
+    """Number and caption of the 3-D Table III."""
+    held_out = _held_out(int(n_held_out(per_volume).max()))
+    return (
+        "Table III (3-D)",
+        "Anatomy-aware metrics per class of each test volume, its test slices stacked with "
+        f"the slice thickness as spacing (as CARE reports them), by g and by {held_out} "
+        "(their mean per volume), median (IQR) over test volumes; p: two-sided Wilcoxon "
+        f"signed-rank test against Base U-Net by the same segmenters{_skipped_volumes(per_volume)}",
+    )
+
+
 def captions(per_slice: pd.DataFrame, readings: str = "") -> dict[str, tuple[str, str]]:
     """Number and caption (LaTeX) of each table; Table I's states the full-dose consistency,
     the reference its consistency column reads against; Tables I and II end with
@@ -359,7 +387,12 @@ def captions(per_slice: pd.DataFrame, readings: str = "") -> dict[str, tuple[str
     }
 
 
-ROWS_OF = {"table1_pixel": _pixel_rows, "table2_dice": _dice_rows, "table3_anatomy": _anatomy_rows}
+ROWS_OF = {
+    "table1_pixel": _pixel_rows,
+    "table2_dice": _dice_rows,
+    "table3_anatomy": _anatomy_rows,
+    "table3_anatomy_3d": _anatomy_rows,
+}
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -368,10 +401,15 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def write_tables(
-    per_slice_path: str | Path, out_dir: str | Path, with_paper: bool = False, readings: str = ""
+    per_slice_path: str | Path,
+    out_dir: str | Path,
+    with_paper: bool = False,
+    readings: str = "",
+    per_volume_path: str | Path | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Tables I-III as CSV, Markdown, LaTeX and HTML (shown in the report) in out_dir;
-    ``readings``: how the baselines' rows were made, for the captions of Tables I and II."""
+    """Tables I-III (and the 3-D Table III from ``per_volume_path``) as CSV, Markdown, LaTeX
+    and HTML (shown in the report) in out_dir; ``readings``: how the baselines' rows were
+    made, for the captions of Tables I and II."""
     per_slice = read_per_slice(per_slice_path)
     out_dir = Path(out_dir)
     tables = {
@@ -379,7 +417,12 @@ def write_tables(
         "table2_dice": dice_table(per_slice, with_paper),
         "table3_anatomy": anatomy_table(per_slice),
     }
-    for name, (number, caption) in captions(per_slice, readings).items():
+    all_captions = captions(per_slice, readings)
+    if per_volume_path is not None:
+        per_volume = read_per_volume(per_volume_path)
+        tables["table3_anatomy_3d"] = anatomy_table(per_volume, VOLUME_KEYS)
+        all_captions["table3_anatomy_3d"] = volume_caption(per_volume)
+    for name, (number, caption) in all_captions.items():
         table = tables[name]
         headers, rows = ROWS_OF[name](table, latex_cells=False)
         write_csv(table, out_dir / f"{name}.csv")
