@@ -1,0 +1,269 @@
+"""The evaluation at the paper's scale: tact's metrics beside an earlier commit's, in one run,
+and the projected wall time of the paper's test set on this machine.
+
+    .venv/bin/python bench/evaluation.py [--baseline COMMIT | --baseline-source FILE]
+        [--slices N] [--volumes N] [--workers N] [--json docs/benchmarks.json] [--write-docs]
+
+The test slices are a phantom volume's labelled slices at 512 px (liver and tumours), each
+segmented by three "segmenters": the truth moved by a few pixels and grown or shrunk by one, as
+a trained network's map differs from the truth; the "method's" image is the full-dose one with
+noise. Measured, one process:
+
+- ``today``: tact's evaluation of one method (:func:`tact.evaluation.method_tables`): per test
+  slice PSNR, SSIM and, by each of the three segmenters, Dice, NSD and clDice per class; per
+  test volume the same in 3-D. Seconds per test slice.
+- ``baseline``: the same per-slice work with the anatomy metrics of ``--baseline`` (default
+  88fcc03, before issue 19: edge-pixel NSD and clDice over the whole slice, no 3-D metrics),
+  loaded from git (or from ``--baseline-source`` where the checkout has no history).
+
+Then the throughput with every core (``--workers``): method_tables over ``--volumes`` copies of
+the volume, a volume per worker process, as the ``evaluate`` jobs share a node. The projection:
+the paper's 3,833 test slices x 11 methods (three segmenters each) at that throughput, in
+minutes (``evaluation_paper_scale_minutes``); the baseline's is its one process per method (the
+``evaluate`` rule had one thread), 11 methods side by side on the node.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from tact.data.phantom import PhantomSpec, generate_volume
+from tact.data.units import hu_to_normalised
+from tact.evaluation import method_tables
+from tact.metrics.anatomy import slice_metrics
+from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
+from tact.roi import circular_roi
+from tact.test_sets import TestSet
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docs_section import DOC, machine, replace_section, today
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER_TEST_SLICES, PAPER_METHODS, SEGMENTERS = 3833, 11, ("g", "held_out_1", "held_out_2")
+
+
+def baseline_module(commit: str, source: Path | None) -> types.ModuleType:
+    """The anatomy-metrics module of an earlier commit, as a module of its own."""
+    if source is not None:
+        code = source.read_text()
+    else:
+        code = subprocess.run(
+            ["git", "show", f"{commit}:src/tact/metrics/anatomy.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    module = types.ModuleType(f"anatomy_{commit}")
+    exec(compile(code, f"{commit}:src/tact/metrics/anatomy.py", "exec"), module.__dict__)
+    return module
+
+
+def segmenter_map(truth: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """The truth moved by a few pixels, liver and tumour grown (k even) or shrunk by a pixel."""
+    moved = np.roll(truth, tuple(rng.integers(-3, 4, 2)), axis=(1, 2))
+    change = ndimage.binary_dilation if k % 2 == 0 else ndimage.binary_erosion
+    in_plane = np.ones((1, 3, 3), bool)
+    out = change(moved >= 1, structure=in_plane).astype(np.uint8)
+    out[change(moved == 2, structure=in_plane)] = 2
+    return out
+
+
+def test_volume(n_slices: int, seed: int = 4) -> dict:
+    """One phantom volume's labelled slices at 512 px, with three segmenters' maps and a noisy
+    image, as method_tables takes them."""
+    spec = PhantomSpec(size=512, n_slices=64, slice_thickness_mm=2.5, fov_mm=(360.0, 360.0))
+    volume = generate_volume(seed, spec)  # 0.70 mm pixels, as in a typical LiTS case
+    keep = np.flatnonzero(volume.labels.reshape(64, -1).any(axis=1))
+    keep = keep[(len(keep) - n_slices) // 2 :][:n_slices]
+    rng = np.random.default_rng(seed)
+    truth = hu_to_normalised(volume.hu[keep]).astype(np.float32)
+    return {
+        "truth": truth,
+        "image": truth + rng.normal(0, 0.01, truth.shape).astype(np.float32),
+        "masks": volume.labels[keep],
+        "labels": {s: segmenter_map(volume.labels[keep], k, rng) for k, s in enumerate(SEGMENTERS)},
+        "slices": keep,
+        "spacing": (*volume.spacing_mm[:2], volume.spacing_mm[2]),
+    }
+
+
+def test_sets(data: dict, copies: int) -> tuple:
+    """``copies`` volumes holding the same slices, as TestSets in the split's order."""
+    volumes = np.repeat(np.arange(copies), len(data["slices"]))
+    slices = np.tile(data["slices"], copies)
+
+    def tiled(array: np.ndarray) -> TestSet:
+        return TestSet(np.tile(array, (copies, 1, 1)), volumes, slices)
+
+    labels = {s: tiled(m) for s, m in data["labels"].items()}
+    spacing = dict.fromkeys(range(copies), data["spacing"])
+    return tiled(data["truth"]), tiled(data["masks"]), spacing, tiled(data["image"]), labels
+
+
+def today_seconds_per_slice(data: dict) -> float:
+    truth, masks, spacing, image, labels = test_sets(data, 1)
+    method_tables("base", truth, masks, spacing, image, labels)  # warm-up: MONAI's import
+    start = time.perf_counter()
+    method_tables("base", truth, masks, spacing, image, labels)
+    return (time.perf_counter() - start) / len(data["slices"])
+
+
+def baseline_seconds_per_slice(data: dict, anatomy: types.ModuleType) -> float:
+    """The per-slice work of the baseline's evaluate job: image metrics, and the anatomy
+    metrics by every segmenter."""
+    roi = circular_roi(data["truth"].shape[-1])
+    start = time.perf_counter()
+    for i in range(len(data["slices"])):
+        psnr_in_roi(data["image"][i], data["truth"][i], roi)
+        ssim_in_roi(data["image"][i], data["truth"][i], roi)
+        for predicted in data["labels"].values():
+            anatomy.slice_metrics(predicted[i], data["masks"][i], data["spacing"][:2], 2.0)
+    return (time.perf_counter() - start) / len(data["slices"])
+
+
+def parallel_slices_per_s(data: dict, copies: int, workers: int) -> float:
+    truth, masks, spacing, image, labels = test_sets(data, copies)
+    start = time.perf_counter()
+    method_tables("base", truth, masks, spacing, image, labels, workers=workers)
+    return len(truth) / (time.perf_counter() - start)
+
+
+def agreement(data: dict, anatomy: types.ModuleType) -> dict:
+    """Dice and clDice of today and the baseline on the same maps (NSD changed definition)."""
+    worst = {"dice": 0.0, "cldice": 0.0}
+    predicted = data["labels"]["g"]
+    for i in range(len(data["slices"])):
+        spacing = data["spacing"][:2]
+        new = slice_metrics(predicted[i], data["masks"][i], spacing, 2.0)
+        old = anatomy.slice_metrics(predicted[i], data["masks"][i], spacing, 2.0)
+        for metric in worst:
+            for column in (c for c in new if c.startswith(f"{metric}_")):
+                gap = abs(np.nan_to_num(new[column]) - np.nan_to_num(old[column]))
+                worst[metric] = max(worst[metric], float(gap))
+    return worst
+
+
+def report(r: dict) -> str:
+    rows = [
+        ("one process, s per test slice", "baseline_s_per_slice", "today_s_per_slice", ".3f"),
+        (
+            f"every core ({r['workers']} workers), test slices per s",
+            "baseline_slices_per_s_node",
+            "today_slices_per_s_node",
+            ".2f",
+        ),
+        (
+            f"projected on {r['node_cores']} cores: 3,833 slices x 11 methods, minutes",
+            "baseline_paper_scale_minutes",
+            "evaluation_paper_scale_minutes",
+            ".1f",
+        ),
+    ]
+
+    def speedup(old: str, new: str) -> float:  # rates per second: higher is faster
+        return r[new] / r[old] if "_per_s_" in new else r[old] / r[new]
+
+    table = "\n".join(
+        f"| {name} | {r[old]:{form}} | {r[new]:{form}} | {speedup(old, new):.1f}x |"
+        for name, old, new, form in rows
+    )
+    return f"""### Evaluation at the paper's scale (`bench/evaluation.py`)
+
+{r["date"]}, {r["machine"]}; `{r["command"]}`. Test slices: {r["slices"]} labelled slices of a
+512 px phantom volume (0.70 mm pixels), each segmented by three segmenters (the truth moved,
+grown or shrunk); per slice PSNR and SSIM, and per segmenter Dice, NSD (2 mm) and clDice per
+class; per volume the same in 3-D (today only).
+
+| | baseline ({r["baseline"]}) | today | speed-up |
+|---|---|---|---|
+{table}
+
+Today includes the 3-D metrics, which the baseline did not compute. The baseline's node
+throughput is its `evaluate` rule's: one single-process job per method, 11 side by side, so
+min(11, cores) / its seconds per slice.{_scaled(r)} Dice and clDice agree with the baseline's to
+{r["agreement"]["dice"]:.1g} and {r["agreement"]["cldice"]:.1g}; NSD changed definition
+(Nikolov et al.'s surface, issue 19). Headline (`docs/benchmarks.json`):
+`evaluation_paper_scale_minutes` = {r["evaluation_paper_scale_minutes"]:.1f}.
+"""
+
+
+def _scaled(r: dict) -> str:
+    if r["workers"] == r["node_cores"]:
+        return ""
+    return (
+        f" Measured with {r['workers']} workers, projected to {r['node_cores']} cores as"
+        f" {r['node_cores']} / {r['workers']} times the throughput (linear scaling assumed)."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--baseline", default="88fcc03")
+    parser.add_argument("--baseline-source", type=Path)
+    parser.add_argument("--slices", type=int, default=24, help="test slices per volume")
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--volumes", type=int, help="for the node throughput (default 4x workers)")
+    parser.add_argument("--node-cores", type=int, default=16, help="the node of the projection")
+    parser.add_argument("--json", type=Path, help="merge the numbers into this file")
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+    anatomy = baseline_module(args.baseline, args.baseline_source)
+    data = test_volume(args.slices)
+    node_rate = parallel_slices_per_s(data, args.volumes or 4 * args.workers, args.workers)
+    print(f"every core: {node_rate:.2f} test slices/s", flush=True)
+    import torch
+
+    torch.set_num_threads(1)  # one process is one core
+    today_s = today_seconds_per_slice(data)
+    baseline_s = baseline_seconds_per_slice(data, anatomy)
+    print(f"one process: today {today_s:.3f} s/slice, baseline {baseline_s:.3f}", flush=True)
+    baseline_rate = min(PAPER_METHODS, args.workers) / baseline_s
+    total = PAPER_TEST_SLICES * PAPER_METHODS
+    scale = args.node_cores / args.workers  # 1 when measured on such a node
+    r = {
+        "command": "python bench/evaluation.py " + " ".join(sys.argv[1:]),
+        "machine": machine(),
+        "date": today(),
+        "baseline": args.baseline,
+        "slices": len(data["slices"]),
+        "workers": args.workers,
+        "today_s_per_slice": today_s,
+        "baseline_s_per_slice": baseline_s,
+        "today_slices_per_s_node": node_rate,
+        "baseline_slices_per_s_node": baseline_rate,
+        "node_cores": args.node_cores,
+        "evaluation_paper_scale_minutes": total / (node_rate * scale) / 60,
+        "baseline_paper_scale_minutes": total
+        / (min(PAPER_METHODS, args.node_cores) / baseline_s)
+        / 60,
+        "agreement": agreement(data, anatomy),
+    }
+    r["speedup_paper_scale"] = (
+        r["baseline_paper_scale_minutes"] / r["evaluation_paper_scale_minutes"]
+    )
+    text = report(r)
+    print(text)
+    if args.json:
+        merged = json.loads(args.json.read_text()) if args.json.exists() else {}
+        merged["evaluation_paper_scale_minutes"] = r["evaluation_paper_scale_minutes"]
+        merged["evaluation"] = r
+        args.json.write_text(json.dumps(merged, indent=1) + "\n")
+    if args.write_docs:
+        replace_section("evaluation", text, DOC)
+
+
+if __name__ == "__main__":
+    main()
