@@ -22,6 +22,9 @@ mask with the slice spacing, as CARE reports them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import numpy as np
 from scipy import ndimage
 from skimage.morphology import skeletonize
@@ -171,13 +174,25 @@ def slice_metrics(
 ) -> dict[str, float]:
     """Every segmentation metric of one slice, as the columns of ``per_slice.csv``;
     ``truth_skeletons``: :func:`class_skeletons` of ``truth``, when already computed."""
+    nsd = partial(surface_dice, spacing_mm=spacing_mm, tolerance_mm=tolerance_mm)
+    per_class = _per_class(prediction, truth, nsd, truth_skeletons)
+    return {"dice": paper_dice(prediction, truth), **per_class}
+
+
+def _per_class(
+    prediction: np.ndarray,
+    truth: np.ndarray,
+    nsd: Callable[[np.ndarray, np.ndarray], float],
+    truth_skeletons: dict[int, np.ndarray] | None,
+) -> dict[str, float]:
+    """Dice, ``nsd`` and clDice of each class, named as the columns of the metric tables."""
     skeletons = truth_skeletons or {}
-    row = {"dice": paper_dice(prediction, truth)}
+    row = {}
     for name, label in CLASSES.items():
         p, g = prediction == label, truth == label
         suffix = CLASS_COLUMNS[name]
         row[f"dice_{suffix}"] = dice(p, g)
-        row[f"nsd_{suffix}"] = surface_dice(p, g, spacing_mm, tolerance_mm)
+        row[f"nsd_{suffix}"] = nsd(p, g)
         row[f"cldice_{suffix}"] = cl_dice(p, g, skeletons.get(label))
     return row
 
@@ -224,12 +239,5 @@ def volume_metrics(
     """Dice, NSD and clDice per class of one volume's stacked slices (slice, row, col), with
     the spacing (slice, row, col) in mm: CARE's per-volume metrics, with the empty-mask rules;
     ``truth_skeletons``: :func:`class_skeletons` of ``truth``, when already computed."""
-    skeletons = truth_skeletons or {}
-    row = {}
-    for name, label in CLASSES.items():
-        p, g = prediction == label, truth == label
-        suffix = CLASS_COLUMNS[name]
-        row[f"dice_{suffix}"] = dice(p, g)
-        row[f"nsd_{suffix}"] = surface_dice_3d(p, g, spacing_mm, tolerance_mm)
-        row[f"cldice_{suffix}"] = cl_dice(p, g, skeletons.get(label))
-    return row
+    nsd = partial(surface_dice_3d, spacing_mm=spacing_mm, tolerance_mm=tolerance_mm)
+    return _per_class(prediction, truth, nsd, truth_skeletons)
