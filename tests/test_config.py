@@ -70,6 +70,8 @@ def test_defaults_are_filled():
         ({"run": "x", "data": {"source": "lits"}}, "data.lits_dir: required"),
         ({"run": "x", "bm3d": {"sigma_psd": "aut"}}, "bm3d.sigma_psd: 'aut' is not one of"),
         ({"run": "a b"}, "run: 'a b' does not match"),
+        ({"run": ".."}, "run: '..' does not match"),  # would write outside results/
+        ({"run": "-x"}, "run: '-x' does not match"),
         ({}, "'run' is a required property"),
     ],
 )
