@@ -338,6 +338,16 @@ def test_bad_per_slice_is_named(tmp_path):
         read_per_slice(path)
 
 
+def test_bad_per_volume_is_named_and_writes_no_table(tmp_path):
+    per_slice = fake_per_slice()
+    per_slice.to_csv(tmp_path / "per_slice.csv", index=False)
+    path = tmp_path / "per_volume.csv"
+    fake_per_volume(per_slice).drop(columns=["contiguous"]).to_csv(path, index=False)
+    with pytest.raises(InputDataError, match=r"per_volume\.csv: missing columns contiguous"):
+        write_tables(tmp_path / "per_slice.csv", tmp_path / "tables", per_volume_path=path)
+    assert not (tmp_path / "tables").exists()
+
+
 # --- figures ---------------------------------------------------------------------------------
 
 
