@@ -1,7 +1,9 @@
 """The LiTS reader: canonical orientation whatever the storage, and clear errors on bad input."""
 
 import gzip
+import os
 import shutil
+import struct
 from pathlib import Path
 
 import nibabel as nib
@@ -228,3 +230,133 @@ def test_nifti_header_is_read_through_nibabel(tmp_path):
     volume = read_pair(VolumePair(3, tmp_path / "volume-3.nii", tmp_path / "segmentation-3.nii"))
     expected = np.transpose(hu, (2, 1, 0))[:, ::-1, ::-1]
     np.testing.assert_allclose(volume.hu, 2 * np.trunc((expected + 1024) / 2) - 1024)
+
+
+# ---- issue 20: what the listing and the voxels can tell -----------------------------------
+
+
+def test_a_file_tact_may_not_read_is_permission_denied_not_corrupt(tmp_path, monkeypatch):
+    """Root reads every file, so the denial is the operating system's answer, simulated."""
+    write_case(tmp_path, 0)
+    culprit = tmp_path / "segmentation-0.nii"
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != culprit and real_access(p, mode))
+    expect_error(tmp_path, culprit, "permission denied")
+    monkeypatch.undo()
+    real_load = nib.load
+
+    def denied(path, **kwargs):
+        if Path(path) == culprit:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_load(path, **kwargs)
+
+    monkeypatch.setattr(nib, "load", denied)
+    expect_error(_pair(tmp_path), culprit, "permission denied")
+
+
+def write_volume(root: Path, hu: np.ndarray, affine: np.ndarray | None = None) -> VolumePair:
+    """Case 0 with ``hu`` as its volume and the usual labels."""
+    write_case(root, 0)
+    write_nifti(root / "volume-0.nii", hu, ras_affine() if affine is None else affine)
+    if affine is not None:
+        write_nifti(root / "segmentation-0.nii", make_case(0)[1], affine)
+    return _pair(root)
+
+
+def test_intensities_that_cannot_be_hu_are_refused(tmp_path):
+    hu = make_case(0)[0]
+    culprit = tmp_path / "volume-0.nii"
+    expect_error(write_volume(tmp_path, hu + 1024), culprit, "scl_inter = -1024")
+    expect_error(write_volume(tmp_path, np.full_like(hu, -1000)), culprit, "nothing but air")
+    extremes = hu.copy()
+    extremes[::3] = -32768  # not padding: below the scanners' -3024
+    expect_error(write_volume(tmp_path, extremes), culprit, "outside [-1100, 4000]")
+    padding = np.full_like(hu, -3000)
+    expect_error(write_volume(tmp_path, padding), culprit, "every voxel is scanner padding")
+
+
+@pytest.mark.parametrize("padding", [-2000, -2048, -3024])
+def test_scanner_padding_and_clipped_bone_are_read(tmp_path, padding):
+    hu = make_case(0)[0]
+    hu[:4] = padding  # outside the circular field of view
+    hu[hu > 600] = 1023  # 3D-IRCADb clips at 1023 HU
+    volume = read_pair(write_volume(tmp_path, hu))
+    assert volume.hu.min() == padding and volume.hu.max() == 1023
+
+
+def test_scaling_fields_read_as_the_nifti_standard_says(tmp_path):
+    """slope 0 (or NaN) means unscaled; a valid slope with a non-finite intercept is an error."""
+    pair = write_volume(tmp_path, make_case(0)[0].astype(np.int16))
+    plain = read_pair(pair).hu
+    raw = bytearray(pair.image.read_bytes())
+    for slope, inter in [(0.0, 7.0), (np.nan, 7.0)]:
+        raw[112:120] = struct.pack("<2f", slope, inter)
+        pair.image.write_bytes(bytes(raw))
+        np.testing.assert_array_equal(read_pair(pair).hu, plain)
+    raw[112:120] = struct.pack("<2f", 1.0, np.inf)
+    pair.image.write_bytes(bytes(raw))
+    expect_error(pair, pair.image, "invalid header scaling fields")
+
+
+@pytest.mark.parametrize(
+    ("dtype", "shown"), [(np.complex64, "complex64"), ([("R", "u1"), ("G", "u1"), ("B", "u1")], "")]
+)
+def test_voxels_must_be_real_scalars(tmp_path, dtype, shown):
+    write_case(tmp_path, 0)
+    write_nifti(tmp_path / "volume-0.nii", np.zeros(make_case(0)[0].shape, dtype), ras_affine())
+    message = expect_error(_pair(tmp_path), tmp_path / "volume-0.nii", "expected real scalar")
+    assert shown in message
+
+
+def oblique(degrees: float) -> np.ndarray:
+    turn = np.radians(degrees)
+    affine = ras_affine()
+    c, s = np.cos(turn), np.sin(turn)
+    affine[:3, :3] = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]) @ affine[:3, :3]
+    return affine
+
+
+def test_oblique_axes_warned_up_to_twenty_degrees_then_refused(tmp_path, caplog):
+    hu = make_case(0)[0]
+    straight = read_pair(write_volume(tmp_path, hu)).hu
+    with caplog.at_level("WARNING", logger="tact.data.lits"):
+        tilted = read_pair(write_volume(tmp_path, hu, oblique(19))).hu
+    np.testing.assert_array_equal(tilted, straight)  # nearest axes, not resampled
+    assert "19.00 degrees off the scanner's" in caplog.text
+    expect_error(write_volume(tmp_path, hu, oblique(21)), tmp_path / "volume-0.nii", "21.0 degrees")
+
+
+@pytest.mark.parametrize("thickness", [0.001, 80.0])
+def test_implausible_voxel_sizes_are_refused(tmp_path, thickness):
+    affine = ras_affine((0.8, 0.8, thickness))
+    pair = write_volume(tmp_path, make_case(0)[0], affine)
+    expect_error(pair, pair.image, f"voxel sizes (0.8, 0.8, {thickness:g}) mm")
+
+
+def test_tumour_without_liver_is_refused(tmp_path):
+    write_case(tmp_path, 0)
+    labels = make_case(0)[1]
+    labels[labels == 1] = 2
+    write_nifti(tmp_path / "segmentation-0.nii", labels, ras_affine())
+    expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", "no liver (label 1)")
+
+
+def test_names_in_any_case_and_linked_folders_are_found(tmp_path):
+    write_case(tmp_path / "a", 0)
+    (tmp_path / "a/volume-0.nii").rename(tmp_path / "a/Volume-0.nii")
+    write_case(tmp_path / "elsewhere", 1)
+    (tmp_path / "a/linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "a/loop").symlink_to(tmp_path / "a", target_is_directory=True)
+    pairs = discover_pairs(tmp_path / "a")
+    assert [(p.volume_id, p.image.name) for p in pairs] == [
+        (0, "Volume-0.nii"),
+        (1, "volume-1.nii"),
+    ]
+
+
+def test_a_dangling_link_is_named(tmp_path):
+    write_case(tmp_path, 0)
+    link = tmp_path / "segmentation-1.nii"
+    link.symlink_to(tmp_path / "gone.nii")
+    write_nifti(tmp_path / "volume-1.nii", make_case(1)[0], ras_affine())
+    expect_error(tmp_path, link, f"is a link to {tmp_path / 'gone.nii'}, which does not exist")

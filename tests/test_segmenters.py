@@ -140,3 +140,32 @@ def test_stages_import_only_what_they_use():
     assert "physics.py" not in modules("bm3d.py") | modules("evaluate.py")  # no ODL or ASTRA
     for report in ("tables.py", "alpha_tradeoff.py", "slice_figures.py", "training_curves.py"):
         assert not {"evaluation.py", "models.py", "physics.py"} & modules(report), report
+
+
+@pytest.mark.parametrize("weight", [1e-05, 3e-7, 0.1, 0.5, 1, 1.0, 0.123456789, 5e-324])
+def test_every_weight_in_range_makes_an_id_that_parses_back(weight):
+    """alpha 0.00001 once made task_a1e-05, which the workflow's wildcard refused mid-run."""
+    import re
+
+    from tact.methods import joint_id
+
+    for method in (
+        task_adaptive_id(weight),
+        task_adaptive_id(weight, "ensemble"),
+        joint_id(weight),
+    ):
+        assert re.fullmatch(METHOD_PATTERN, method), method
+        assert parse_method(method).weight == weight
+    assert task_adaptive_id(0.5) == "task_a0.5" and task_adaptive_id(1e-05) == "task_a0.00001"
+
+
+def test_cuda_without_a_gpu_is_one_line_naming_the_setting(monkeypatch):
+    import torch
+
+    from tact.errors import ConfigError
+    from tact.models import choose_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"^training\.device: cuda, but torch sees no CUDA"):
+        choose_device("cuda")
+    assert choose_device("auto").type == "cpu"

@@ -86,7 +86,7 @@ def validate_config(config: dict[str, Any], schema: dict[str, Any]) -> dict[str,
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(map(_describe, errors)))
+        raise ConfigError("invalid configuration: " + "; ".join(map(_describe, errors)))
     _fill_defaults(schema, config)
     data = config["data"]
     if data["source"] == "lits" and not data["lits_dir"]:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+NO_GPU = (
+    "training.device: cuda, but torch sees no CUDA device on this machine; run the training"
+    " jobs where there is one (profiles/slurm asks for a GPU) or set training.device: auto"
+)
+
 
 class TactError(Exception):
     """Base class for problems with the user's input or configuration."""

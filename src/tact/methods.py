@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 FIXED_LABELS = {
     "lowdose": "Low-dose",
@@ -56,10 +57,21 @@ def parse_method(method: str) -> TrainedMethod | None:
     return TrainedMethod(kind, float(match["weight"]), match["defence"])
 
 
+def weight_text(weight: float) -> str:
+    """An alpha or C as the id writes it: as in the config, but never in e-notation (1e-05
+    would hold a '-' and no longer be one id), so every float in [0, 1] makes a valid id."""
+    text = str(weight)
+    return format(Decimal(text), "f") if "e" in text.lower() else text
+
+
 def task_adaptive_id(alpha: float, defence: str | None = None) -> str:
     if defence is not None and defence not in DEFENCES:
         raise ValueError(f"defence must be one of {sorted(DEFENCES)}, got {defence!r}")
-    return f"{TASK}{alpha}" + (f"_{defence}" if defence else "")
+    return f"{TASK}{weight_text(alpha)}" + (f"_{defence}" if defence else "")
+
+
+def joint_id(c: float) -> str:
+    return f"{JOINT}{weight_text(c)}"
 
 
 def weight_of(method: str) -> float | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from tact.errors import InputDataError
+from tact.errors import NO_GPU, ConfigError, InputDataError
 
 ARCHITECTURES = ("unet", "redcnn")
 N_CLASSES = 3  # background, liver, tumour
@@ -46,7 +46,7 @@ def choose_device(requested: str = "auto") -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("training.device is cuda but no CUDA device is available")
+        raise ConfigError(NO_GPU)
     return torch.device(requested)
 
 

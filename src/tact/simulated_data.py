@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tact.io import atomic_path
+from tact.io import atomic_path, read_npz
 
 
 @dataclass
@@ -55,7 +55,7 @@ def save_measurements(sim: SimulatedStack, backend: str, path: str | Path) -> No
 
 
 def load_measurements(path: str | Path) -> Measurements:
-    with np.load(path, allow_pickle=False) as data:
+    with read_npz(path) as data:
         return Measurements(
             volume_id=int(data["volume_id"]),
             slice_index=data["slice_index"],
@@ -83,7 +83,7 @@ def save_simulation(sim: SimulatedStack, path: str | Path) -> None:
 
 
 def load_simulation(path: str | Path) -> SimulatedStack:
-    with np.load(path, allow_pickle=False) as data:
+    with read_npz(path) as data:
         return SimulatedStack(
             volume_id=int(data["volume_id"]),
             slice_index=data["slice_index"],

@@ -18,7 +18,7 @@ import pandas as pd
 from tact.data.slices import load_stack
 from tact.data.split import read_split
 from tact.errors import InputDataError
-from tact.io import atomic_path
+from tact.io import atomic_path, read_npz
 
 
 @dataclass
@@ -46,7 +46,7 @@ def save_test_set(test_set: TestSet, path: str | Path) -> None:
 
 
 def load_test_set(path: str | Path) -> TestSet:
-    with np.load(path, allow_pickle=False) as data:
+    with read_npz(path) as data:
         return TestSet(data["images"], data["volumes"], data["slices"])
 
 
@@ -78,7 +78,7 @@ def save_label_sets(labels: Mapping[str, TestSet], path: str | Path) -> None:
 
 def load_label_sets(path: str | Path) -> dict[str, TestSet]:
     """Segmenter name -> its label maps of the test slices (see :func:`save_label_sets`)."""
-    with np.load(path, allow_pickle=False) as data:
+    with read_npz(path) as data:
         if "segmenters" not in data:
             raise InputDataError(path, "not a label file of this workflow (no segmenters)")
         return {

@@ -583,6 +583,7 @@ def train_from_files(
     Reconstruction jobs learn from the low-dose input of ``sim_paths``; a segmentation job
     learns from full-dose slices, plus their low-dose input when ``job.lowdose_copies``.
     """
+    log.info("training on %s", choose_device(settings.device))  # no GPU: said before the data
     data = training_data(job, store_paths, split_path, sim_paths)
     train, val = split_validation(data, settings.val_fraction, settings.seed)
     log.info("%s: %d training and %d validation slices", job.kind, len(train), len(val))

@@ -11,8 +11,8 @@ from tact.config import load_schema, validate_config
 from tact.data.lits import discover_pairs
 from tact.data.split import check_split_possible
 from tact.dependencies import library_files
-from tact.errors import TactError
-from tact.methods import METHOD_PATTERN, parse_method, task_adaptive_id
+from tact.errors import NO_GPU, TactError
+from tact.methods import METHOD_PATTERN, joint_id, parse_method, task_adaptive_id
 from tact.segmenters import (
     G_MODEL,
     MODEL_PATTERN,
@@ -86,6 +86,25 @@ try:
 except TactError as exc:
     _fail(exc)
 
+for _network in ("segmentation", "reconstruction"):
+    _halvings = 2 ** config[_network]["depth"]
+    if config["data"]["image_size"] % _halvings:
+        _fail(
+            f"data.image_size: {config['data']['image_size']} is not a multiple of"
+            f" {_halvings}, which {_network}.depth: {config[_network]['depth']} needs"
+            " (the network halves the image that many times)"
+        )
+
+
+onstart:
+    # The executor is known only now: a local run can check the GPU before any job runs; on a
+    # cluster the login node has none, and the training job says so in its first line.
+    if workflow.local_exec and config["training"]["device"] == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            _fail(NO_GPU)
+
 
 def volume_pair(wildcards):
     """The NIfTI pair of one volume: the generated phantom or the user's LiTS files."""
@@ -138,7 +157,7 @@ def reconstruction_methods():
     """Method ids of the reconstruction trainings: base, joint_c{C}, task_a{alpha}[_{defence}]."""
     return [
         "base",
-        *(f"joint_c{c}" for c in config["joint"]["cs"]),
+        *(joint_id(c) for c in config["joint"]["cs"]),
         *(
             task_adaptive_id(a, d)
             for d in defences()

@@ -3,24 +3,49 @@
 The same reader serves the real LiTS data and the built-in phantom. Every problem with a file is
 raised as :class:`tact.errors.InputDataError`, whose message names the file, before anything is
 written. Volumes are returned in one canonical view (see :mod:`tact.data.orientation`).
+
+What is checked (README, "When things go wrong"): from the folder listing, before any job,
+names in any letter case, linked files and folders followed, links that point nowhere and
+files tact may not read; from the voxels, in each case's extraction job, the scaling fields as
+the NIfTI standard reads them, a real scalar data type, intensities that can be HU, voxel sizes,
+the axes, and labels. An oblique volume is taken to its nearest axes without resampling: with a
+warning in the job's log up to :data:`MAX_OBLIQUE_DEGREES`, refused beyond.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 from nibabel.filebasedimages import ImageFileError
+from nibabel.spatialimages import HeaderDataError
 
 from tact.data.orientation import ras_to_radiological
 from tact.errors import InputDataError
 
+log = logging.getLogger(__name__)
+
 AFFINE_TOLERANCE_MM = 1e-3
-_NAME = re.compile(r"^(volume|segmentation)-(\d+)\.nii(\.gz)?$")
+_NAME = re.compile(r"^(volume|segmentation)-(\d+)\.nii(\.gz)?$", re.IGNORECASE)
+# Slices are read along the nearest axes, not resampled: a few degrees (a tilted gantry's
+# reconstruction, a rotated export) move a voxel by under a voxel per few dozen; 20 degrees by
+# a third of the way across the slice, which is no longer the scanner's slice.
+MAX_OBLIQUE_DEGREES = 20.0
+OBLIQUE_NOTE_DEGREES = 0.01
+VOXEL_MM = (0.05, 50.0)  # plausible voxel sizes of a CT volume
+# HU plausibility, over the voxels inside the field of view (padding outside it excluded).
+PADDING_HU = (-3100.0, -1900.0)  # scanners write -2000, -2048, -3000 or -3024 there
+HU_RANGE = (-1100.0, 4000.0)
+MAX_OUTSIDE_FRACTION = 0.01
+AIR_BELOW_HU = -500.0  # the lowest 1 % of a CT volume is air (outside the body, lungs, bowel)
+TISSUE_ABOVE_HU = -900.0  # and its highest 1 % is not
 
 
 @dataclass(frozen=True)
@@ -48,11 +73,12 @@ def discover_pairs(root: str | Path) -> list[VolumePair]:
     if not root.is_dir():
         raise InputDataError(root, "LiTS directory does not exist or is not a directory")
     found: dict[str, dict[int, Path]] = {"volume": {}, "segmentation": {}}
-    for path in sorted(root.rglob("*.nii*")):
+    for path in _files_under(root):
         match = _NAME.match(path.name)
-        if match is None or not path.is_file():
+        if match is None:
             continue
-        kind, volume_id = match.group(1), int(match.group(2))
+        _check_listed_file(path)
+        kind, volume_id = match.group(1).lower(), int(match.group(2))
         other = found[kind].get(volume_id)
         if other is not None:
             raise InputDataError(
@@ -71,6 +97,30 @@ def discover_pairs(root: str | Path) -> list[VolumePair]:
     return [VolumePair(i, images[i], masks[i]) for i in sorted(images)]
 
 
+def _files_under(root: Path) -> Iterator[Path]:
+    """Every entry under ``root`` but folders, in a stable order, following linked folders
+    (a batch folder linked in from another disk) once each."""
+    seen: set[str] = set()
+    for folder, folders, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        folders.sort()
+        if real in seen:
+            folders.clear()
+            continue
+        seen.add(real)
+        yield from (Path(folder) / name for name in sorted(files))
+
+
+def _check_listed_file(path: Path) -> None:
+    """What the listing shows: a link that points nowhere, a file tact may not read."""
+    if not path.exists():
+        raise InputDataError(path, f"is a link to {os.readlink(path)}, which does not exist")
+    if not path.is_file():
+        raise InputDataError(path, "is not a regular file")
+    if not os.access(path, os.R_OK):
+        raise InputDataError(path, "permission denied: tact may not read it (chmod a+r)")
+
+
 def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Read a 3-D NIfTI file fully (so truncation shows here) and return (data, affine)."""
     try:
@@ -80,10 +130,18 @@ def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
         data = np.asanyarray(image.dataobj)
     except InputDataError:
         raise
+    except PermissionError as exc:
+        raise InputDataError(path, "permission denied: tact may not read it (chmod a+r)") from exc
+    except HeaderDataError as exc:  # e.g. a valid scl_slope with a NaN scl_inter
+        raise InputDataError(path, f"invalid header scaling fields: {exc}") from exc
     except (ImageFileError, EOFError, OSError, ValueError, zlib.error) as exc:
         raise InputDataError(
             path, f"not a readable NIfTI file, corrupt or truncated ({exc})"
         ) from exc
+    if data.dtype.kind not in "biuf":
+        raise InputDataError(
+            path, f"holds {data.dtype} voxels; expected real scalar values (one per voxel)"
+        )
     while data.ndim > 3 and data.shape[-1] == 1:  # (X, Y, Z, 1) is still a volume
         data = data[..., 0]
     if data.ndim != 3:
@@ -116,7 +174,61 @@ def _check_labels(path: Path, mask: np.ndarray) -> np.ndarray:
         raise InputDataError(path, f"has labels outside {{0, 1, 2}}: {shown}")
     if not mask.any():
         raise InputDataError(path, "contains no liver or tumour voxel (all labels are 0)")
+    if not (mask == 1).any():
+        raise InputDataError(path, "has tumour (label 2) but no liver (label 1)")
     return mask.astype(np.uint8)
+
+
+def _check_hu(path: Path, hu: np.ndarray) -> None:
+    """Intensities a CT volume in HU can have: air near -1000, and few values outside about
+    [-1100, 4000], over the voxels inside the field of view (padding outside it excluded)."""
+    sample = hu.reshape(-1)[::7]  # every 7th voxel: fast, and no stride along an axis
+    inside = sample[(sample < PADDING_HU[0]) | (sample > PADDING_HU[1])]
+    if inside.size == 0:
+        raise InputDataError(path, "every voxel is scanner padding (-1900 to -3100 HU)")
+    outside = np.mean((inside < HU_RANGE[0]) | (inside > HU_RANGE[1]))
+    low, high = np.percentile(inside, [1, 99])
+    found = f"1st and 99th percentiles {low:.0f} and {high:.0f}"
+    if outside > MAX_OUTSIDE_FRACTION:
+        raise InputDataError(
+            path,
+            f"does not look like HU: {outside:.0%} of the voxels inside the field of view lie"
+            f" outside [{HU_RANGE[0]:.0f}, {HU_RANGE[1]:.0f}] ({found})",
+        )
+    if low > AIR_BELOW_HU:
+        raise InputDataError(
+            path,
+            f"does not look like HU: no air ({found}; air is near -1000). Raw scanner values"
+            " 0..4095 look like this: set the rescale intercept (scl_inter = -1024)",
+        )
+    if high < TISSUE_ABOVE_HU:
+        raise InputDataError(path, f"does not look like HU: nothing but air ({found})")
+
+
+def _check_geometry(path: Path, affine: np.ndarray) -> None:
+    """Voxel sizes a CT volume can have, and axes near the scanner's (see the module doc)."""
+    sizes = nib.affines.voxel_sizes(affine)
+    if np.any(sizes < VOXEL_MM[0]) or np.any(sizes > VOXEL_MM[1]):
+        shown = ", ".join(f"{s:.4g}" for s in sizes)
+        raise InputDataError(
+            path,
+            f"voxel sizes ({shown}) mm: each must lie in [{VOXEL_MM[0]}, {VOXEL_MM[1]}] mm;"
+            " fix the header's pixdim or affine",
+        )
+    degrees = float(np.degrees(np.max(nib.affines.obliquity(affine))))
+    if degrees > MAX_OBLIQUE_DEGREES:
+        raise InputDataError(
+            path,
+            f"its axes are {degrees:.1f} degrees off the scanner's (more than"
+            f" {MAX_OBLIQUE_DEGREES:g}): resample it to axis-aligned slices first",
+        )
+    if degrees > OBLIQUE_NOTE_DEGREES:
+        log.warning(
+            "%s: its axes are %.2f degrees off the scanner's; slices are read along the"
+            " nearest axes, not resampled",
+            path,
+            degrees,
+        )
 
 
 def read_pair(pair: VolumePair) -> CanonicalVolume:
@@ -134,10 +246,12 @@ def read_pair(pair: VolumePair) -> CanonicalVolume:
             f"{np.array2string(mask_affine, precision=4)}\nvs\n"
             f"{np.array2string(image_affine, precision=4)}",
         )
+    _check_geometry(pair.image, image_affine)
     hu = image.astype(np.float32)
     n_bad = int(np.size(hu) - np.count_nonzero(np.isfinite(hu)))
     if n_bad:
         raise InputDataError(pair.image, f"contains {n_bad} NaN or infinite voxels")
+    _check_hu(pair.image, hu)
     labels = _check_labels(pair.mask, mask)
     hu_ras, sizes = _to_canonical(hu, image_affine)
     labels_ras, _ = _to_canonical(labels, image_affine)

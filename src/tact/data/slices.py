@@ -17,7 +17,7 @@ from skimage.transform import resize
 from tact.data.lits import CanonicalVolume
 from tact.data.units import hu_to_normalised
 from tact.errors import InputDataError
-from tact.io import atomic_path
+from tact.io import atomic_path, read_npz
 
 AIR_HU = -1024.0
 
@@ -94,7 +94,7 @@ def save_stack(stack: SliceStack, path: str | Path) -> None:
 
 def load_stack(path: str | Path) -> SliceStack:
     """Read a store written by :func:`save_stack`."""
-    with np.load(path, allow_pickle=False) as data:
+    with read_npz(path) as data:
         return SliceStack(
             volume_id=int(data["volume_id"]),
             image=data["image"],
@@ -106,5 +106,5 @@ def load_stack(path: str | Path) -> SliceStack:
 
 def read_slice_index(path: str | Path) -> tuple[int, np.ndarray]:
     """(volume id, slice indices) of a store, without reading its images."""
-    with np.load(path, allow_pickle=False) as data:
+    with read_npz(path) as data:
         return int(data["volume_id"]), data["slice_index"]
