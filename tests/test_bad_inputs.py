@@ -46,6 +46,16 @@ def nothing_partial(workdir) -> None:
         assert not list(results.rglob("sim/*.npz")), "a later stage ran"
 
 
+def run_with_one_bad_case(tmp_path, make_bad):
+    """Three good cases, one of them then damaged by ``make_bad``; the data stage run on them."""
+    root = three_cases(tmp_path)
+    culprit = make_bad(root)
+    config = lits_config(tmp_path, root)
+    result = run_workflow(tmp_path, config, SPLIT)
+    assert result.returncode != 0
+    return root, culprit, config, result
+
+
 def volume_ids_of_split(workdir) -> list[int]:
     return sorted(pd.read_csv(workdir / SPLIT)["volume"].unique().tolist())
 
@@ -140,12 +150,8 @@ BAD_VOXELS = {
 @pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(BAD_VOXELS))
 def test_a_bad_volume_stops_its_extraction_and_a_rerun_after_the_fix_completes(tmp_path, case):
-    root = three_cases(tmp_path)
     make_bad, fragment = BAD_VOXELS[case]
-    culprit = make_bad(root)
-    config = lits_config(tmp_path, root)
-    result = run_workflow(tmp_path, config, SPLIT)
-    assert result.returncode != 0
+    root, culprit, config, result = run_with_one_bad_case(tmp_path, make_bad)
     tact_line(result.stdout + result.stderr, f"{culprit}: ", fragment)
     assert not (tmp_path / STORE.format(2)).exists() and not (tmp_path / SPLIT).exists()
     nothing_partial(tmp_path)
@@ -182,12 +188,8 @@ BAD_LISTING = {
 
 @pytest.mark.parametrize("case", sorted(BAD_LISTING))
 def test_a_bad_listing_stops_before_any_job(tmp_path, case):
-    root = three_cases(tmp_path)
     make_bad, fragment = BAD_LISTING[case]
-    culprit = make_bad(root)
-    config = lits_config(tmp_path, root)
-    result = run_workflow(tmp_path, config, SPLIT)
-    assert result.returncode != 0
+    root, culprit, config, result = run_with_one_bad_case(tmp_path, make_bad)
     line = tact_line(result.stderr, str(culprit.parent), fragment)
     assert line.startswith("tact: error: ") and culprit.name.lower() in line.lower()
     assert not (tmp_path / "results").exists()
