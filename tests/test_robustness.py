@@ -1,11 +1,13 @@
 """Robustness through the workflow: killed runs, crafted checkpoints, awkward paths, shells."""
 
+import contextlib
 import os
 import pathlib
 import re
 import signal
 import subprocess
 import time
+from functools import partial
 
 import numpy as np
 import pytest
@@ -210,3 +212,65 @@ def test_no_config_value_reaches_a_shell():
         assert "os.system" not in text and "subprocess" not in text, path.name
     scripts = "\n".join(p.read_text() for p in REPO.glob("workflow/scripts/*.py"))
     assert "shell(" not in scripts and "os.system" not in scripts and "subprocess" not in scripts
+
+
+# --- SIGTERM and SIGINT: the run ends promptly, says so, and a rerun resumes -----------------
+
+
+def signal_once_ready(workdir, config, ready, number) -> tuple[int, float, str]:
+    """Start the run, send ``number`` to Snakemake alone (not its group) once ``ready()``
+    holds; return its exit status, the seconds it took to end, and its output."""
+    command, env = workflow_command(workdir, config, BASE_MODEL)
+    output = workdir / "stopped-run.out"
+    with output.open("w") as sink:
+        process = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + KILL_TIMEOUT_S
+    while not ready():
+        assert process.poll() is None, output.read_text()
+        assert time.monotonic() < deadline, "the moment to stop it never came"
+        time.sleep(0.02)
+    sent = time.monotonic()
+    process.send_signal(number)
+    try:
+        status = process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise AssertionError("still running a minute after the signal") from None
+    seconds = time.monotonic() - sent
+    with contextlib.suppress(ProcessLookupError):  # the jobs went with it
+        os.killpg(process.pid, 0)
+        raise AssertionError("a job process outlived the run")
+    return status, seconds, output.read_text()
+
+
+def written_since(path: pathlib.Path, start: float) -> bool:
+    return path.exists() and path.stat().st_mtime > start
+
+
+@pytest.mark.slow
+def test_sigterm_and_sigint_end_the_run_promptly_and_a_rerun_resumes(tmp_path):
+    """Snakemake alone waited for the running training to finish (hours on real data), then
+    said a job did not complete; a second signal went unheard meanwhile."""
+    settings = {**TINY_PHANTOM, "training": {**TINY_PHANTOM["training"], "epochs": 40}}
+    config = write_config(tmp_path / "c.yaml", **settings)
+    checkpoint = tmp_path / "results/test/checkpoints/base.ckpt"
+    for number in (signal.SIGTERM, signal.SIGINT):
+        status, seconds, output = signal_once_ready(
+            tmp_path, config, partial(written_since, checkpoint, time.time()), number
+        )
+        assert status == 1 and seconds < 5, (status, seconds, output)  # the training: 15 s more
+        name = signal.Signals(number).name
+        assert f"tact: stopped by {name}: the running jobs are ended; run the same" in output
+        assert not (tmp_path / BASE_MODEL).exists()
+    run_workflow(tmp_path, config, BASE_MODEL, check=True)  # the same command, nothing more
+    log = (tmp_path / "results/test/logs/train/base.log").read_text()
+    assert "resumed from results/test/checkpoints/base.ckpt" in log
+    assert not [p.name for p in (tmp_path / "results").rglob("*") if ".tmp" in p.name]

@@ -13,6 +13,7 @@ from tact.data.split import check_split_possible
 from tact.dependencies import library_files
 from tact.errors import NO_GPU, TactError
 from tact.methods import METHOD_PATTERN, joint_id, parse_method, task_adaptive_id
+from tact.stopping import stop_promptly_on_signals
 from tact.segmenters import (
     G_MODEL,
     MODEL_PATTERN,
@@ -97,6 +98,7 @@ for _network in ("segmentation", "reconstruction"):
 
 
 onstart:
+    stop_promptly_on_signals()  # SIGTERM, SIGINT: end the jobs now, not when they finish
     # The executor is known only now: a local run can check the GPU before any job runs; on a
     # cluster the login node has none, and the training job says so in its first line.
     if workflow.local_exec and config["training"]["device"] == "cuda":
