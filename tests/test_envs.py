@@ -25,7 +25,7 @@ from conftest import REPO, snakemake_command, write_config
 
 ENVS = {"cpu": REPO / "envs/cpu.yaml", "gpu": REPO / "envs/gpu.yaml"}
 # they run the workflow (the snakemake process and its SLURM submission), not the jobs
-RUNNER_PACKAGES = {"snakemake", "snakemake-executor-plugin-slurm"}
+RUNNER_PACKAGES = {"snakemake", "snakemake-executor-plugin-slurm", "psutil"}  # the main process
 
 
 def pyproject() -> dict:
