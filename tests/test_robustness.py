@@ -97,10 +97,10 @@ BASE_MODEL = "results/test/models/base.pt"
 RERUN_INCOMPLETE = "--rerun-incomplete"  # as profiles/local and profiles/slurm set it
 
 
-def start_and_kill(workdir, config, ready, *args, target=BASE_MODEL):
-    """Start snakemake, SIGKILL its whole process group once ``ready()`` holds."""
+def start_when(workdir, config, ready, *args, target=BASE_MODEL, log="run.out"):
+    """Start snakemake in its own process group; return it once ``ready()`` holds."""
     command, env = workflow_command(workdir, config, target, *args)
-    output = workdir / "killed-run.out"
+    output = workdir / log
     with output.open("w") as sink:
         process = subprocess.Popen(
             command,
@@ -115,14 +115,23 @@ def start_and_kill(workdir, config, ready, *args, target=BASE_MODEL):
         while not ready():
             if process.poll() is not None:
                 raise AssertionError(
-                    f"the run ended before the moment to kill it:\n{output.read_text()}"
+                    f"the run ended before the moment to stop it:\n{output.read_text()}"
                 )
-            assert time.monotonic() < deadline, "the moment to kill never came"
+            assert time.monotonic() < deadline, "the moment to stop it never came"
             time.sleep(0.02)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+    except BaseException:
+        os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        raise
+    return process, output
+
+
+def start_and_kill(workdir, config, ready, *args, target=BASE_MODEL):
+    """Start snakemake, SIGKILL its whole process group once ``ready()`` holds."""
+    process, _ = start_when(workdir, config, ready, *args, target=target, log="killed-run.out")
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def readable_npz(results):
@@ -220,22 +229,7 @@ def test_no_config_value_reaches_a_shell():
 def signal_once_ready(workdir, config, ready, number) -> tuple[int, float, str]:
     """Start the run, send ``number`` to Snakemake alone (not its group) once ``ready()``
     holds; return its exit status, the seconds it took to end, and its output."""
-    command, env = workflow_command(workdir, config, BASE_MODEL)
-    output = workdir / "stopped-run.out"
-    with output.open("w") as sink:
-        process = subprocess.Popen(
-            command,
-            cwd=workdir,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + KILL_TIMEOUT_S
-    while not ready():
-        assert process.poll() is None, output.read_text()
-        assert time.monotonic() < deadline, "the moment to stop it never came"
-        time.sleep(0.02)
+    process, output = start_when(workdir, config, ready, log="stopped-run.out")
     sent = time.monotonic()
     process.send_signal(number)
     try:
