@@ -110,9 +110,11 @@ def test_sets(data: dict, copies: int) -> tuple:
 
 def today_seconds_per_slice(data: dict) -> float:
     truth, masks, spacing, image, labels = test_sets(data, 1)
-    method_tables("base", truth, masks, spacing, image, labels)  # warm-up: MONAI's import
+    method_tables(
+        "base", truth, masks, spacing, images=image, labels=labels
+    )  # warm-up: MONAI's import
     start = time.perf_counter()
-    method_tables("base", truth, masks, spacing, image, labels)
+    method_tables("base", truth, masks, spacing, images=image, labels=labels)
     return (time.perf_counter() - start) / len(data["slices"])
 
 
@@ -138,7 +140,7 @@ def baseline_parallel_slices_per_s(
     as today's workers get, so that both pay their start alike), not assumed to scale."""
     start = time.perf_counter()
     work = [(code, commit, data, repeats)] * jobs
-    in_processes(_baseline_job, work, jobs, "baseline", "jobs")
+    in_processes(_baseline_job, work, workers=jobs, what="baseline", unit="jobs")
     return jobs * repeats * len(data["slices"]) / (time.perf_counter() - start)
 
 
@@ -151,14 +153,16 @@ def baseline_seconds_per_slice(data: dict, anatomy: types.ModuleType) -> float:
         psnr_in_roi(data["image"][i], data["truth"][i], roi)
         ssim_in_roi(data["image"][i], data["truth"][i], roi)
         for predicted in data["labels"].values():
-            anatomy.slice_metrics(predicted[i], data["masks"][i], data["spacing"][:2], 2.0)
+            anatomy.slice_metrics(
+                predicted[i], data["masks"][i], data["spacing"][:2], tolerance_mm=2.0
+            )
     return (time.perf_counter() - start) / len(data["slices"])
 
 
 def parallel_slices_per_s(data: dict, copies: int, workers: int) -> float:
     truth, masks, spacing, image, labels = test_sets(data, copies)
     start = time.perf_counter()
-    method_tables("base", truth, masks, spacing, image, labels, workers=workers)
+    method_tables("base", truth, masks, spacing, images=image, labels=labels, workers=workers)
     return len(truth) / (time.perf_counter() - start)
 
 
@@ -168,8 +172,8 @@ def agreement(data: dict, anatomy: types.ModuleType) -> dict:
     predicted = data["labels"]["g"]
     for i in range(len(data["slices"])):
         spacing = data["spacing"][:2]
-        new = slice_metrics(predicted[i], data["masks"][i], spacing, 2.0)
-        old = anatomy.slice_metrics(predicted[i], data["masks"][i], spacing, 2.0)
+        new = slice_metrics(predicted[i], data["masks"][i], spacing, tolerance_mm=2.0)
+        old = anatomy.slice_metrics(predicted[i], data["masks"][i], spacing, tolerance_mm=2.0)
         for metric in worst:
             for column in (c for c in new if c.startswith(f"{metric}_")):
                 gap = abs(np.nan_to_num(new[column]) - np.nan_to_num(old[column]))

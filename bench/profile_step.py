@@ -87,7 +87,6 @@ def main() -> None:
     args = parser.parse_args()
     data = random_slices(4 * args.batch_size, args.size)
     trainer = tact_trainer("base", 0.0, data, data.subset(np.arange(args.batch_size)), None)
-    trainer._set_train_mode()
     x, target, labels = random_batch(args.batch_size, args.size)
     x, target = (t.contiguous(memory_format=torch.channels_last) for t in (x, target))
     result: dict = {"size": args.size, "batch_size": args.batch_size}

@@ -85,13 +85,13 @@ def measure_step(variant: str, kind: str, weight: float, data, segmenter, batch_
 
     val = data.subset(np.arange(batch_size))
     trainer = tact_trainer(kind, weight, data, val, segmenter if weight else None)
-    trainer._set_train_mode()
+    objective = trainer.objective  # what a step's loss calls: replaceable by equivalents
     if variant == "loss_in_one_graph":
-        trainer._loss = torch.compile(trainer._loss)
+        objective.loss = torch.compile(objective.loss)
     if variant == "folded_frozen_segmenter" and kind == "task_adaptive":
         from frozen_segmenter import FrozenUNet
 
-        trainer.forward_segmenters = [torch.compile(FrozenUNet(trainer.segmenter, torch.bfloat16))]
+        objective.segmenters = [torch.compile(FrozenUNet(trainer.segmenter, torch.bfloat16))]
     batch = trainer.train_data.batch(torch.arange(batch_size))
 
     def step():
@@ -136,7 +136,8 @@ def frozen_agreement(trainer, batch) -> dict:
     reference = logits_and_gradient(trainer.segmenter, autocast=False)
     torch.backends.cudnn.allow_tf32 = True
     found = {}
-    for name, network in (("folded", trainer.forward_segmenters[0]), ("module", trainer.segmenter)):
+    folded = trainer.objective.segmenters[0]
+    for name, network in (("folded", folded), ("module", trainer.segmenter)):
         for part, value, exact in zip(
             ("logits", "image_gradient"), logits_and_gradient(network, True), reference, strict=True
         ):

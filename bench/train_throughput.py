@@ -10,7 +10,7 @@ batch 16:
 (b) tact's training step exactly as the workflow runs it at paper scale: a ``Trainer`` built with
     the settings of ``config/config.yaml`` (bf16 autocast, channels_last, fused Adam, cuDNN
     autotuning, torch.compile), timed on one batch;
-(c) tact's real training loop (``Trainer._train_epoch``: batches drawn from the slices held on the
+(c) tact's real training loop (``Trainer.train_epoch``: batches drawn from the slices held on the
     GPU, running sums, progress bar and checkpoints) over an epoch of stored phantom data:
     phantom volumes generated, saved as slice stores and simulated (low-dose images) first, the
     training split repeated to ``--epoch-slices`` slices.
@@ -49,10 +49,11 @@ from tact.inference import apply_network
 from tact.losses import reconstruction_objective, segmentation_objective
 from tact.models import reconstruction_network, segmentation_network
 from tact.physics import ScanProtocol, choose_backend
-from tact.seeding import derive_seed
+from tact.seeding import Stream, derive_seed
 from tact.simulated_data import save_simulation
-from tact.simulation import SIMULATION_STREAM, simulate_stack
+from tact.simulation import simulate_stack
 from tact.training import (
+    Checkpoint,
     Job,
     NetworkSettings,
     Slices,
@@ -138,7 +139,11 @@ def plain_step(kind: str, weight: float, batch: tuple) -> Callable[[], torch.Ten
             loss, _ = segmentation_objective(output, labels)
         else:
             loss, _ = reconstruction_objective(
-                weight, output, target, labels, [segmenter] if segmenter is not None else []
+                weight,
+                output,
+                target,
+                labels=labels,
+                segmenters=[segmenter] if segmenter is not None else [],
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -195,9 +200,15 @@ def stored_phantom_data(workdir: Path, n_volumes: int, size: int) -> tuple[Slice
         stack = extract_slices(read_pair(pair), size)
         stores.append(workdir / f"store-{vid}.npz")
         save_stack(stack, stores[-1])
-        rng = np.random.default_rng(derive_seed(0, SIMULATION_STREAM, vid))
+        rng = np.random.default_rng(derive_seed(0, Stream.SIMULATION, vid))
         simulated = simulate_stack(
-            stack, ScanProtocol(), "physical", ("Hann", 0.5), rng, backend, progress=False
+            stack,
+            ScanProtocol(),
+            domain="physical",
+            fbp_reading=("Hann", 0.5),
+            rng=rng,
+            backend=backend,
+            progress=False,
         )
         sims.append(workdir / f"sim-{vid}.npz")
         save_simulation(simulated, sims[-1])
@@ -234,7 +245,6 @@ def measure_kind(kind: str, weight: float, args, train: Slices, val: Slices, seg
         torch.cuda.empty_cache()
     trainer = tact_trainer(kind, weight, train, val, segmenter)
     started = time.perf_counter()
-    trainer._set_train_mode()
     fixed = trainer.train_data.batch(torch.arange(args.batch_size))
     trainer.train_step(*fixed)  # compiles (if the settings say so) and autotunes
     torch.cuda.synchronize()
@@ -246,7 +256,7 @@ def measure_kind(kind: str, weight: float, args, train: Slices, val: Slices, seg
     torch.cuda.reset_peak_memory_stats()
     torch.cuda.synchronize()
     started = time.perf_counter()
-    trainer._train_epoch(tmp / f"checkpoint-{kind}.pt")
+    trainer.train_epoch(Checkpoint(tmp / f"checkpoint-{kind}.pt", "bench"))
     torch.cuda.synchronize()
     epoch_seconds = time.perf_counter() - started
     images = (trainer.train_data.n // args.batch_size) * args.batch_size

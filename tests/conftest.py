@@ -3,6 +3,7 @@ one complete tiny phantom run that several test modules read."""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shutil
@@ -170,6 +171,34 @@ def planned_jobs(dry_run_output: str) -> list[PlannedJob]:
     return jobs
 
 
+def _imported_tact_modules(path: Path) -> set[str]:
+    """The tact modules a file names in import statements, read independently of tact."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tact"):
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names if a.name.startswith("tact"))
+    return names
+
+
+def import_closure(script: Path, src: Path = REPO / "src") -> set[Path]:
+    """Every tact file ``script`` runs (its imports, theirs, and the packages above each),
+    found by a walk of the import statements written here, apart from tact.dependencies."""
+    wanted: set[Path] = set()
+    pending = [script]
+    while pending:
+        for name in _imported_tact_modules(pending.pop()):
+            path = src / Path(*name.split("."))
+            module = path.with_suffix(".py")
+            found = module if module.exists() else path / "__init__.py"
+            parents = [src / p / "__init__.py" for p in [*found.relative_to(src).parents][:-1]]
+            for file in {found, *parents} - wanted:  # a package's __init__ runs its imports
+                wanted.add(file)
+                pending.append(file)
+    return wanted
+
+
 # The tiny phantom run of tests/test_workflow_phantom.py and tests/test_reruns.py: every stage,
 # held-out segmenters, the FBP tuning and the BM3D sweep, a joint and a task-adaptive network.
 TINY_PHANTOM = {"n_volumes": 3, "size": 128, "n_slices": 16, "slice_thickness_mm": 5.0}
@@ -193,6 +222,16 @@ def tiny_phantom_config(path: Path, **changes: dict) -> Path:
     """TINY_PHANTOM_RUN with some keys of some sections changed, written to ``path``."""
     sections = {key: {**value, **changes.get(key, {})} for key, value in TINY_PHANTOM_RUN.items()}
     return write_config(path, **sections)
+
+
+def copy_checkout(destination: Path) -> Path:
+    """What a run needs of the checkout (Snakefile, workflow, library, configs, envs), copied,
+    so that a test may edit it without touching the repository."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in ("workflow", "src", "config", "envs"):
+        shutil.copytree(REPO / name, destination / name, ignore=ignore)
+    shutil.copy2(REPO / "Snakefile", destination / "Snakefile")
+    return destination
 
 
 @dataclass
@@ -236,12 +275,7 @@ def complete_phantom_run(tmp_path_factory) -> CheckoutRun:
     (about 5 minutes on 2 cores), read by tests/test_workflow_phantom.py and test_reruns.py.
     Tests that use it leave its files and the copy as they found them."""
     root = tmp_path_factory.mktemp("complete")
-    checkout = root / "checkout"
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("workflow", "src", "config", "envs"):
-        shutil.copytree(REPO / name, checkout / name, ignore=ignore)
-    shutil.copy2(REPO / "Snakefile", checkout / "Snakefile")
-    run = CheckoutRun(checkout, root / "work")
+    run = CheckoutRun(copy_checkout(root / "checkout"), root / "work")
     run.workdir.mkdir()
     run.snakemake(run.config("base"), "all")
     return run

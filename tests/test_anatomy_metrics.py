@@ -226,14 +226,16 @@ def test_method_tables_refuse_misaligned_methods():
     shifted = TestSet(images, np.array([0, 0]), np.array([4, 5]))
     by_segmenter = {"g": labels, "held_out_1": missed}
     spacing = {0: (1.0, 1.0, 2.0)}
-    table, volumes = method_tables("fulldose", truth, labels, spacing, truth, by_segmenter)
+    table, volumes = method_tables(
+        "fulldose", truth, labels, spacing, images=truth, labels=by_segmenter
+    )
     assert table["segmenter"].tolist() == ["g", "g", "held_out_1", "held_out_1"]
     assert table["dice_liver"].tolist() == [1.0, 1.0, 0.0, 0.0]  # liver missed: 0
     assert volumes["dice_liver"].tolist() == [1.0, 0.0]  # in 3-D too
     with pytest.raises(ValueError, match="do not line up"):
-        method_tables("bm3d", truth, labels, spacing, shifted, by_segmenter)
+        method_tables("bm3d", truth, labels, spacing, images=shifted, labels=by_segmenter)
     with pytest.raises(ValueError, match=r"held_out_1.*do not line up"):
-        method_tables("bm3d", truth, labels, spacing, truth, {"held_out_1": shifted})
+        method_tables("bm3d", truth, labels, spacing, images=truth, labels={"held_out_1": shifted})
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -325,7 +327,9 @@ def test_volume_metrics_of_a_ball_shifted_by_one_slice():
     assert row["dice_liver"] == pytest.approx(2 * overlap / (truth.sum() + shifted.sum()))
     assert row["nsd_liver"] == pytest.approx(just_under)
     assert row["cldice_liver"] == 1.0  # each ball's 3-D skeleton lies inside the other ball
-    cached = volume_metrics(moved, labels, spacing, 2.4, class_skeletons(labels))
+    cached = volume_metrics(
+        moved, labels, spacing, tolerance_mm=2.4, truth_skeletons=class_skeletons(labels)
+    )
     assert cached == pytest.approx(row, nan_ok=True)
     assert np.isnan(row["dice_tumor"]) and np.isnan(row["nsd_tumor"])  # no tumour in either
 
@@ -342,7 +346,7 @@ def test_volume_metrics_need_contiguous_test_slices():
     labels = TestSet(masks, volumes, slices)
     spacing = {0: (1.0, 1.0, 2.0), 1: (1.0, 1.0, 2.0)}
     per_slice, per_volume = method_tables(
-        "fulldose", truth, labels, spacing, truth, {"g": labels}, workers=2
+        "fulldose", truth, labels, spacing, images=truth, labels={"g": labels}, workers=2
     )
     assert len(per_slice) == 4
     assert per_volume["contiguous"].tolist() == [True, False]

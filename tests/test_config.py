@@ -81,17 +81,66 @@ def test_bad_config_names_the_key(config, message):
     assert message in str(info.value)
 
 
-def schema_keys(schema, prefix=""):
+def schema_entries(schema, prefix=""):
     for key, sub in schema.get("properties", {}).items():
-        yield prefix + key
+        yield prefix + key, sub
         if sub.get("type") == "object":
-            yield from schema_keys(sub, prefix + key + ".")
+            yield from schema_entries(sub, prefix + key + ".")
 
 
 def test_every_schema_key_is_documented():
     readme = (REPO / "config/README.md").read_text()
     documented = set(re.findall(r"^\| `([a-z0-9_.]+)` \|", readme, flags=re.MULTILINE))
-    assert set(schema_keys(SCHEMA)) == documented
+    assert {key for key, _ in schema_entries(SCHEMA)} == documented
+
+
+def readme_defaults() -> dict[str, str]:
+    """The default column of config/README.md's key table, by key (its first `value`)."""
+    readme = (REPO / "config/README.md").read_text()
+    return dict(re.findall(r"^\| `([a-z0-9_.]+)` \|([^|]*)\|", readme, flags=re.MULTILINE))
+
+
+def test_the_readme_states_the_schemas_defaults():
+    """The schema is the one home of the defaults; the README's column is checked against it."""
+    documented = readme_defaults()
+    for key, entry in schema_entries(SCHEMA):
+        cell = documented[key].strip()
+        if entry.get("type") == "object":  # a section: its keys have the defaults
+            assert cell == "", key
+            continue
+        if "default" not in entry:
+            assert cell in ("", "(required)"), f"{key}: the schema has no default, README {cell!r}"
+            continue
+        value = yaml.safe_load(re.match(r"`([^`]*)`", cell)[1])
+        expected = entry["default"]
+        if isinstance(expected, float):  # written to the README's precision (1000/362)
+            expected = pytest.approx(expected, rel=1e-4)
+        assert value == expected, key
+
+
+# The dataclasses that carry config sections into the library, and the schema section of each
+SETTINGS_CLASSES = [
+    ("tact.training", "TrainSettings", "training"),
+    ("tact.physics", "ScanProtocol", "simulation"),
+    ("tact.models", "NetworkSettings", "reconstruction"),
+    ("tact.data.phantom", "PhantomSpec", "phantom"),
+]
+
+
+@pytest.mark.parametrize(("module", "name", "section"), SETTINGS_CLASSES)
+def test_settings_classes_default_to_the_schemas_defaults(module, name, section):
+    """A library call without the config behaves as a run without that key."""
+    import dataclasses
+    import importlib
+
+    settings = getattr(importlib.import_module(module), name)
+    keys = SCHEMA["properties"][section]["properties"]
+    shared = [f for f in dataclasses.fields(settings) if f.name in keys]
+    assert len(shared) >= 3
+    for field in shared:
+        default = field.default
+        expected = keys[field.name]["default"]
+        assert (list(default) if isinstance(default, tuple) else default) == expected, field.name
 
 
 def test_command_line_strings_are_read_as_yaml():

@@ -132,14 +132,14 @@ def test_filter_equals_odl_where_a_frequency_sits_on_the_cutoff(name):
 
 
 def test_filter_kernel_is_even_and_ramp_like():
-    kernel = fbp_filter_kernel(65, 1e-3, np.pi, "Ram-Lak", 1.0)
+    kernel = fbp_filter_kernel(65, 1e-3, np.pi, filter_type="Ram-Lak", scaling=1.0)
     np.testing.assert_allclose(kernel, kernel[::-1], rtol=0, atol=1e-9 * np.abs(kernel).max())
     centre = len(kernel) // 2
     assert kernel[centre] > 0 and kernel[centre + 1] < 0  # the ramp's sharp positive peak
     # ODL's frequency grid is shifted by half a bin: almost, not exactly, no response at 0
     assert abs(kernel.sum()) < 0.02 * kernel[centre]
     with pytest.raises(ValueError, match="filter_type"):
-        fbp_filter_kernel(65, 1e-3, np.pi, "Butterworth", 1.0)
+        fbp_filter_kernel(65, 1e-3, np.pi, filter_type="Butterworth", scaling=1.0)
 
 
 @pytest.fixture(scope="module")

@@ -360,3 +360,15 @@ def test_a_dangling_link_is_named(tmp_path):
     link.symlink_to(tmp_path / "gone.nii")
     write_nifti(tmp_path / "volume-1.nii", make_case(1)[0], ras_affine())
     expect_error(tmp_path, link, f"is a link to {tmp_path / 'gone.nii'}, which does not exist")
+
+
+def test_volume_ids_and_file_names_map_one_way():
+    from tact.data.names import LITS_FILE, lits_names, volume_id_of
+
+    image, mask = lits_names(7)
+    assert (image, mask) == ("volume-7.nii", "segmentation-7.nii")
+    assert LITS_FILE.match(image)[2] == "7" and LITS_FILE.match("Segmentation-12.NII.GZ")[2] == "12"
+    assert volume_id_of("results/x/sim/volume-12.counts.npz") == 12
+    assert volume_id_of(Path("volume-3.npz")) == 3
+    with pytest.raises(ValueError, match="not a per-volume file"):
+        volume_id_of("segmentation-3.npz")

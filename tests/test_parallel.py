@@ -19,7 +19,7 @@ def test_each_worker_runs_one_thread_and_the_parent_keeps_its_setting(monkeypatc
     the setting made only there, each worker ran a thread per core (16 x 16 on 16 cores)."""
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setenv("MKL_NUM_THREADS", "3")
-    results = in_processes(_threads_of_worker, [0, 1], 2, "probe", "jobs")
+    results = in_processes(_threads_of_worker, [0, 1], workers=2, what="probe", unit="jobs")
     assert [threads for threads, _ in results] == [1, 1]
     assert all(set(env.values()) == {"1"} for _, env in results)
     assert "OMP_NUM_THREADS" not in os.environ and os.environ["MKL_NUM_THREADS"] == "3"

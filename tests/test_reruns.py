@@ -15,12 +15,14 @@ and time stamp, and no test here builds anything, so the run stays complete for 
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
-from conftest import TINY_PHANTOM, PlannedJob
+from conftest import REPO, TINY_PHANTOM, PlannedJob, import_closure
 
 pytestmark = pytest.mark.slow
 
@@ -75,24 +77,29 @@ def test_changing_the_bm3d_sigma_reruns_only_bm3d_and_what_depends_on_it(run):
     assert "results/test/test/base.labels.npz" not in pending
 
 
-def test_editing_a_library_module_reruns_only_its_consumers_and_what_depends_on_them(run):
-    module = run.checkout / "src/tact/losses.py"
-    backup = run.workdir / "losses.py.orig"
+def pending_after_editing(run, module: Path) -> set[str]:
+    """What `--summary` would rebuild after a comment is added to ``module``; the module's
+    content and time stamp are restored afterwards, so the other tests see no edit."""
+    backup = run.workdir / f"{module.name}.orig"
     shutil.copy2(module, backup)
-    config = run.config("base")
-    jobs = run.graph(config)
-    consumers = [j for j in jobs if str(module) in j.inputs]
-    assert {j.rule for j in consumers} == {"train_segmentation", "train_reconstruction"}
     try:
         with module.open("a") as f:
             f.write("\n# edited by tests/test_reruns.py\n")
-        pending = run.pending(config)
+        return run.pending(run.config("base"))
     finally:
-        shutil.copy2(backup, module)  # content and time stamp: the other tests see no edit
+        shutil.copy2(backup, module)
+
+
+def test_editing_a_library_module_reruns_only_its_consumers_and_what_depends_on_them(run):
+    module = run.checkout / "src/tact/losses.py"
+    jobs = run.graph(run.config("base"))
+    consumers = [j for j in jobs if str(module) in j.inputs]
+    assert {j.rule for j in consumers} == {"train_segmentation", "train_reconstruction"}
+    pending = pending_after_editing(run, module)
     assert pending == downstream(jobs, consumers)
     unchanged = {j.rule for j in jobs if j.outputs and not j.outputs & pending}
     assert {"phantom", "extract_slices", "split", "simulate", "bm3d", "test_images"} <= unchanged
-    assert run.pending(config) == set()
+    assert run.pending(run.config("base")) == set()
 
 
 def test_changing_the_phantom_seed_reruns_everything(run):
@@ -116,10 +123,44 @@ def test_adding_a_held_out_segmenter_trains_it_and_reevaluates_but_retrains_no_n
     assert not any(j.outputs & pending for j in jobs if j.rule in ("infer", "consistency"))
 
 
-def test_editing_the_training_loop_leaves_the_baselines_alone(run):
-    """BM3D, the simulation and the test images do not import the training code."""
+def test_editing_the_training_loop_leaves_the_data_simulation_and_baselines_alone(run):
+    """The training code is no input of BM3D, the simulation, the data or the test images."""
     module = run.checkout / "src/tact/training.py"
-    config = run.config("base")
-    jobs = run.graph(config)
-    consumers = {j.rule for j in jobs if str(module) in j.inputs}
-    assert consumers == {"train_segmentation", "train_reconstruction"}
+    jobs = run.graph(run.config("base"))
+    consumers = [j for j in jobs if str(module) in j.inputs]
+    assert {j.rule for j in consumers} == {"train_segmentation", "train_reconstruction"}
+    pending = pending_after_editing(run, module)
+    assert pending == downstream(jobs, consumers)
+    untouched = {"phantom", "extract_slices", "split", "simulate", "bm3d", "test_images"}
+    assert not any(j.outputs & pending for j in jobs if j.rule in untouched)
+
+
+def rule_scripts() -> dict[str, Path]:
+    """Each rule of workflow/rules/ and the script it runs, read from the rule files."""
+    scripts = {}
+    for rules in (REPO / "workflow/rules").glob("*.smk"):
+        for block in re.split(r"^rule ", rules.read_text(), flags=re.MULTILINE)[1:]:
+            script = re.search(r'^    script:\n        "\.\./scripts/(\w+\.py)"', block, re.M)
+            if script:
+                scripts[block.split(":")[0]] = REPO / "workflow/scripts" / script[1]
+    return scripts
+
+
+def test_every_library_module_is_an_input_of_exactly_the_rules_that_import_it(run):
+    """For every module of src/tact: the jobs whose inputs list it (the forced dry run of the
+    finished tiny run) are exactly the jobs whose script imports it, directly or through other
+    modules (an AST walk written in tests/conftest.py). With the edit tests above, which show
+    that Snakemake reruns a job whose listed module changed, this pins every module's reach."""
+    jobs = run.graph(run.config("base"))
+    scripts = rule_scripts()
+    src = run.checkout / "src"
+    closures = {
+        rule: {src / p.relative_to(REPO / "src") for p in import_closure(path)}
+        for rule, path in scripts.items()
+    }
+    ran = {job.rule for job in jobs}
+    assert ran <= set(scripts) | {"all"}, "every rule but all runs a script"
+    for module in sorted(src.rglob("*.py")):
+        listing = {job.rule for job in jobs if str(module) in job.inputs}
+        importing = {rule for rule in ran - {"all"} if module in closures[rule]}
+        assert listing == importing, module.relative_to(src)

@@ -1,11 +1,10 @@
 """Segmenter roles and seeds, method ids, and the library files each workflow script runs."""
 
-import ast
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, import_closure
 from tact.dependencies import library_files
 from tact.methods import METHOD_PATTERN, method_label, paper_order, parse_method, task_adaptive_id
 from tact.segmenters import (
@@ -94,38 +93,10 @@ def test_method_ids_parse_and_print_as_the_paper_and_the_defences():
         assert re.fullmatch(MODEL_PATTERN, model) and not re.fullmatch(METHOD_PATTERN, model)
 
 
-def imported_tact_modules(path: Path) -> set[str]:
-    """The tact modules a file names in import statements, read independently of tact."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tact"):
-            names.add(node.module)
-        elif isinstance(node, ast.Import):
-            names.update(a.name for a in node.names if a.name.startswith("tact"))
-    return names
-
-
 @pytest.mark.parametrize("script", sorted((REPO / "workflow/scripts").glob("*.py")), ids=str)
 def test_a_scripts_library_inputs_are_the_closure_of_its_imports(script):
-    src = REPO / "src"
-    files = {Path(p) for p in library_files(script, src)}
-    # every module the script and those files import is among them, and every file is imported
-    wanted = set()
-    pending = [script]
-    while pending:
-        for name in imported_tact_modules(pending.pop()):
-            path = src / Path(*name.split("."))
-            found = (
-                path.with_suffix(".py")
-                if path.with_suffix(".py").exists()
-                else path / "__init__.py"
-            )
-            for parent in [*found.relative_to(src).parents][:-1]:
-                wanted.add(src / parent / "__init__.py")
-            if found not in wanted:
-                wanted.add(found)
-                pending.append(found)
-    assert files == wanted
+    files = {Path(p) for p in library_files(script, REPO / "src")}
+    assert files == import_closure(script)
 
 
 def test_stages_import_only_what_they_use():

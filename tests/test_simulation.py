@@ -85,9 +85,9 @@ def simulate(stack, keep_sinograms, **fbp):
     return simulate_stack(
         stack,
         ScanProtocol(n_angles=60),
-        "lodopab",
-        ("Hann", 0.6),
-        np.random.default_rng(3),
+        domain="lodopab",
+        fbp_reading=("Hann", 0.6),
+        rng=np.random.default_rng(3),
         outside_value=0.25,
         keep_sinograms=keep_sinograms,
         progress=False,
@@ -153,7 +153,7 @@ def test_tuning_finds_a_smoothing_hann_for_noisy_data(stack, tmp_path, caplog):
         ]
     )
     assert table["psnr_mean"].max() > ramlak
-    write_fbp_reading(tmp_path / "choice.json", "Hann", best, 30.0, 3)
+    write_fbp_reading(tmp_path / "choice.json", "Hann", best, psnr_db=30.0, n_slices=3)
     assert read_fbp_reading(tmp_path / "choice.json") == ("Hann", best)
     # a simulation takes the config's values, the tuned ones only where the config says auto
     assert fbp_reading("auto", "auto", tmp_path / "choice.json") == ("Hann", best)
@@ -168,7 +168,7 @@ def test_tuning_over_filter_types_keeps_the_best_reading(stack):
     samples = [(stack.image[i], 260.0) for i in range(2)]
     filters = ("Ram-Lak", "Hann", "Cosine")
     filter_type, scaling, table = tune_fbp(
-        samples, protocol, np.random.default_rng(0), filters, scaling=0.5
+        samples, protocol, np.random.default_rng(0), filter_types=filters, scaling=0.5
     )
     assert table["filter_type"].tolist() == sorted(filters)
     assert (table["frequency_scaling"] == 0.5).all() and scaling == 0.5

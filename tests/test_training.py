@@ -12,9 +12,17 @@ import pytest
 import torch
 
 from conftest import REPO
+from tact.early_stopping import EarlyStopping
 from tact.losses import dice_loss, reconstruction_objective, soft_dice
 from tact.models import REDCNN, UNet, reconstruction_network, segmentation_network
-from tact.training import Job, NetworkSettings, Trainer, load_state_dict, split_validation
+from tact.training import (
+    Checkpoint,
+    Job,
+    NetworkSettings,
+    Trainer,
+    load_state_dict,
+    split_validation,
+)
 from train_worker import SETTINGS, TINY_NET, synthetic_slices
 
 
@@ -87,7 +95,9 @@ def test_dice_term_reaches_f_through_g_only():
     f, g = reconstruction_network("unet", 4, 2), segmentation_network(4, 2).eval()
     g.requires_grad_(False)
     data = synthetic_slices(4)
-    loss, terms = reconstruction_objective(1.0, f(data.inputs), data.targets, data.labels, [g])
+    loss, terms = reconstruction_objective(
+        1.0, f(data.inputs), data.targets, labels=data.labels, segmenters=[g]
+    )
     loss.backward()
     assert set(terms) == {"mse", "dice_loss"}
     assert all(p.grad is None for p in g.parameters())
@@ -103,7 +113,7 @@ def trained(kind, weight=0.0, segmenter=None, initial_weights=None, segmenters=(
         SETTINGS.__class__(**{**SETTINGS.__dict__, "epochs": 2, **settings}),
         train,
         val,
-        [segmenter] if segmenter is not None else list(segmenters),
+        frozen_segmenters=[segmenter] if segmenter is not None else list(segmenters),
         initial_weights=initial_weights,
     )
     return trainer
@@ -219,14 +229,37 @@ def test_sigkill_and_restart_ends_with_the_same_weights(tmp_path):
 
 def test_checkpoint_of_another_training_is_ignored(tmp_path):
     first = trained("base")
-    first.fingerprint_value = "settings A"
-    first.fit(tmp_path / "run.ckpt")
+    first.fit(Checkpoint(tmp_path / "run.ckpt", "settings A"))
     second = trained("base")
-    second.fingerprint_value = "settings B"
-    assert not second.load_checkpoint(tmp_path / "run.ckpt")
+    assert not second.resume(Checkpoint(tmp_path / "run.ckpt", "settings B"))
     assert second.epoch == 0
-    second.fingerprint_value = "settings A"
-    assert second.load_checkpoint(tmp_path / "run.ckpt") and second.epoch == 2
+    assert second.resume(Checkpoint(tmp_path / "run.ckpt", "settings A")) and second.epoch == 2
+
+
+def test_early_stopping_records_the_best_epoch():
+    stopping = EarlyStopping(patience=2)
+    improved = [stopping.update(epoch, loss) for epoch, loss in enumerate([1.0, 0.5, 0.7], 1)]
+    assert improved == [True, True, False] and not stopping.should_stop
+    assert (stopping.best_epoch, stopping.best_loss, stopping.bad_epochs) == (2, 0.5, 1)
+    assert not stopping.update(4, 0.5) and stopping.should_stop  # equal is no improvement
+    restored = EarlyStopping(patience=2)
+    restored.restore(stopping.best_loss, stopping.bad_epochs, epochs_done=4)
+    assert (restored.best_epoch, restored.should_stop) == (2, True)
+
+
+def test_a_stopped_training_resumes_as_finished(tmp_path):
+    """Early stopping ends the training; its last checkpoint trains no further when resumed."""
+    checkpoint = Checkpoint(tmp_path / "run.ckpt", "stop")
+    stopped = trained("base", learning_rate=0.2, early_stopping_patience=1, epochs=12)
+    stopped.fit(checkpoint)
+    assert stopped.stopping.should_stop and stopped.epoch == len(stopped.history) < 12
+    best = min(range(len(stopped.history)), key=lambda i: stopped.history[i]["val_loss"])
+    assert stopped.stopping.best_epoch == stopped.history[best]["epoch"]
+    again = trained("base", learning_rate=0.2, early_stopping_patience=1, epochs=12)
+    assert again.resume(checkpoint) and again.stopping.should_stop
+    again.fit(checkpoint)
+    assert again.history == stopped.history and again.epoch == stopped.epoch
+    assert_same(again.best_model_state(), stopped.best_model_state())
 
 
 def test_redcnn_trains_with_the_task_adaptive_objective(pretrained_segmenter):
@@ -243,7 +276,7 @@ def test_redcnn_trains_with_the_task_adaptive_objective(pretrained_segmenter):
         SETTINGS.__class__(**{**SETTINGS.__dict__, "epochs": 1}),
         train,
         val,
-        [pretrained_segmenter],
+        frozen_segmenters=[pretrained_segmenter],
     )
     assert isinstance(trainer.model, REDCNN)
     before = snapshot(trainer.model)
@@ -261,7 +294,9 @@ def test_ensemble_dice_term_is_the_mean_over_the_frozen_segmenters():
     segmenters = [segmentation_network(4, 2).eval().requires_grad_(False) for _ in range(3)]
     data = synthetic_slices(4)
     output = f(data.inputs)
-    _, terms = reconstruction_objective(0.5, output, data.targets, data.labels, segmenters)
+    _, terms = reconstruction_objective(
+        0.5, output, data.targets, labels=data.labels, segmenters=segmenters
+    )
     each = [dice_loss(g(output), data.labels).detach() for g in segmenters]
     assert len({round(float(v), 6) for v in each}) == 3, "the segmenters should disagree"
     expected = float(torch.stack(each).mean())
@@ -286,14 +321,15 @@ def test_noise_before_the_segmenters_only_in_training_steps(pretrained_segmenter
     # validation (eval mode) sees no noise: both objectives agree exactly
     quiet.model.eval(), noisy.model.eval()
     with torch.no_grad():
-        assert float(noisy._loss(*batch)[0]) == float(quiet._loss(*batch)[0])
+        assert float(noisy.objective.loss(*batch)[0]) == float(quiet.objective.loss(*batch)[0])
     noisy.model.train(), quiet.model.train()
     torch.manual_seed(1)
     with torch.no_grad():
-        first = float(noisy._loss(*batch)[1]["dice_loss"])
-        second = float(noisy._loss(*batch)[1]["dice_loss"])
+        first = float(noisy.objective.loss(*batch)[1]["dice_loss"])
+        second = float(noisy.objective.loss(*batch)[1]["dice_loss"])
         assert first != second, "each training step draws new noise"
-        assert float(noisy._loss(*batch)[1]["mse"]) == float(quiet._loss(*batch)[1]["mse"])
+        noisy_mse = noisy.objective.loss(*batch)[1]["mse"]
+        assert float(noisy_mse) == float(quiet.objective.loss(*batch)[1]["mse"])
 
 
 def test_fgsm_inputs_stay_within_epsilon_and_raise_the_loss(pretrained_segmenter):
@@ -301,18 +337,19 @@ def test_fgsm_inputs_stay_within_epsilon_and_raise_the_loss(pretrained_segmenter
     trainer.model.load_state_dict(pretrained_segmenter)
     trainer.model.eval()  # fixed batch-norm statistics: the comparison is of inputs only
     x, target, labels = trainer.train_data.batch(torch.arange(8))
-    perturbed = trainer._adversarial_inputs(x, labels)
+    perturbed = trainer.objective.adversarial_inputs(x, labels)
     assert (perturbed - x).abs().max() <= 0.05 + 1e-6
     assert (perturbed - x).abs().max() > 0.04
     with torch.no_grad():
-        clean_loss = float(trainer._loss(x, target, labels)[0])
-        attacked = float(trainer._loss(perturbed, target, labels)[0])
-        random = float(trainer._loss(x + 0.05 * torch.randn_like(x).sign(), target, labels)[0])
+        loss = trainer.objective.loss
+        clean_loss = float(loss(x, target, labels)[0])
+        attacked = float(loss(perturbed, target, labels)[0])
+        random = float(loss(x + 0.05 * torch.randn_like(x).sign(), target, labels)[0])
     assert attacked > clean_loss and attacked > random
 
 
 def test_segmenter_on_lowdose_copies_sees_both_inputs(monkeypatch):
-    import tact.training as training
+    import tact.training_data as training
 
     data = synthetic_slices(6)
 
@@ -332,3 +369,13 @@ def test_segmenter_on_lowdose_copies_sees_both_inputs(monkeypatch):
     assert both.volumes.tolist() == [*data.volumes, *data.volumes]  # same validation volumes
     with pytest.raises(ValueError, match="needs the simulations"):
         training.training_data(job, ["s"], "split", None)
+
+
+def test_benchmarks_use_only_the_public_trainer():
+    """bench/ times ``Trainer.train_step`` and ``train_epoch``: no private member is patched or
+    called there, so the Trainer's insides can change without breaking the benchmarks."""
+    import re
+
+    for path in sorted((REPO / "bench").glob("*.py")):
+        private = re.findall(r"\b(?:trainer|Trainer|objective)\._\w+", path.read_text())
+        assert not private, f"{path.name}: {private}"

@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tact.training import Job, NetworkSettings, Slices, Trainer, TrainSettings, run_training
+from tact.training import (
+    Checkpoint,
+    Job,
+    NetworkSettings,
+    Slices,
+    Trainer,
+    TrainSettings,
+    run_training,
+)
 
 TINY_NET = NetworkSettings(base_channels=4, depth=2)
 
@@ -45,7 +53,8 @@ def main(out: Path) -> None:
     torch.set_num_threads(1)
     train, val = synthetic_slices(24), synthetic_slices(8, seed=1)
     trainer = Trainer(Job("base", network=TINY_NET), SETTINGS, train, val)
-    run_training(trainer, out / "model.pt", out / "history.csv", out / "run.ckpt", "worker")
+    checkpoint = Checkpoint(out / "run.ckpt", "worker")
+    run_training(trainer, checkpoint, model_path=out / "model.pt", history_path=out / "history.csv")
 
 
 if __name__ == "__main__":

@@ -37,12 +37,10 @@ from tact.logs import LOG_FORMAT
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
 from tact.physics import Scanner, ScanProtocol
 from tact.roi import circular_roi, fill_outside_roi
-from tact.seeding import derive_seed
+from tact.seeding import Stream, derive_seed
 from tact.simulation import (
     DOMAINS,
     FILTERS,
-    SIMULATION_STREAM,
-    TUNING_STREAM,
     _search_scaling,
     extent_mm,
 )
@@ -80,7 +78,7 @@ def choose_slices(
 ) -> tuple[list[Sample], list[Sample]]:
     """(evaluation, tuning) slices: the workflow's split by volume and its tuning draw."""
     split = make_split({v: s.slice_index for v, s in stacks.items()}, "volume", 0.2, seed)
-    rng = np.random.default_rng(derive_seed(seed, TUNING_STREAM))  # as the tune_fbp rule
+    rng = np.random.default_rng(derive_seed(seed, Stream.FBP_TUNING))  # as the tune_fbp rule
     tuning = pick_tuning_slices(split, n_tuning, rng)
     test = split[split["split"] == "test"].reset_index(drop=True)
     picks = test.iloc[np.unique(np.linspace(0, len(test) - 1, n_eval).round().astype(int))]
@@ -106,7 +104,7 @@ def measure(
         vid, size = stack.volume_id, stack.image.shape[-1]
         if vid not in scanners:
             scanners[vid] = Scanner(size, extent_mm(stack, domain), protocol, "astra_cpu", None)
-            rngs[vid] = np.random.default_rng(derive_seed(seed, SIMULATION_STREAM, vid))
+            rngs[vid] = np.random.default_rng(derive_seed(seed, Stream.SIMULATION, vid))
         truth = stack.image[i]
         out.append((scanners[vid], scanners[vid].measure(truth, rngs[vid]), truth))
     return out

@@ -24,7 +24,7 @@ from tact.data.phantom import PhantomSpec, generate_volume
 from tact.data.units import hu_to_normalised
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
 from tact.physics import Scanner, ScanProtocol
-from tact.report.data import abdominal_window
+from tact.report.style import abdominal_window
 from tact.roi import circular_roi, fill_outside_roi
 from tact.seeding import derive_seed
 

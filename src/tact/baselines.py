@@ -14,13 +14,14 @@ import bm3d
 import numpy as np
 import pandas as pd
 
+from tact.data.names import volume_ids
 from tact.data.slices import load_stack
 from tact.data.split import pick_tuning_slices, read_split
 from tact.metrics.pixel import psnr_in_roi
 from tact.parallel import in_processes
 from tact.roi import circular_roi
 from tact.simulated_data import load_simulation
-from tact.test_sets import TestSet, rows_of, split_test_rows, volume_ids
+from tact.test_sets import TestSet, rows_of, split_test_rows
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def sweep_sigma(
     """Mean ROI PSNR of BM3D for every sigma over (low-dose, full-dose) pairs; the best sigma."""
     jobs = [(low, full, float(sigma)) for sigma in sigmas for low, full in pairs]
     what = f"BM3D sweep, {len(pairs)} slices x {len(sigmas)} sigmas"
-    values = in_processes(_roi_psnr_of_bm3d, jobs, workers, what, BM3D_UNIT)
+    values = in_processes(_roi_psnr_of_bm3d, jobs, workers=workers, what=what, unit=BM3D_UNIT)
     per_sigma = np.reshape(values, (len(sigmas), len(pairs)))
     rows = [
         {"sigma_psd": float(sigma), "psnr_mean": float(np.mean(psnrs))}
@@ -96,7 +97,13 @@ def bm3d_test_slices(
     jobs = [(sim.lowdose[i], sigma_psd) for i in index]
     images = (
         np.stack(
-            in_processes(_bm3d_of_job, jobs, workers, f"BM3D of volume {sim.volume_id}", BM3D_UNIT)
+            in_processes(
+                _bm3d_of_job,
+                jobs,
+                workers=workers,
+                what=f"BM3D of volume {sim.volume_id}",
+                unit=BM3D_UNIT,
+            )
         )
         if jobs
         else np.empty((0, size, size), np.float32)
@@ -108,6 +115,7 @@ def bm3d_sweep_from_files(
     store_paths: Sequence[str | Path],
     sim_paths: Sequence[str | Path],
     split_path: str | Path,
+    *,
     sigmas: Sequence[float],
     n_slices: int,
     rng: np.random.Generator,

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from tact.data.names import volume_id_of
 from tact.physics import Scanner, ScanProtocol, choose_backend
 from tact.roi import circular_roi
 from tact.simulated_data import Measurements, load_measurements
@@ -47,13 +48,14 @@ def consistency(
 ) -> float:
     """The normalised discrepancy of one slice's image with its detected counts (see above)."""
     expected_true = scanner.expected_counts(truth)
-    return discrepancy(scanner, image, truth, counts, expected_true)
+    return discrepancy(scanner, image, truth, counts=counts, expected_true=expected_true)
 
 
 def discrepancy(
     scanner: Scanner,
     image: np.ndarray,
     truth: np.ndarray,
+    *,
     counts: np.ndarray,
     expected_true: np.ndarray,
 ) -> float:
@@ -69,6 +71,7 @@ def consistency_of_test_set(
     images: TestSet,
     truth: TestSet,
     measurements: Mapping[int, Measurements],
+    *,
     protocol: ScanProtocol,
     backend: str = "auto",
 ) -> pd.DataFrame:
@@ -97,14 +100,10 @@ def measurements_of(paths: Sequence[str | Path], volumes: Sequence[int]) -> dict
     wanted = {int(v) for v in volumes}
     found = {}
     for path in paths:
-        if _volume_id(path) in wanted:
+        if volume_id_of(path) in wanted:
             measured = load_measurements(path)
             found[measured.volume_id] = measured
     missing = wanted - set(found)
     if missing:
         raise ValueError(f"no measured counts for volumes {sorted(missing)}")
     return found
-
-
-def _volume_id(path: str | Path) -> int:
-    return int(Path(path).name.split("-")[1].split(".")[0])

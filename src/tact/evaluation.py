@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tact.data.names import volume_ids
 from tact.data.slices import load_stack
 from tact.metrics.anatomy import class_skeletons, slice_metrics, volume_metrics
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
@@ -21,7 +22,7 @@ from tact.parallel import in_processes
 from tact.per_slice import PER_SLICE_COLUMNS, PER_VOLUME_COLUMNS, order_rows
 from tact.roi import circular_roi
 from tact.simulated_data import load_simulation
-from tact.test_sets import TestSet, rows_of, split_test_rows, volume_ids
+from tact.test_sets import TestSet, rows_of, split_test_rows
 
 IMAGE_SOURCES = ("fulldose", "lowdose", "fbp")
 
@@ -71,6 +72,7 @@ def method_tables(
     truth: TestSet,
     masks: TestSet,
     spacing_mm: Mapping[int, tuple[float, float, float]],
+    *,
     images: TestSet,
     labels: Mapping[str, TestSet],
     consistency: pd.DataFrame | None = None,
@@ -108,7 +110,9 @@ def method_tables(
                 tolerance_mm,
             )
         )
-    results = in_processes(_volume_rows, jobs, workers, f"metrics of {method}", "test volumes")
+    results = in_processes(
+        _volume_rows, jobs, workers=workers, what=f"metrics of {method}", unit="test volumes"
+    )
     per_slice = [row for slice_rows, _ in results for row in slice_rows]
     per_volume = [row for _, volume_rows in results for row in volume_rows]
     return (
@@ -141,7 +145,11 @@ def _volume_rows(job: VolumeJob) -> tuple[list[dict], list[dict]]:
         head = {"method": job.method, "segmenter": segmenter, "volume": job.volume}
         for i, index in enumerate(job.slices):
             metrics = slice_metrics(
-                predicted[i], job.masks[i], in_plane, job.tolerance_mm, skeletons[i]
+                predicted[i],
+                job.masks[i],
+                in_plane,
+                tolerance_mm=job.tolerance_mm,
+                truth_skeletons=skeletons[i],
             )
             slice_rows.append({**head, "slice": int(index), **pixel[i], **metrics})
         row = {**head, "n_slices": len(job.slices), "contiguous": stack is not None}
@@ -149,7 +157,11 @@ def _volume_rows(job: VolumeJob) -> tuple[list[dict], list[dict]]:
             row_mm, col_mm, slice_mm = job.spacing_mm
             spacing = (slice_mm, row_mm, col_mm)
             row |= volume_metrics(
-                predicted[stack], job.masks[stack], spacing, job.tolerance_mm, volume_skeletons
+                predicted[stack],
+                job.masks[stack],
+                spacing,
+                tolerance_mm=job.tolerance_mm,
+                truth_skeletons=volume_skeletons,
             )
         volume_rows.append(row)
     return slice_rows, volume_rows

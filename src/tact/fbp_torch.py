@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from scipy.fft import next_fast_len
 from torch.nn.functional import embedding_bag
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def fbp_filter_values(norm_freq: np.ndarray, filter_type: str, scaling: float) -
 
 
 def fbp_filter_kernel(
-    det_count: int, det_width: float, angle_range: float, filter_type: str, scaling: float
+    det_count: int, det_width: float, angle_range: float, *, filter_type: str, scaling: float
 ) -> np.ndarray:
     """The convolution kernel g[k], k = -(n-1)..n-1, of ODL's padded ``fbp_filter_op``."""
     n = det_count
@@ -138,22 +139,6 @@ def fbp_filter_kernel(
     k = np.arange(-(n - 1), n)
     # ODL's pre/post-processing multiplies by (-1)^j before and after the FFT
     return np.where(k % 2 == 0, 1.0, -1.0) * h[k % size]
-
-
-def _fast_length(minimum: int) -> int:
-    """Smallest 2^a 3^b 5^c >= minimum (FFT friendly)."""
-    best = 1 << max(0, (minimum - 1).bit_length())
-    p5 = 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            p = p35
-            while p < minimum:
-                p *= 2
-            best = min(best, p)
-            p35 *= 3
-        p5 *= 5
-    return best
 
 
 # ---- ASTRA's linear kernel, float32 as ASTRA computes it -----------------------------------
@@ -176,8 +161,26 @@ class _RayWalk:
     margin: float  # in detector units, bound on ASTRA's rounding drift plus slack
 
 
-def _astra_ray_walks(geom: ParallelGeometry2D) -> tuple[_RayWalk, _RayWalk]:
-    """ASTRA's per-angle float32 quantities, for mainly vertical and mainly horizontal rays."""
+@dataclass(frozen=True)
+class _AstraRays:
+    """ASTRA's per-angle float32 ray and detector quantities, before the orientation split."""
+
+    n0: int
+    n1: int
+    px: np.float32  # pixel width along the walked X window
+    py: np.float32
+    ex: np.float32  # centre of the first pixel
+    ey: np.float32
+    ray_x: np.ndarray  # ray direction per angle
+    ray_y: np.ndarray
+    d_x: np.ndarray  # detector pixel centres (angles, detectors)
+    d_y: np.ndarray
+    du_x: np.ndarray  # detector pixel vector per angle
+    du_y: np.ndarray
+
+
+def _astra_rays(geom: ParallelGeometry2D) -> _AstraRays:
+    """The float32 geometry ASTRA's CPU projector builds from ODL's (rounded as it rounds)."""
     n0, n1 = geom.shape
     ndet = geom.det_count
     # astra_volume_geometry (cpu): rows = ODL axis 0, X window = axis 1, Y window = -axis 0
@@ -185,9 +188,6 @@ def _astra_ray_walks(geom: ParallelGeometry2D) -> tuple[_RayWalk, _RayWalk]:
     min_y, max_y = _F32(-geom.max_pt[0]), _F32(-geom.min_pt[0])
     px = _F32((max_x - min_x) / _F32(n1))
     py = _F32((max_y - min_y) / _F32(n0))
-    inv_px, inv_py = _F32(1) / px, _F32(1) / py
-    ex = _F32(min_x + px * _F32(0.5))
-    ey = _F32(max_y - py * _F32(0.5))
     # ODL passes theta - pi/2; ASTRA stores float32 and wraps into [0, 2 pi) in float32
     two_pi = _F32(2 * np.pi)
     alpha = (geom.angles - np.pi / 2).astype(_F32)
@@ -198,62 +198,79 @@ def _astra_ray_walks(geom: ParallelGeometry2D) -> tuple[_RayWalk, _RayWalk]:
     # genParProjections: base ray (0, 1), detector start (-n w / 2, 0), pixel vector (w, 0)
     width = np.float64(_F32(geom.det_width))
     det_start = np.float64(_F32(ndet * width * -0.5))
-    ray_x, ray_y = (-sin_a).astype(_F32), cos_a.astype(_F32)
     ds_x, ds_y = (det_start * cos_a).astype(_F32), (det_start * sin_a).astype(_F32)
     du_x, du_y = (width * cos_a).astype(_F32), (width * sin_a).astype(_F32)
     half = np.arange(ndet).astype(_F32) + _F32(0.5)
-    d_x = ds_x[:, None] + half[None, :] * du_x[:, None]
-    d_y = ds_y[:, None] + half[None, :] * du_y[:, None]
-    norm = np.sqrt(ray_y * ray_y + ray_x * ray_x)
-    vertical = np.abs(ray_x) < np.abs(ray_y)
+    return _AstraRays(
+        n0=n0,
+        n1=n1,
+        px=px,
+        py=py,
+        ex=_F32(min_x + px * _F32(0.5)),
+        ey=_F32(max_y - py * _F32(0.5)),
+        ray_x=(-sin_a).astype(_F32),
+        ray_y=cos_a.astype(_F32),
+        d_x=ds_x[:, None] + half[None, :] * du_x[:, None],
+        d_y=ds_y[:, None] + half[None, :] * du_y[:, None],
+        du_x=du_x,
+        du_y=du_y,
+    )
 
+
+def _astra_ray_walks(geom: ParallelGeometry2D) -> tuple[_RayWalk, _RayWalk]:
+    """ASTRA's per-angle float32 quantities, for mainly vertical and mainly horizontal rays."""
+    rays = _astra_rays(geom)
+    vertical = np.abs(rays.ray_x) < np.abs(rays.ray_y)
+    return _ray_walk(rays, np.flatnonzero(vertical), True), _ray_walk(
+        rays, np.flatnonzero(~vertical), False
+    )
+
+
+def _ray_walk(rays: _AstraRays, sel: np.ndarray, is_vertical: bool) -> _RayWalk:
+    """One orientation's walk: where its rays cross the pixel lines, and how many neighbouring
+    rays (taps) may reach one pixel given the float32 drift of ASTRA's walk."""
+    r = rays
+    norm = np.sqrt(r.ray_y * r.ray_y + r.ray_x * r.ray_x)
+    inv_px, inv_py = _F32(1) / r.px, _F32(1) / r.py
     with np.errstate(divide="ignore", invalid="ignore"):
-        rho = ray_x / ray_y  # RxOverRy
-        sigma = ray_y / ray_x  # RyOverRx
-    walks = []
-    for is_vertical in (True, False):
-        sel = np.flatnonzero(vertical == is_vertical)
-        if is_vertical:
-            ratio = rho[sel][:, None]
-            length = px * norm[sel] / np.abs(ray_y[sel])
-            step = -py * rho[sel] * inv_px
-            start = ((d_x[sel] + (ey - d_y[sel]) * ratio) - ex) * inv_px
-            # exact (float64) line through the float32 geometry, for choosing candidate rays
-            slope = (du_x[sel] - du_y[sel] * rho[sel]).astype(np.float64) / float(px)
-            n_lines, n_across = n0, n1
-        else:
-            ratio = sigma[sel][:, None]
-            length = py * norm[sel] / np.abs(ray_x[sel])
-            step = -px * sigma[sel] * inv_py
-            start = -((d_y[sel] + (ex - d_x[sel]) * ratio) - ey) * inv_py
-            slope = -(du_y[sel] - du_x[sel] * sigma[sel]).astype(np.float64) / float(py)
-            n_lines, n_across = n1, n0
-        model_start = start[:, 0].astype(np.float64)
-        # The walk adds `step` n_lines times in float32; every addition errs by at most half an
-        # ulp of the largest |c| a contributing ray reaches, plus a few ulps in `start`.
-        c_max = n_across + n_lines * (float(np.abs(step).max()) if len(sel) else 0.0) + 4
-        ulp = 2.0 ** (np.floor(np.log2(c_max)) - 23)
-        drift = (n_lines + 16) * ulp
-        min_slope = float(np.abs(slope).min()) if len(sel) else 1.0
-        margin = drift / min_slope + 0.01
-        # rays within (k* - 1/|slope| - margin, k* + 1/|slope| + margin) may reach a pixel
-        taps = int(np.floor(2 / min_slope + 2 * margin)) + 1
-        walks.append(
-            _RayWalk(
-                vertical=is_vertical,
-                angle_index=sel,
-                start=start.astype(_F32),
-                step=step.astype(_F32),
-                length=length.astype(_F32),
-                model_start=model_start,
-                model_slope=slope,
-                n_lines=n_lines,
-                n_across=n_across,
-                taps=taps,
-                margin=margin,
-            )
-        )
-    return walks[0], walks[1]
+        rho = r.ray_x / r.ray_y  # RxOverRy
+        sigma = r.ray_y / r.ray_x  # RyOverRx
+    if is_vertical:
+        ratio = rho[sel][:, None]
+        length = r.px * norm[sel] / np.abs(r.ray_y[sel])
+        step = -r.py * rho[sel] * inv_px
+        start = ((r.d_x[sel] + (r.ey - r.d_y[sel]) * ratio) - r.ex) * inv_px
+        # exact (float64) line through the float32 geometry, for choosing candidate rays
+        slope = (r.du_x[sel] - r.du_y[sel] * rho[sel]).astype(np.float64) / float(r.px)
+        n_lines, n_across = r.n0, r.n1
+    else:
+        ratio = sigma[sel][:, None]
+        length = r.py * norm[sel] / np.abs(r.ray_x[sel])
+        step = -r.px * sigma[sel] * inv_py
+        start = -((r.d_y[sel] + (r.ex - r.d_x[sel]) * ratio) - r.ey) * inv_py
+        slope = -(r.du_y[sel] - r.du_x[sel] * sigma[sel]).astype(np.float64) / float(r.py)
+        n_lines, n_across = r.n1, r.n0
+    # The walk adds `step` n_lines times in float32; every addition errs by at most half an
+    # ulp of the largest |c| a contributing ray reaches, plus a few ulps in `start`.
+    c_max = n_across + n_lines * (float(np.abs(step).max()) if len(sel) else 0.0) + 4
+    ulp = 2.0 ** (np.floor(np.log2(c_max)) - 23)
+    drift = (n_lines + 16) * ulp
+    min_slope = float(np.abs(slope).min()) if len(sel) else 1.0
+    margin = drift / min_slope + 0.01
+    # rays within (k* - 1/|slope| - margin, k* + 1/|slope| + margin) may reach a pixel
+    return _RayWalk(
+        vertical=is_vertical,
+        angle_index=sel,
+        start=start.astype(_F32),
+        step=step.astype(_F32),
+        length=length.astype(_F32),
+        model_start=start[:, 0].astype(np.float64),
+        model_slope=slope,
+        n_lines=n_lines,
+        n_across=n_across,
+        taps=int(np.floor(2 / min_slope + 2 * margin)) + 1,
+        margin=margin,
+    )
 
 
 class AstraCpuBackprojection:
@@ -406,7 +423,8 @@ class TorchFBP:
         self.geometry = geometry
         self.device = torch.device(device)
         self.backprojection = AstraCpuBackprojection(geometry, device, **memory)
-        self.fft_length = _fast_length(2 * geometry.det_count - 1)
+        # 2^a 3^b 5^c (real=True), as the hand-written search gave for every length below 20000
+        self.fft_length = next_fast_len(2 * geometry.det_count - 1, real=True)
         self._responses: dict[tuple[str, float], torch.Tensor] = {}
 
     @cached_property
@@ -419,7 +437,9 @@ class TorchFBP:
         key = (str(filter_type).lower(), float(frequency_scaling))
         if key not in self._responses:
             g = self.geometry
-            kernel = fbp_filter_kernel(g.det_count, g.det_width, g.angle_range, *key)
+            kernel = fbp_filter_kernel(
+                g.det_count, g.det_width, g.angle_range, filter_type=key[0], scaling=key[1]
+            )
             circular = np.zeros(self.fft_length)
             circular[self._kernel_index] = kernel
             response = np.fft.rfft(circular).real  # the kernel is even: real response

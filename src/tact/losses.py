@@ -51,6 +51,7 @@ def reconstruction_objective(
     weight: float,
     reconstruction: torch.Tensor,
     target: torch.Tensor,
+    *,
     labels: torch.Tensor | None = None,
     segmenters: Sequence[nn.Module] = (),
     segmenter_noise: float = 0.0,

@@ -46,7 +46,7 @@ def _torch_one_thread() -> None:
 
 
 def in_processes(
-    function: Callable[[Any], Any], jobs: Sequence[Any], workers: int, what: str, unit: str
+    function: Callable[[Any], Any], jobs: Sequence[Any], *, workers: int, what: str, unit: str
 ) -> list:
     """``function`` over ``jobs`` in order, in ``workers`` processes when there are several;
     the log says the plan (``what``: the step, ``unit``: what a job is), then the progress.

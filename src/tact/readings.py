@@ -19,7 +19,7 @@ def _write_json(path: str | Path, record: dict) -> None:
 
 
 def write_fbp_reading(
-    path: str | Path, filter_type: str, scaling: float, psnr_db: float, n_slices: int
+    path: str | Path, filter_type: str, scaling: float, *, psnr_db: float, n_slices: int
 ) -> None:
     """The FBP tuning step's choice, read by every simulation job."""
     record = {"filter": filter_type, "frequency_scaling": scaling, "psnr_db": psnr_db}
@@ -74,6 +74,7 @@ class Readings:
 
 
 def read_readings(
+    *,
     fbp_filter: str,
     fbp_scaling: float | str,
     fbp_tuned_file: str | Path | None,

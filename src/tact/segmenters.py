@@ -18,13 +18,17 @@ they never depend on job order.
 from __future__ import annotations
 
 from tact.per_slice import HELD_OUT, G, held_out_name
-from tact.seeding import derive_seed
+from tact.seeding import Stream, derive_seed
 
 G_MODEL = "segmentation"
 ENSEMBLE, ROBUST = "ensemble", "robust"
 MODEL_PATTERN = rf"{G_MODEL}|{HELD_OUT}_[0-9]+|{ENSEMBLE}_[0-9]+|{ROBUST}"
 HELD_OUT_ARCHITECTURES = ("same", "wide", "segresnet")
-_STREAMS = {HELD_OUT: 20, ENSEMBLE: 21, ROBUST: 22}
+_STREAMS = {
+    HELD_OUT: Stream.HELD_OUT_SEGMENTER,
+    ENSEMBLE: Stream.ENSEMBLE_SEGMENTER,
+    ROBUST: Stream.ROBUST_SEGMENTER,
+}
 
 
 def _role(model: str) -> tuple[str, int]:

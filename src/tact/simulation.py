@@ -41,8 +41,6 @@ from tact.simulated_data import SimulatedStack
 log = logging.getLogger(__name__)
 
 DOMAINS = ("lodopab", "physical")
-SIMULATION_STREAM = 1  # seed streams: keep simulation noise apart from other random draws
-TUNING_STREAM = 2
 FILTERS = ("Ram-Lak", "Shepp-Logan", "Cosine", "Hamming", "Hann")  # ODL's, as dival offers them
 DEFAULT_FILTER = "Hann"  # the paper's FBP row: dival's tuned Hann on LoDoPaB
 TUNING_GRID = np.linspace(0.1, 1.0, 10)  # the coarse search of the FBP tuning
@@ -61,6 +59,7 @@ def extent_mm(stack: SliceStack, domain: str) -> float:
 def simulate_stack(
     stack: SliceStack,
     protocol: ScanProtocol,
+    *,
     domain: str,
     fbp_reading: tuple[str, float],
     rng: np.random.Generator,
@@ -79,32 +78,19 @@ def simulate_stack(
     size = stack.image.shape[-1]
     scanner = Scanner(size, extent_mm(stack, domain), protocol, backend, fbp_device)
     n = len(stack)
-    lowdose = np.empty((n, size, size), np.float32)
-    fbp = np.empty((n, size, size), np.float32)
-    sinograms = np.empty((n, *scanner.sinogram_shape), np.float32) if keep_sinograms else None
-    counts = np.empty((n, *scanner.sinogram_shape), counts_dtype(protocol))
-    filters = [("Ram-Lak", 1.0), (str(fbp_reading[0]), float(fbp_reading[1]))]
-    batch = max(1, fbp_batch) if scanner.fbp_device is not None else 1
-    log.info(
-        "volume %d: simulating %d slices, %d views x %d detectors, FBP %s",
-        stack.volume_id,
-        n,
-        *scanner.sinogram_shape,
-        scanner.fbp_name,
-    )
-    progress = ProgressLog(log, f"volume {stack.volume_id}", n)
+    views, detectors = scanner.sinogram_shape
+    plan = f"{n} slices, {views} views x {detectors} detectors, FBP {scanner.fbp_name}"
+    log.info(f"volume {stack.volume_id}: simulating {plan}")
     start = time.perf_counter()
-    with tqdm(total=n, desc=f"volume {stack.volume_id}", unit="slice", disable=not progress) as bar:
-        for first in range(0, n, batch):
-            last = min(n, first + batch)
-            detected = [scanner.measure_counts(stack.image[i], rng) for i in range(first, last)]
-            counts[first:last] = detected
-            measured = np.stack([scanner.counts_to_sinogram(c) for c in detected])
-            lowdose[first:last], fbp[first:last] = scanner.fbp_many(measured, filters)
-            if sinograms is not None:
-                sinograms[first:last] = measured
-            bar.update(last - first)
-            progress.step(last - first)
+    measured = _measure(
+        stack,
+        scanner,
+        rng,
+        filters=[("Ram-Lak", 1.0), (str(fbp_reading[0]), float(fbp_reading[1]))],
+        batch=max(1, fbp_batch) if scanner.fbp_device is not None else 1,
+        keep_sinograms=keep_sinograms,
+        progress=progress,
+    )
     log.info(
         "volume %d: %d slices, %d views x %d detectors, %.0f mm domain, %s, FBP %s, "
         "%.2f s per slice",
@@ -119,15 +105,53 @@ def simulate_stack(
     return SimulatedStack(
         volume_id=stack.volume_id,
         slice_index=stack.slice_index.copy(),
-        lowdose=fill_outside_roi(lowdose, outside_value),
-        fbp=fill_outside_roi(fbp, outside_value),
+        lowdose=fill_outside_roi(measured["lowdose"], outside_value),
+        fbp=fill_outside_roi(measured["fbp"], outside_value),
         n_views=protocol.n_angles,
         extent_mm=scanner.extent_mm,
         frequency_scaling=float(fbp_reading[1]),
         fbp_filter=str(fbp_reading[0]),
-        sinogram=sinograms,
-        counts=counts,
+        sinogram=measured["sinogram"],
+        counts=measured["counts"],
     )
+
+
+def _measure(
+    stack: SliceStack,
+    scanner: Scanner,
+    rng: np.random.Generator,
+    *,
+    filters: list[tuple[str, float]],
+    batch: int,
+    keep_sinograms: bool,
+    progress: bool,
+) -> dict[str, np.ndarray | None]:
+    """Photon counts, Ram-Lak and tuned FBP (and the sinograms if kept) of every slice, in
+    slice order: the noise draws do not depend on the batch size."""
+    n, size = len(stack), stack.image.shape[-1]
+    out: dict[str, np.ndarray | None] = {
+        "lowdose": np.empty((n, size, size), np.float32),
+        "fbp": np.empty((n, size, size), np.float32),
+        "sinogram": (
+            np.empty((n, *scanner.sinogram_shape), np.float32) if keep_sinograms else None
+        ),
+        "counts": np.empty((n, *scanner.sinogram_shape), counts_dtype(scanner.protocol)),
+    }
+    progress_log = ProgressLog(log, f"volume {stack.volume_id}", n)
+    with tqdm(total=n, desc=f"volume {stack.volume_id}", unit="slice", disable=not progress) as bar:
+        for first in range(0, n, batch):
+            last = min(n, first + batch)
+            detected = [scanner.measure_counts(stack.image[i], rng) for i in range(first, last)]
+            out["counts"][first:last] = detected
+            sinograms = np.stack([scanner.counts_to_sinogram(c) for c in detected])
+            out["lowdose"][first:last], out["fbp"][first:last] = scanner.fbp_many(
+                sinograms, filters
+            )
+            if keep_sinograms:
+                out["sinogram"][first:last] = sinograms
+            bar.update(last - first)
+            progress_log.step(last - first)
+    return out
 
 
 def counts_dtype(protocol: ScanProtocol) -> np.dtype:
@@ -201,6 +225,7 @@ def tune_fbp(
     samples: Sequence[tuple[np.ndarray, float]],
     protocol: ScanProtocol,
     rng: np.random.Generator,
+    *,
     filter_types: Sequence[str] = (DEFAULT_FILTER,),
     scaling: float | None = None,
     backend: str = "astra_cpu",
@@ -270,6 +295,7 @@ def _search_scaling(filter_type: str, evaluate: Callable[[str, float], float]) -
 def tune_from_stores(
     store_paths: Sequence[str | Path],
     split: pd.DataFrame,
+    *,
     n_slices: int,
     protocol: ScanProtocol,
     domain: str,
@@ -289,6 +315,12 @@ def tune_from_stores(
         for slice_index in rows["slice"]:
             samples.append((stack.image[position[int(slice_index)]], extent_mm(stack, domain)))
     filter_type, best, table = tune_fbp(
-        samples, protocol, rng, filter_types, scaling, backend, workers
+        samples,
+        protocol,
+        rng,
+        filter_types=filter_types,
+        scaling=scaling,
+        backend=backend,
+        workers=workers,
     )
     return filter_type, best, table.assign(n_slices=len(samples))

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tact.data.names import volume_ids
 from tact.data.slices import load_stack
 from tact.data.split import read_split
 from tact.errors import InputDataError
@@ -99,10 +100,6 @@ def split_test_rows(split_path: str | Path, volume: int | None = None) -> pd.Dat
 def rows_of(slice_index: np.ndarray, wanted: pd.Series) -> np.ndarray:
     position = {int(s): i for i, s in enumerate(slice_index)}
     return np.array([position[int(s)] for s in wanted], dtype=int)
-
-
-def volume_ids(paths: Sequence[str | Path]) -> list[int]:
-    return [int(Path(p).name.split("-")[1].split(".")[0]) for p in paths]
 
 
 def gather_ground_truth(

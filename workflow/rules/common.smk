@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from tact.config import load_schema, validate_config
 from tact.data.lits import discover_pairs
+from tact.data.names import lits_names
 from tact.data.split import check_split_possible
 from tact.dependencies import library_files
 from tact.errors import NO_GPU, TactError
@@ -112,9 +113,10 @@ def volume_pair(wildcards):
     """The NIfTI pair of one volume: the generated phantom or the user's LiTS files."""
     vid = int(wildcards.vid)
     if config["data"]["source"] == "phantom":
+        image, mask = lits_names(vid)
         return {
-            "image": f"{RESULTS}/phantom/volume-{vid}.nii",
-            "mask": f"{RESULTS}/phantom/segmentation-{vid}.nii",
+            "image": f"{RESULTS}/phantom/{image}",
+            "mask": f"{RESULTS}/phantom/{mask}",
         }
     if vid not in LITS_PAIRS:
         raise ValueError(f"volume {vid} is not in {config['data']['lits_dir']}")

@@ -6,8 +6,8 @@ rule phantom:
     input:
         code=script_code("phantom.py"),
     output:
-        image=f"{RESULTS}/phantom/volume-{{vid}}.nii",
-        mask=f"{RESULTS}/phantom/segmentation-{{vid}}.nii",
+        image=f"{RESULTS}/phantom/{lits_names('{vid}')[0]}",
+        mask=f"{RESULTS}/phantom/{lits_names('{vid}')[1]}",
     log:
         f"{LOGS}/phantom/volume-{{vid}}.log",
     benchmark:

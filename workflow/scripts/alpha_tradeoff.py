@@ -3,7 +3,8 @@
 
 from tact.logs import run_step
 from tact.per_slice import read_per_slice
-from tact.report.figures import plot_alpha_tradeoff, save_figure
+from tact.report.figures import plot_alpha_tradeoff
+from tact.report.style import save_figure
 
 
 def main() -> None:

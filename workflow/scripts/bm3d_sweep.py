@@ -6,9 +6,7 @@ from tact.baselines import bm3d_sweep_from_files
 from tact.io import write_csv
 from tact.logs import run_step
 from tact.readings import write_bm3d_sigma
-from tact.seeding import derive_seed
-
-BM3D_STREAM = 3
+from tact.seeding import Stream, derive_seed
 
 
 def main() -> None:
@@ -17,9 +15,9 @@ def main() -> None:
         snakemake.input.stores,
         snakemake.input.sims,
         snakemake.input.split,
-        params.sigmas,
-        params.n_slices,
-        np.random.default_rng(derive_seed(params.seed, BM3D_STREAM)),
+        sigmas=params.sigmas,
+        n_slices=params.n_slices,
+        rng=np.random.default_rng(derive_seed(params.seed, Stream.BM3D_SWEEP)),
         workers=snakemake.threads,
     )
     write_csv(table, snakemake.output.table)

@@ -17,8 +17,8 @@ def main() -> None:
         images,
         truth,
         measurements_of(snakemake.input.counts, images.volumes),
-        ScanProtocol(**snakemake.params.protocol),
-        snakemake.params.backend,
+        protocol=ScanProtocol(**snakemake.params.protocol),
+        backend=snakemake.params.backend,
     )
     write_csv(table, snakemake.output[0])
 

@@ -15,10 +15,10 @@ def main() -> None:
         truth,
         masks,
         spacing,
-        load_test_set(snakemake.input.images),
-        load_label_sets(snakemake.input.labels),
-        pd.read_csv(snakemake.input.consistency),
-        snakemake.params.tolerance_mm,
+        images=load_test_set(snakemake.input.images),
+        labels=load_label_sets(snakemake.input.labels),
+        consistency=pd.read_csv(snakemake.input.consistency),
+        tolerance_mm=snakemake.params.tolerance_mm,
         workers=snakemake.threads,
     )
     write_csv(per_slice, snakemake.output.per_slice)

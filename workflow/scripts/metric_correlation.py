@@ -2,16 +2,16 @@
 
 from tact.logs import run_step
 from tact.per_slice import read_per_slice
-from tact.report.figures import write_metric_correlation
+from tact.report.correlation import write_metric_correlation
 
 
 def main() -> None:
     write_metric_correlation(
         read_per_slice(snakemake.input.per_slice),
-        snakemake.output.table,
-        snakemake.output.table_html,
-        snakemake.output.metric_correlation_png,
-        snakemake.output.metric_correlation_pdf,
+        table_path=snakemake.output.table,
+        html_path=snakemake.output.table_html,
+        png_path=snakemake.output.metric_correlation_png,
+        pdf_path=snakemake.output.metric_correlation_pdf,
     )
 
 

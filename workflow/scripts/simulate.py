@@ -6,9 +6,9 @@ from tact.data.slices import load_stack
 from tact.logs import run_step
 from tact.physics import ScanProtocol, choose_backend
 from tact.readings import fbp_reading
-from tact.seeding import derive_seed
+from tact.seeding import Stream, derive_seed
 from tact.simulated_data import save_measurements, save_simulation
-from tact.simulation import SIMULATION_STREAM, simulate_stack
+from tact.simulation import simulate_stack
 
 
 def main() -> None:
@@ -18,12 +18,12 @@ def main() -> None:
     simulated = simulate_stack(
         load_stack(snakemake.input.store),
         ScanProtocol(**params.protocol),
-        params.domain,
-        reading,
-        np.random.default_rng(derive_seed(params.seed, SIMULATION_STREAM, vid)),
-        backend,
-        params.outside_roi_value,
-        params.keep_sinograms,
+        domain=params.domain,
+        fbp_reading=reading,
+        rng=np.random.default_rng(derive_seed(params.seed, Stream.SIMULATION, vid)),
+        backend=backend,
+        outside_value=params.outside_roi_value,
+        keep_sinograms=params.keep_sinograms,
     )
     save_measurements(simulated, backend, snakemake.output.counts)
     save_simulation(simulated, snakemake.output.images)

@@ -9,8 +9,8 @@ def main() -> None:
         snakemake.input.stores,
         snakemake.input.sims,
         snakemake.input.split,
-        snakemake.output.table,
-        snakemake.output.figure,
+        table_path=snakemake.output.table,
+        figure_path=snakemake.output.figure,
     )
 
 

@@ -10,12 +10,12 @@ from tact.report.figures import slice_figures_from_files
 def main() -> None:
     volume, slice_ = slice_figures_from_files(
         snakemake.params.methods,
-        snakemake.input.images,
-        snakemake.input.labels,
-        snakemake.input.stores,
-        snakemake.input.split,
-        snakemake.input.per_slice,
-        dict(snakemake.output.items()),
+        image_paths=snakemake.input.images,
+        label_paths=snakemake.input.labels,
+        store_paths=snakemake.input.stores,
+        split_path=snakemake.input.split,
+        per_slice_path=snakemake.input.per_slice,
+        paths=dict(snakemake.output.items()),
         example=tuple(snakemake.params.example),
     )
     logging.getLogger("tact").info("example slice: volume %d, slice %d", volume, slice_)

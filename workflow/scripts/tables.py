@@ -11,7 +11,11 @@ from tact.report.tables import write_tables
 def main() -> None:
     params, inputs = snakemake.params, snakemake.input
     readings = read_readings(
-        params.fbp_filter, params.fbp_scaling, inputs.fbp_reading, params.sigma_psd, inputs.sigma
+        fbp_filter=params.fbp_filter,
+        fbp_scaling=params.fbp_scaling,
+        fbp_tuned_file=inputs.fbp_reading,
+        sigma_psd=params.sigma_psd,
+        sigma_file=inputs.sigma,
     )
     write_tables(
         inputs.per_slice,

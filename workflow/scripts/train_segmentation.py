@@ -14,11 +14,11 @@ def main() -> None:
     train_from_files(
         Job("segmentation", network=NetworkSettings(**params.network), lowdose_copies=bool(sims)),
         TrainSettings(**params.settings),
-        snakemake.input.stores,
-        snakemake.input.split,
-        snakemake.output.model,
-        snakemake.output.history,
-        params.checkpoint,
+        store_paths=snakemake.input.stores,
+        split_path=snakemake.input.split,
+        model_path=snakemake.output.model,
+        history_path=snakemake.output.history,
+        checkpoint_path=params.checkpoint,
         sim_paths=sims or None,
     )
 

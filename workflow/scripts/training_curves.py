@@ -2,7 +2,8 @@
 reconstructions (adapter)."""
 
 from tact.logs import run_step
-from tact.report.figures import plot_training_curves, read_histories, save_figure
+from tact.report.style import save_figure
+from tact.report.training_curves import plot_training_curves, read_histories
 
 
 def main() -> None:

@@ -7,8 +7,8 @@ from tact.io import write_csv
 from tact.logs import run_step
 from tact.physics import ScanProtocol, choose_backend
 from tact.readings import write_fbp_reading
-from tact.seeding import derive_seed
-from tact.simulation import FILTERS, TUNING_STREAM, tune_from_stores
+from tact.seeding import Stream, derive_seed
+from tact.simulation import FILTERS, tune_from_stores
 
 
 def main() -> None:
@@ -17,19 +17,21 @@ def main() -> None:
     filter_type, scaling, table = tune_from_stores(
         snakemake.input.stores,
         read_split(snakemake.input.split),
-        params.n_slices,
-        ScanProtocol(**params.protocol),
-        params.domain,
-        np.random.default_rng(derive_seed(params.seed, TUNING_STREAM)),
-        FILTERS if filter_type == "auto" else (filter_type,),
-        None if scaling == "auto" else float(scaling),
-        choose_backend(params.backend),
+        n_slices=params.n_slices,
+        protocol=ScanProtocol(**params.protocol),
+        domain=params.domain,
+        rng=np.random.default_rng(derive_seed(params.seed, Stream.FBP_TUNING)),
+        filter_types=FILTERS if filter_type == "auto" else (filter_type,),
+        scaling=None if scaling == "auto" else float(scaling),
+        backend=choose_backend(params.backend),
         workers=snakemake.threads,
     )
     write_csv(table, snakemake.output.table)
     psnr = float(table.loc[table["chosen"], "psnr_mean"].iloc[0])
     n_slices = int(table["n_slices"].iloc[0])
-    write_fbp_reading(snakemake.output.choice, filter_type, scaling, psnr, n_slices)
+    write_fbp_reading(
+        snakemake.output.choice, filter_type, scaling, psnr_db=psnr, n_slices=n_slices
+    )
 
 
 run_step(snakemake.log[0], main)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,13 +26,13 @@ import numpy as np
 from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
+from tact.data.names import IMAGE, LITS_FILE, MASK
 from tact.data.orientation import ras_to_radiological
 from tact.errors import InputDataError
 
 log = logging.getLogger(__name__)
 
 AFFINE_TOLERANCE_MM = 1e-3
-_NAME = re.compile(r"^(volume|segmentation)-(\d+)\.nii(\.gz)?$", re.IGNORECASE)
 # Slices are read along the nearest axes, not resampled: a few degrees (a tilted gantry's
 # reconstruction, a rotated export) move a voxel by under a voxel per few dozen; 20 degrees by
 # a third of the way across the slice, which is no longer the scanner's slice.
@@ -72,9 +71,9 @@ def discover_pairs(root: str | Path) -> list[VolumePair]:
     root = Path(root)
     if not root.is_dir():
         raise InputDataError(root, "LiTS directory does not exist or is not a directory")
-    found: dict[str, dict[int, Path]] = {"volume": {}, "segmentation": {}}
+    found: dict[str, dict[int, Path]] = {IMAGE: {}, MASK: {}}
     for path in _files_under(root):
-        match = _NAME.match(path.name)
+        match = LITS_FILE.match(path.name)
         if match is None:
             continue
         _check_listed_file(path)
@@ -85,7 +84,7 @@ def discover_pairs(root: str | Path) -> list[VolumePair]:
                 path, f"duplicate volume id {volume_id}: {other} is also its {kind}"
             )
         found[kind][volume_id] = path
-    images, masks = found["volume"], found["segmentation"]
+    images, masks = found[IMAGE], found[MASK]
     if not images and not masks:
         raise InputDataError(root, "no volume-N.nii[.gz] / segmentation-N.nii[.gz] files found")
     for volume_id, path in images.items():

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from skimage.transform import resize
 
-from tact.data.lits import CanonicalVolume
 from tact.data.units import hu_to_normalised
 from tact.errors import InputDataError
 from tact.io import atomic_path, read_npz
+
+if TYPE_CHECKING:  # the reader (nibabel) is for the extraction job; stores load without it
+    from tact.data.lits import CanonicalVolume
 
 AIR_HU = -1024.0
 
@@ -55,6 +57,10 @@ def extract_slices(volume: CanonicalVolume, size: int) -> SliceStack:
     with air, then resized (anti-aliased linear for the image, nearest for the labels); the
     pixel spacing is updated so physical distances stay right.
     """
+    # imported here: scikit-image's import (with scipy.ndimage) is most of a store reader's
+    # import time (report and evaluation jobs load stores, only this job resizes)
+    from skimage.transform import resize
+
     row_mm, col_mm, slice_mm = volume.spacing_mm
     if not np.isclose(row_mm, col_mm, rtol=1e-3):
         raise InputDataError(

@@ -169,6 +169,7 @@ def slice_metrics(
     prediction: np.ndarray,
     truth: np.ndarray,
     spacing_mm: tuple[float, float],
+    *,
     tolerance_mm: float = 2.0,
     truth_skeletons: dict[int, np.ndarray] | None = None,
 ) -> dict[str, float]:
@@ -233,6 +234,7 @@ def volume_metrics(
     prediction: np.ndarray,
     truth: np.ndarray,
     spacing_mm: tuple[float, float, float],
+    *,
     tolerance_mm: float = 2.0,
     truth_skeletons: dict[int, np.ndarray] | None = None,
 ) -> dict[str, float]:

@@ -14,18 +14,8 @@ import pandas as pd
 
 from tact.data.slices import SliceStack, load_stack
 from tact.data.split import read_split
-from tact.data.units import normalised_to_hu
-from tact.io import atomic_path, write_csv
-
-ABDOMEN_WINDOW_HU = (40.0, 400.0)  # level, width
-LIVER_COLOUR, TUMOUR_COLOUR = "#21d4d4", "#ffd21f"  # cyan / yellow as in the paper's Fig. 2
-
-
-def abdominal_window(image: np.ndarray) -> np.ndarray:
-    """Normalised attenuation -> [0, 1] grey values in the abdominal window (L40 W400)."""
-    level, width = ABDOMEN_WINDOW_HU
-    hu = normalised_to_hu(image)
-    return np.clip((hu - (level - width / 2)) / width, 0.0, 1.0)
+from tact.io import write_csv
+from tact.report.style import LIVER_COLOUR, TUMOUR_COLOUR, abdominal_window, save_figure
 
 
 def summarise(stacks: Sequence[SliceStack], split: pd.DataFrame) -> pd.DataFrame:
@@ -83,6 +73,4 @@ def write_data_overview(
     summary = summarise(stacks, read_split(split_path))
     write_csv(summary, summary_path)
     fig = plot_examples(stacks)
-    with atomic_path(figure_path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    save_figure(fig, figure_path)

@@ -1,4 +1,5 @@
-"""The paper's Figures 2-4, the alpha sweep, metric correlations and training curves.
+"""The paper's Figures 2-4 and the alpha sweep (metric correlations and training curves have
+modules of their own).
 
 Every figure is made from a run's own files: the test images and label maps of each method,
 the ground truth, per_slice.csv and the training histories. Segmentation scores are shown by
@@ -8,7 +9,6 @@ segmenters (which no training saw): a method that learnt to steer g scores well 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -18,49 +18,21 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
-from scipy.stats import ConstantInputWarning, spearmanr
 
 from tact.errors import ConfigError
-from tact.io import atomic_path, write_csv
 from tact.methods import DEFENCES, method_label, paper_order, parse_method, weight_of
-from tact.per_slice import HELD_OUT, IMAGE_COLUMNS, G, held_out_name, is_held_out, read_per_slice
-from tact.report.data import LIVER_COLOUR, TUMOUR_COLOUR, abdominal_window
-from tact.report.tables import g_rows, held_out_mean, html_table
-from tact.segmenters import ENSEMBLE, G_MODEL, ROBUST, is_segmenter_model, segmenter_label
+from tact.per_slice import IMAGE_COLUMNS, G, held_out_name, is_held_out, read_per_slice
+from tact.report.style import (
+    LABEL_COLOURS,
+    WINDOW_NOTE,
+    abdominal_window,
+    panel_grid,
+    save_figure,
+)
+from tact.report.tables import g_rows, held_out_mean
 from tact.test_sets import TestSet, gather_ground_truth, load_label_sets, load_test_set
-
-BACKGROUND_COLOUR = "#440154"  # the paper's Fig. 2: purple background, cyan liver, yellow tumour
-LABEL_COLOURS = ListedColormap([BACKGROUND_COLOUR, LIVER_COLOUR, TUMOUR_COLOUR])
-WINDOW_NOTE = "abdominal window L40 W400"
-PANEL_COLUMNS = 4
-
-
-def save_figure(fig: plt.Figure, png_path: str | Path, pdf_path: str | Path | None = None) -> None:
-    """Write a figure as PNG (and PDF) atomically, then close it."""
-    for path in (png_path, pdf_path):
-        if path is not None:
-            with atomic_path(path) as tmp:
-                fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-
-
-def _panel_grid(n: int, size: float = 3.2, title_room: float = 0.6):
-    columns = min(PANEL_COLUMNS, n)
-    rows = int(np.ceil(n / columns))
-    fig, axes = plt.subplots(
-        rows,
-        columns,
-        figsize=(size * columns, (size + title_room) * rows),
-        squeeze=False,
-        layout="constrained",
-    )
-    for ax in axes.ravel():
-        ax.axis("off")
-    return fig, axes.ravel()[:n]
-
 
 # --- The example slice: Figures 2-4 ----------------------------------------------------------
 
@@ -165,7 +137,7 @@ def plot_reconstructions(
     """Figure 3: the example slice by every method; PSNR, SSIM, consistency and Dice by g and
     by the held-out segmenters above each panel (scores: see example_scores)."""
     methods = paper_order(images)
-    fig, axes = _panel_grid(len(methods), title_room=0.9)
+    fig, axes = panel_grid(len(methods), title_room=0.9)
     for ax, method in zip(axes, methods, strict=True):
         _show_image(ax, images[method], _scores_title(method, scores.loc[method]))
     fig.suptitle(f"Reconstructions, {where} ({WINDOW_NOTE})")
@@ -183,7 +155,7 @@ def plot_segmentations(
     label map; scores: see example_scores."""
     shown = (G, held_out_name(1))
     panels = [(m, s) for m in paper_order(labels) for s in shown if s in labels[m]]
-    fig, axes = _panel_grid(len(panels) + 1, title_room=0.8)
+    fig, axes = panel_grid(len(panels) + 1, title_room=0.8)
     for ax, (method, segmenter) in zip(axes, panels, strict=False):
         title = _segmentation_title(method, segmenter, scores.loc[method])
         _show_labels(ax, labels[method][segmenter], title)
@@ -205,6 +177,7 @@ def write_slice_figures(
     labels: Mapping[str, Mapping[str, TestSet]],
     truth: TestSet,
     per_slice: pd.DataFrame,
+    *,
     paths: Mapping[str, str | Path],
     example: tuple[int | None, int | None] = (None, None),
 ) -> tuple[int, int]:
@@ -380,201 +353,9 @@ def plot_alpha_tradeoff(per_slice: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-# --- Pixel metrics against anatomy metrics ---------------------------------------------------
-
-PIXEL_METRICS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "consistency": "Consistency"}
-SCATTER_PIXEL_METRICS = ("psnr", "ssim")
-ANATOMY_METRICS = {"dice": "Dice (liver + tumour)", "nsd_liver": "NSD, liver"}
-EXTRA_ANATOMY = {"nsd_tumor": "NSD, tumour", "cldice_liver": "clDice, liver"}
-
-
-def _spearman(x: pd.Series, y: pd.Series) -> tuple[float, float, int]:
-    pairs = pd.concat([x, y], axis=1).dropna()
-    if len(pairs) < 3:
-        return float("nan"), float("nan"), len(pairs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConstantInputWarning)
-        result = spearmanr(pairs.iloc[:, 0], pairs.iloc[:, 1])
-    return float(result.statistic), float(result.pvalue), len(pairs)
-
-
-def _correlated_slices(per_slice: pd.DataFrame) -> pd.DataFrame:
-    """g's rows (one per slice: image metrics repeat on every segmenter's row) of the methods
-    with pixel metrics (the full dose has none)."""
-    return g_rows(per_slice).dropna(subset=["psnr"])
-
-
-def metric_correlations(per_slice: pd.DataFrame) -> pd.DataFrame:
-    """Spearman rho of each pixel-side metric (PSNR, SSIM, consistency) against each anatomy
-    metric by g, per method and overall, one pair per test slice."""
-    table = _correlated_slices(per_slice)
-    groups = [("all", table)] + [
-        (m, table[table["method"] == m]) for m in paper_order(table["method"])
-    ]
-    rows = []
-    for method, part in groups:
-        for pixel in PIXEL_METRICS:
-            for anatomy in {**ANATOMY_METRICS, **EXTRA_ANATOMY}:
-                rho, p, n = _spearman(part[pixel], part[anatomy])
-                rows.append(
-                    {
-                        "method": method,
-                        "label": "All methods" if method == "all" else method_label(method),
-                        "pixel_metric": pixel,
-                        "anatomy_metric": anatomy,
-                        "spearman_rho": rho,
-                        "p": p,
-                        "n": n,
-                    }
-                )
-    return pd.DataFrame(rows)
-
-
-def _draw_heat(fig: plt.Figure, heat: plt.Axes, rho: pd.Series, methods: list[str]) -> None:
-    """Spearman rho per method (rows) and metric pair (columns)."""
-    pairs = [(p, a) for p in PIXEL_METRICS for a in ANATOMY_METRICS]
-    columns = [f"{PIXEL_METRICS[p].split()[0]} vs {ANATOMY_METRICS[a]}" for p, a in pairs]
-    names = ["all", *methods]
-    values = np.array([[rho[(m, p, a)] for p, a in pairs] for m in names])
-    image = heat.imshow(values, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-    for (r, c), value in np.ndenumerate(values):
-        text = "–" if np.isnan(value) else f"{value:.2f}"
-        heat.text(c, r, text, ha="center", va="center", fontsize=8)
-    heat.set_xticks(range(len(columns)), columns, rotation=30, ha="right", fontsize=8)
-    heat.set_yticks(range(len(names)), ["All methods", *map(method_label, methods)], fontsize=8)
-    heat.set_title("Spearman ρ per method (per-slice)", fontsize=10)
-    fig.colorbar(image, ax=heat, shrink=0.6)
-
-
-def plot_metric_correlation(per_slice: pd.DataFrame, correlations: pd.DataFrame) -> plt.Figure:
-    """Per-slice scatter of PSNR/SSIM against Dice/NSD by g, and Spearman rho per method."""
-    table = _correlated_slices(per_slice)
-    methods = paper_order(table["method"])
-    palette = plt.get_cmap("tab10").colors
-    styles = {m: (palette[k % 10], "os^D"[k // 10 % 4]) for k, m in enumerate(methods)}
-    fig = plt.figure(figsize=(17, 8.5), layout="constrained")
-    grid = fig.add_gridspec(2, 3, width_ratios=[1, 1, 1.3])
-    rho = correlations.set_index(["method", "pixel_metric", "anatomy_metric"])["spearman_rho"]
-    pairs = [(p, a) for p in SCATTER_PIXEL_METRICS for a in ANATOMY_METRICS]
-    for k, (pixel, anatomy) in enumerate(pairs):
-        ax = fig.add_subplot(grid[k // 2, k % 2])
-        for method in methods:
-            part = table[table["method"] == method]
-            colour, marker = styles[method]
-            ax.scatter(
-                part[pixel],
-                part[anatomy],
-                s=12,
-                alpha=0.7,
-                color=colour,
-                marker=marker,
-                label=method_label(method),
-            )
-        ax.set(xlabel=PIXEL_METRICS[pixel], ylabel=ANATOMY_METRICS[anatomy])
-        ax.set_title(f"all methods: Spearman ρ = {rho[('all', pixel, anatomy)]:.2f}", fontsize=10)
-        ax.grid(alpha=0.3)
-    _draw_heat(fig, fig.add_subplot(grid[:, 2]), rho, methods)
-    handles, labels = fig.axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=6, fontsize=8, markerscale=2)
-    fig.suptitle("Do pixel metrics track anatomy? Per test slice, Dice by g, all but full dose")
-    return fig
-
-
-def write_metric_correlation(
-    per_slice: pd.DataFrame,
-    table_path: str | Path,
-    html_path: str | Path,
-    png_path: str | Path,
-    pdf_path: str | Path,
-) -> pd.DataFrame:
-    """The Spearman table (CSV, and HTML for the report) and the figure."""
-    correlations = metric_correlations(per_slice)
-    write_csv(correlations, table_path)
-    headers = ["Method", "Pixel metric", "Anatomy metric", "Spearman ρ", "p", "n"]
-    rows = [
-        [
-            r.label,
-            PIXEL_METRICS[r.pixel_metric],
-            {**ANATOMY_METRICS, **EXTRA_ANATOMY}[r.anatomy_metric],
-            "–" if np.isnan(r.spearman_rho) else f"{r.spearman_rho:.3f}",
-            "–" if np.isnan(r.p) else f"{r.p:.3g}",
-            str(r.n),
-        ]
-        for r in correlations.itertuples()
-    ]
-    caption = (
-        "Table S1. Spearman rank correlation of image metrics (PSNR, SSIM, and data "
-        "consistency, which grows as an image contradicts the data) with anatomy metrics by g, "
-        "per test slice"
-    )
-    with atomic_path(html_path) as tmp:
-        tmp.write_text(html_table(headers, rows, caption), encoding="utf-8")
-    save_figure(plot_metric_correlation(per_slice, correlations), png_path, pdf_path)
-    return correlations
-
-
-# --- Training curves -------------------------------------------------------------------------
-
-SEGMENTER_ROLES = (G_MODEL, HELD_OUT, ENSEMBLE, ROBUST)
-
-
-def _segmenter_key(model: str) -> tuple[int, int]:
-    role, _, index = model.rpartition("_")
-    if not index.isdigit():
-        role, index = model, "0"
-    return SEGMENTER_ROLES.index(role), int(index)
-
-
-def history_order(models: Sequence[str]) -> list[str]:
-    """Segmenters first (g, held-out, ensemble, robust), then reconstructions in paper order."""
-    segmenters = sorted((m for m in models if is_segmenter_model(m)), key=_segmenter_key)
-    return segmenters + paper_order(m for m in models if not is_segmenter_model(m))
-
-
-def _model_label(model: str) -> str:
-    return segmenter_label(model) if is_segmenter_model(model) else method_label(model)
-
-
-def plot_training_curves(histories: Mapping[str, pd.DataFrame]) -> plt.Figure:
-    """Per model: training and validation loss per epoch (log scale), validation PSNR."""
-    names = history_order(list(histories))
-    fig, axes = _panel_grid(len(names), size=3.6, title_room=0.2)
-    for ax, name in zip(axes, names, strict=True):
-        history = histories[name]
-        ax.axis("on")
-        ax.plot(history["epoch"], history["train_loss"], color="tab:blue", label="training loss")
-        ax.plot(history["epoch"], history["val_loss"], color="tab:orange", label="validation loss")
-        ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.set_title(_model_label(name), fontsize=10)
-        if "val_psnr" in history:
-            twin = ax.twinx()
-            twin.plot(
-                history["epoch"],
-                history["val_psnr"],
-                color="tab:green",
-                linestyle="--",
-                label="validation PSNR (dB)",
-            )
-            twin.tick_params(axis="y", labelcolor="tab:green", labelsize=8)
-    handles = [
-        plt.Line2D([], [], color="tab:blue", label="training loss (log)"),
-        plt.Line2D([], [], color="tab:orange", label="validation loss (log)"),
-        plt.Line2D([], [], color="tab:green", linestyle="--", label="validation PSNR (dB, right)"),
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
-    fig.suptitle("Training curves")
-    return fig
-
-
-def read_histories(paths: Sequence[str | Path]) -> dict[str, pd.DataFrame]:
-    """Training histories keyed by model name (the file's stem)."""
-    return {Path(p).stem: pd.read_csv(p) for p in paths}
-
-
 def slice_figures_from_files(
     methods: Sequence[str],
+    *,
     image_paths: Sequence[str | Path],
     label_paths: Sequence[str | Path],
     store_paths: Sequence[str | Path],
@@ -589,5 +370,5 @@ def slice_figures_from_files(
     images = {m: load_test_set(p) for m, p in zip(methods, image_paths, strict=True)}
     labels = {m: load_label_sets(p) for m, p in zip(methods, label_paths, strict=True)}
     return write_slice_figures(
-        images, labels, truth, read_per_slice(per_slice_path), paths, example
+        images, labels, truth, read_per_slice(per_slice_path), paths=paths, example=example
     )

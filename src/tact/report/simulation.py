@@ -14,9 +14,9 @@ import pandas as pd
 
 from tact.data.slices import SliceStack, load_stack
 from tact.data.split import read_split
-from tact.io import atomic_path, write_csv
+from tact.io import write_csv
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
-from tact.report.data import abdominal_window
+from tact.report.style import abdominal_window, save_figure
 from tact.roi import circular_roi
 from tact.simulated_data import SimulatedStack, load_simulation
 
@@ -78,6 +78,7 @@ def write_simulation_quality(
     store_paths: Sequence[str | Path],
     sim_paths: Sequence[str | Path],
     split_path: str | Path,
+    *,
     table_path: str | Path,
     figure_path: str | Path,
 ) -> pd.DataFrame:
@@ -94,7 +95,5 @@ def write_simulation_quality(
     )
     index = int(np.argmax((stack.mask == 2).sum(axis=(1, 2))))
     fig = plot_example(stack, sim, index, table)
-    with atomic_path(figure_path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+    save_figure(fig, figure_path)
     return table

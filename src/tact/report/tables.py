@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import wilcoxon
 
 from tact.io import atomic_path, write_csv
 from tact.methods import method_label, paper_order
 from tact.per_slice import (
+    CLASS_COLUMNS,
     HELD_OUT,
     IMAGE_COLUMNS,
     SEGMENTATION_COLUMNS,
@@ -36,7 +36,8 @@ from tact.per_slice import (
 )
 from tact.report.methods import PAPER_TABLE1, PAPER_TABLE2
 
-STRUCTURES = {"liver": "Liver", "tumor": "Tumour"}
+# per_slice.csv spells the class as the output contract does (tumor); the labels say tumour
+STRUCTURES = {CLASS_COLUMNS["liver"]: "Liver", CLASS_COLUMNS["tumour"]: "Tumour"}
 ANATOMY_METRICS = {"dice": "Dice", "nsd": "NSD", "cldice": "clDice"}
 SEGMENTER_GROUPS = {G: "g", HELD_OUT: "held-out"}
 REFERENCE = "base"
@@ -140,6 +141,10 @@ def paired_p_value(values: pd.Series, reference: pd.Series) -> float:
     difference = pairs.iloc[:, 0] - pairs.iloc[:, 1]
     if (difference == 0).all():
         return 1.0
+    # imported here: scipy.stats takes 1.0 s to import (2-core machine, 2026-12-03), and the
+    # figure jobs that import this module for its table helpers never test
+    from scipy.stats import wilcoxon
+
     return float(wilcoxon(pairs.iloc[:, 0], pairs.iloc[:, 1]).pvalue)
 
 
@@ -403,6 +408,7 @@ def _write_text(path: Path, text: str) -> None:
 def write_tables(
     per_slice_path: str | Path,
     out_dir: str | Path,
+    *,
     with_paper: bool = False,
     readings: str = "",
     per_volume_path: str | Path | None = None,
