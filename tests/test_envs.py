@@ -21,7 +21,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from conftest import REPO, snakemake_command, write_config
+from conftest import REPO, copy_checkout, snakemake_command, write_config
 
 ENVS = {"cpu": REPO / "envs/cpu.yaml", "gpu": REPO / "envs/gpu.yaml"}
 # they run the workflow (the snakemake process and its SLURM submission), not the jobs
@@ -156,3 +156,23 @@ def test_a_job_imports_tact_from_the_checkout_with_an_interpreter_that_lacks_it(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / target).stat().st_size > 0
+
+
+def test_a_job_runs_the_checkouts_tact_even_where_another_tact_is_installed(tmp_path):
+    """This venv installs tact from the repository; a run from a copy of the checkout must run
+    the copy's library in its jobs (its files are the rules' inputs), not the installed one."""
+    checkout = copy_checkout(tmp_path / "checkout")
+    marks = tmp_path / "imported_from.txt"
+    with (checkout / "src/tact/__init__.py").open("a") as f:  # who imports this copy
+        f.write(f"\nimport sys\nopen({str(marks)!r}, 'a').write(sys.argv[0] + '\\n')\n")
+    config = write_config(
+        tmp_path / "c.yaml",
+        data={"source": "phantom"},
+        phantom={"n_volumes": 2, "size": 64, "n_slices": 8},
+    )
+    target = "results/test/phantom/volume-0.nii"
+    command = snakemake_command(tmp_path, config, target, cores=1, snakefile=checkout / "Snakefile")
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    importers = marks.read_text().split()
+    assert any(p.endswith("phantom.py") for p in importers), f"another tact ran: {importers}"

@@ -1,11 +1,25 @@
 # Shared helpers: config validation (with defaults), volume discovery, targets.
+import os
 import sys
 from pathlib import Path
 
-# tact is imported from this checkout, whatever environment runs Snakemake. Snakemake hands its
-# sys.path on to script jobs, so jobs in the conda envs of envs/ (which do not install tact)
-# import it from here too (snakemake --sdm conda).
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# tact is imported from this checkout, whatever environment runs Snakemake: here, and in every
+# script job through PYTHONPATH, which comes before site-packages. (Snakemake also hands its
+# sys.path on to script jobs, but appends it: a tact installed in the job's environment, say
+# from another checkout, would win, and the rule's library inputs would name files the job
+# does not run.) Jobs in the conda envs of envs/, which do not install tact, import it so too.
+_SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, _SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [
+        _SRC,
+        *(
+            p
+            for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+            if p and p != _SRC
+        ),
+    ]
+)
 
 from tact.config import load_schema, validate_config
 from tact.data.lits import discover_pairs
