@@ -9,6 +9,7 @@ too: a lazily imported module still runs.
 from __future__ import annotations
 
 import ast
+import os
 from functools import cache
 from pathlib import Path
 
@@ -67,3 +68,14 @@ def library_files(script: str | Path, src_root: str | Path) -> list[str]:
     """Sorted paths of every tact file ``script`` imports, directly or through other modules."""
     root = Path(src_root).resolve()
     return sorted(str(p) for p in _closure(Path(script).resolve(), root))
+
+
+def jobs_import_from(src_root: str | Path) -> None:
+    """Make ``src_root``'s tact the one every script job imports: first on PYTHONPATH, which
+    Python puts before site-packages. Snakemake hands its sys.path on to script jobs but
+    appends it, so a tact installed in the job's environment (say an editable install of
+    another checkout) would win, and a rule's library inputs would name files it does not run.
+    """
+    first = str(src_root)
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != first]
+    os.environ["PYTHONPATH"] = os.pathsep.join([first, *rest])

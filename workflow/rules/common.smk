@@ -1,31 +1,18 @@
 # Shared helpers: config validation (with defaults), volume discovery, targets.
-import os
 import sys
 from pathlib import Path
 
 # tact is imported from this checkout, whatever environment runs Snakemake: here, and in every
-# script job through PYTHONPATH, which comes before site-packages. (Snakemake also hands its
-# sys.path on to script jobs, but appends it: a tact installed in the job's environment, say
-# from another checkout, would win, and the rule's library inputs would name files the job
-# does not run.) Jobs in the conda envs of envs/, which do not install tact, import it so too.
+# script job (tact.dependencies.jobs_import_from). Jobs in the conda envs of envs/, which do not
+# install tact, import it so too.
 _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [
-        _SRC,
-        *(
-            p
-            for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
-            if p and p != _SRC
-        ),
-    ]
-)
 
 from tact.config import load_schema, validate_config
 from tact.data.lits import discover_pairs
 from tact.data.names import lits_names
 from tact.data.split import check_split_possible
-from tact.dependencies import library_files
+from tact.dependencies import jobs_import_from, library_files
 from tact.errors import NO_GPU, TactError
 from tact.methods import METHOD_PATTERN, joint_id, parse_method, task_adaptive_id
 from tact.stopping import stop_promptly_on_signals
@@ -39,6 +26,8 @@ from tact.segmenters import (
     task_segmenters,
     trains_on_degraded,
 )
+
+jobs_import_from(_SRC)
 
 
 def _fail(message):
