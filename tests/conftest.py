@@ -199,6 +199,18 @@ def import_closure(script: Path, src: Path = REPO / "src") -> set[Path]:
     return wanted
 
 
+def rule_scripts() -> dict[str, Path]:
+    """Each rule of workflow/rules/ that runs a script, and that script, read from the rule
+    files (independently of Snakemake)."""
+    scripts = {}
+    for rules in (REPO / "workflow/rules").glob("*.smk"):
+        for block in re.split(r"^rule ", rules.read_text(), flags=re.MULTILINE)[1:]:
+            script = re.search(r'^    script:\n        "\.\./scripts/(\w+\.py)"', block, re.M)
+            if script:
+                scripts[block.split(":")[0]] = REPO / "workflow/scripts" / script[1]
+    return scripts
+
+
 # The tiny phantom run of tests/test_workflow_phantom.py and tests/test_reruns.py: every stage,
 # held-out segmenters, the FBP tuning and the BM3D sweep, a joint and a task-adaptive network.
 TINY_PHANTOM = {"n_volumes": 3, "size": 128, "n_slices": 16, "slice_thickness_mm": 5.0}

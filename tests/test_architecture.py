@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, rule_scripts
 
 SOURCES = sorted((REPO / "src/tact").rglob("*.py"))
 
@@ -24,16 +24,6 @@ def documented_rules() -> dict[str, tuple[str, list[str]]]:
     return table
 
 
-def workflow_rules() -> dict[str, str]:
-    rules = {}
-    for path in (REPO / "workflow/rules").glob("*.smk"):
-        for block in re.split(r"^rule ", path.read_text(), flags=re.MULTILINE)[1:]:
-            script = re.search(r'^    script:\n        "\.\./scripts/(\w+\.py)"', block, re.M)
-            if script:
-                rules[block.split(":")[0]] = script[1]
-    return rules
-
-
 def imported_names(script: str) -> set[str]:
     tree = ast.parse((REPO / "workflow/scripts" / script).read_text())
     return {
@@ -46,7 +36,9 @@ def imported_names(script: str) -> set[str]:
 
 def test_the_architecture_table_names_every_rule_its_script_and_what_it_calls():
     table = documented_rules()
-    assert {rule: script for rule, (script, _) in table.items()} == workflow_rules()
+    assert {rule: script for rule, (script, _) in table.items()} == {
+        rule: path.name for rule, path in rule_scripts().items()
+    }
     for rule, (script, calls) in table.items():
         assert set(calls) <= imported_names(script), rule
 

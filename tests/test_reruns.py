@@ -15,14 +15,13 @@ and time stamp, and no test here builds anything, so the run stays complete for 
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, TINY_PHANTOM, PlannedJob, import_closure
+from conftest import REPO, TINY_PHANTOM, PlannedJob, import_closure, rule_scripts
 
 pytestmark = pytest.mark.slow
 
@@ -90,15 +89,18 @@ def pending_after_editing(run, module: Path) -> set[str]:
         shutil.copy2(backup, module)
 
 
-def test_editing_a_library_module_reruns_only_its_consumers_and_what_depends_on_them(run):
-    module = run.checkout / "src/tact/losses.py"
+@pytest.mark.parametrize("module", ["losses.py", "training.py"])
+def test_editing_a_library_module_reruns_only_its_consumers_and_what_depends_on_them(run, module):
+    """The loss and the training loop are inputs of the trainings alone: editing either reruns
+    them and what follows, never the data, the simulation, BM3D or the test images."""
+    path = run.checkout / "src/tact" / module
     jobs = run.graph(run.config("base"))
-    consumers = [j for j in jobs if str(module) in j.inputs]
+    consumers = [j for j in jobs if str(path) in j.inputs]
     assert {j.rule for j in consumers} == {"train_segmentation", "train_reconstruction"}
-    pending = pending_after_editing(run, module)
+    pending = pending_after_editing(run, path)
     assert pending == downstream(jobs, consumers)
-    unchanged = {j.rule for j in jobs if j.outputs and not j.outputs & pending}
-    assert {"phantom", "extract_slices", "split", "simulate", "bm3d", "test_images"} <= unchanged
+    untouched = {"phantom", "extract_slices", "split", "simulate", "bm3d", "test_images"}
+    assert not any(j.outputs & pending for j in jobs if j.rule in untouched)
     assert run.pending(run.config("base")) == set()
 
 
@@ -121,29 +123,6 @@ def test_adding_a_held_out_segmenter_trains_it_and_reevaluates_but_retrains_no_n
     trainings = {j for j in jobs if j.rule.startswith("train_") and j.outputs & pending}
     assert trainings == {new}, "no reconstruction network and no other segmenter retrains"
     assert not any(j.outputs & pending for j in jobs if j.rule in ("infer", "consistency"))
-
-
-def test_editing_the_training_loop_leaves_the_data_simulation_and_baselines_alone(run):
-    """The training code is no input of BM3D, the simulation, the data or the test images."""
-    module = run.checkout / "src/tact/training.py"
-    jobs = run.graph(run.config("base"))
-    consumers = [j for j in jobs if str(module) in j.inputs]
-    assert {j.rule for j in consumers} == {"train_segmentation", "train_reconstruction"}
-    pending = pending_after_editing(run, module)
-    assert pending == downstream(jobs, consumers)
-    untouched = {"phantom", "extract_slices", "split", "simulate", "bm3d", "test_images"}
-    assert not any(j.outputs & pending for j in jobs if j.rule in untouched)
-
-
-def rule_scripts() -> dict[str, Path]:
-    """Each rule of workflow/rules/ and the script it runs, read from the rule files."""
-    scripts = {}
-    for rules in (REPO / "workflow/rules").glob("*.smk"):
-        for block in re.split(r"^rule ", rules.read_text(), flags=re.MULTILINE)[1:]:
-            script = re.search(r'^    script:\n        "\.\./scripts/(\w+\.py)"', block, re.M)
-            if script:
-                scripts[block.split(":")[0]] = REPO / "workflow/scripts" / script[1]
-    return scripts
 
 
 def test_every_library_module_is_an_input_of_exactly_the_rules_that_import_it(run):
