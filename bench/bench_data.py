@@ -14,9 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from tact.data.lits import VolumePair, read_pair
+from tact.data.layouts import Case
 from tact.data.phantom import PhantomSpec, generate_volume, write_lits_pair
 from tact.data.slices import extract_slices, save_stack
+from tact.data.volumes import read_case
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from docs_section import machine, replace_section, today
@@ -44,9 +45,9 @@ def main() -> None:
         t_generate = median_seconds(lambda: generate_volume(1, spec), args.repeats)
         volume = generate_volume(1, spec)
         t_write = median_seconds(lambda: write_lits_pair(volume, out, 1), args.repeats)
-        pair = VolumePair(1, out / "volume-1.nii", out / "segmentation-1.nii")
-        t_read = median_seconds(lambda: read_pair(pair), args.repeats)
-        canonical = read_pair(pair)
+        pair = Case(1, out / "volume-1.nii", out / "segmentation-1.nii")
+        t_read = median_seconds(lambda: read_case(pair), args.repeats)
+        canonical = read_case(pair)
         t_extract = median_seconds(lambda: extract_slices(canonical, args.size), args.repeats)
         stack = extract_slices(canonical, args.size)
         t_save = median_seconds(lambda: save_stack(stack, out / "v.npz"), args.repeats)

@@ -41,10 +41,11 @@ import numpy as np
 import torch
 import yaml
 
-from tact.data.lits import VolumePair, read_pair
+from tact.data.layouts import Case
 from tact.data.phantom import PhantomSpec, generate_volume, write_lits_pair
 from tact.data.slices import extract_slices, save_stack
 from tact.data.split import make_split, write_split
+from tact.data.volumes import read_case
 from tact.inference import apply_network
 from tact.losses import reconstruction_objective, segmentation_objective
 from tact.models import reconstruction_network, segmentation_network
@@ -196,8 +197,8 @@ def stored_phantom_data(workdir: Path, n_volumes: int, size: int) -> tuple[Slice
     stores, sims, slices = [], [], {}
     for vid in range(n_volumes):
         write_lits_pair(generate_volume(vid, PhantomSpec(size=size, n_slices=48)), workdir, vid)
-        pair = VolumePair(vid, workdir / f"volume-{vid}.nii", workdir / f"segmentation-{vid}.nii")
-        stack = extract_slices(read_pair(pair), size)
+        pair = Case(vid, workdir / f"volume-{vid}.nii", workdir / f"segmentation-{vid}.nii")
+        stack = extract_slices(read_case(pair), size)
         stores.append(workdir / f"store-{vid}.npz")
         save_stack(stack, stores[-1])
         rng = np.random.default_rng(derive_seed(0, Stream.SIMULATION, vid))

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 
 from conftest import make_case, ras_affine, write_nifti
-from tact.data.lits import CanonicalVolume, VolumePair, read_pair
+from tact.data.layouts import Case
 from tact.data.slices import extract_slices, load_stack, read_slice_index, save_stack
 from tact.data.units import hu_to_normalised
+from tact.data.volumes import CanonicalVolume, read_case
 
 
 @pytest.fixture
@@ -12,7 +13,7 @@ def volume(tmp_path) -> CanonicalVolume:
     hu, labels = make_case(2, shape=(40, 40, 14))
     image = write_nifti(tmp_path / "volume-2.nii", hu.astype(np.int16), ras_affine())
     mask = write_nifti(tmp_path / "segmentation-2.nii", labels, ras_affine())
-    return read_pair(VolumePair(2, image, mask))
+    return read_case(Case(2, image, mask))
 
 
 def test_keeps_exactly_the_non_empty_mask_slices(volume):
@@ -48,7 +49,7 @@ def test_non_square_slices_are_padded_with_air(tmp_path):
     hu, labels = make_case(4, shape=(48, 32, 8))
     image = write_nifti(tmp_path / "volume-4.nii", hu, ras_affine())
     mask = write_nifti(tmp_path / "segmentation-4.nii", labels, ras_affine())
-    stack = extract_slices(read_pair(VolumePair(4, image, mask)), size=48)
+    stack = extract_slices(read_case(Case(4, image, mask)), size=48)
     assert stack.image.shape[1:] == (48, 48)
     air = hu_to_normalised(np.array([-1024.0]))[0]
     assert np.all(stack.image[:, :8, :] == air) and np.all(stack.image[:, -8:, :] == air)

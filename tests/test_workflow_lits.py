@@ -241,6 +241,9 @@ def test_duplicate_id_and_empty_directory(tmp_path):
     empty.mkdir()
     config = write_config(tmp_path / "e.yaml", data={"source": "lits", "lits_dir": str(empty)})
     result = run_workflow(tmp_path, config)
+    assert result.returncode != 0 and f"{empty}: holds none of the layouts" in result.stderr
+    lits = {"source": "lits", "lits_dir": str(empty), "layout": "lits"}
+    result = run_workflow(tmp_path, write_config(tmp_path / "l.yaml", data=lits))
     assert result.returncode != 0 and f"{empty}: no volume-N.nii" in result.stderr
     assert not (tmp_path / "results").exists()
 

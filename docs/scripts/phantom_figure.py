@@ -19,9 +19,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from tact.data.lits import VolumePair, read_pair
+from tact.data.layouts import Case
 from tact.data.phantom import PhantomSpec, generate_volume, write_lits_pair
 from tact.data.units import hu_to_normalised
+from tact.data.volumes import read_case
 from tact.report.data import LIVER_COLOUR, TUMOUR_COLOUR, abdominal_window
 from tact.seeding import derive_seed
 
@@ -35,10 +36,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for row, vid in enumerate(range(3)):
             write_lits_pair(generate_volume(derive_seed(0, vid), spec), Path(tmp), vid)
-            volume = read_pair(
-                VolumePair(
-                    vid, Path(tmp) / f"volume-{vid}.nii", Path(tmp) / f"segmentation-{vid}.nii"
-                )
+            volume = read_case(
+                Case(vid, Path(tmp) / f"volume-{vid}.nii", Path(tmp) / f"segmentation-{vid}.nii")
             )
             liver = np.flatnonzero(volume.labels.reshape(len(volume.labels), -1).any(axis=1))
             tumour_area = (volume.labels == 2).sum(axis=(1, 2))

@@ -29,10 +29,11 @@ import numpy as np
 import pandas as pd
 
 from tact.baselines import SWEEP_SIGMAS, bm3d_denoise, sweep_sigma
-from tact.data.lits import VolumePair, read_pair
+from tact.data.layouts import Case
 from tact.data.phantom import PhantomSpec, generate_volume, write_lits_pair
 from tact.data.slices import SliceStack, extract_slices
 from tact.data.split import make_split, pick_tuning_slices
+from tact.data.volumes import read_case
 from tact.logs import LOG_FORMAT
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
 from tact.physics import Scanner, ScanProtocol
@@ -66,10 +67,8 @@ def load_stacks(n_volumes: int, size: int, seed: int) -> dict[int, SliceStack]:
     with tempfile.TemporaryDirectory() as tmp:
         for vid in range(n_volumes):
             write_lits_pair(generate_volume(derive_seed(seed, vid), spec), Path(tmp), vid)
-            pair = VolumePair(
-                vid, Path(tmp, f"volume-{vid}.nii"), Path(tmp, f"segmentation-{vid}.nii")
-            )
-            stacks[vid] = extract_slices(read_pair(pair), size)
+            pair = Case(vid, Path(tmp, f"volume-{vid}.nii"), Path(tmp, f"segmentation-{vid}.nii"))
+            stacks[vid] = extract_slices(read_case(pair), size)
     return stacks
 
 

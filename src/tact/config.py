@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from tact.data.labels import LabelMapping
 from tact.errors import ConfigError
 
 
@@ -91,6 +92,7 @@ def validate_config(config: dict[str, Any], schema: dict[str, Any]) -> dict[str,
     data = config["data"]
     if data["source"] == "lits" and not data["lits_dir"]:
         raise ConfigError("data.lits_dir: required when data.source is 'lits'")
+    LabelMapping.from_config(data["labels"])
     if config["phantom"]["fov_mm"][0] > config["phantom"]["fov_mm"][1]:
         raise ConfigError("phantom.fov_mm: expected [smallest, largest]")
     return config

@@ -16,7 +16,7 @@ import pandas as pd
 
 from tact.data.names import volume_ids
 from tact.data.slices import load_stack
-from tact.metrics.anatomy import class_skeletons, slice_metrics, volume_metrics
+from tact.metrics.anatomy import LABELLED, class_skeletons, slice_metrics, volume_metrics
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
 from tact.parallel import in_processes
 from tact.per_slice import PER_SLICE_COLUMNS, PER_VOLUME_COLUMNS, order_rows
@@ -65,6 +65,7 @@ class VolumeJob:
     consistency: np.ndarray  # (n,) NaN where not measured
     spacing_mm: tuple[float, float, float]  # row, col, slice
     tolerance_mm: float
+    labelled: tuple[str, ...]  # the classes the data labels
 
 
 def method_tables(
@@ -77,6 +78,7 @@ def method_tables(
     labels: Mapping[str, TestSet],
     consistency: pd.DataFrame | None = None,
     tolerance_mm: float = 2.0,
+    tumour_labels: bool = True,
     workers: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows of one method in ``per_slice.csv`` and ``per_volume.csv``, a volume per worker.
@@ -87,7 +89,8 @@ def method_tables(
     where the volume's test slices are not contiguous. ``labels`` maps a segmenter name (``g``,
     ``held_out_1``, ...) to its label maps of the method's images. The full dose has no PSNR or
     SSIM against itself: those cells are empty; so is the consistency when not given.
-    ``spacing_mm``: per volume (row, col, slice) in mm.
+    ``spacing_mm``: per volume (row, col, slice) in mm. Without ``tumour_labels`` (data whose
+    labels hold no tumour class) the tumour columns are empty and Dice is the liver's.
     """
     for name, part in [("images", images), *labels.items(), ("masks", masks)]:
         if not part.lines_up_with(truth):
@@ -108,6 +111,7 @@ def method_tables(
                 measured[at],
                 tuple(float(s) for s in spacing_mm[int(volume)]),
                 tolerance_mm,
+                LABELLED if tumour_labels else ("liver",),
             )
         )
     results = in_processes(
@@ -150,6 +154,7 @@ def _volume_rows(job: VolumeJob) -> tuple[list[dict], list[dict]]:
                 in_plane,
                 tolerance_mm=job.tolerance_mm,
                 truth_skeletons=skeletons[i],
+                labelled=job.labelled,
             )
             slice_rows.append({**head, "slice": int(index), **pixel[i], **metrics})
         row = {**head, "n_slices": len(job.slices), "contiguous": stack is not None}
@@ -162,6 +167,7 @@ def _volume_rows(job: VolumeJob) -> tuple[list[dict], list[dict]]:
                 spacing,
                 tolerance_mm=job.tolerance_mm,
                 truth_skeletons=volume_skeletons,
+                labelled=job.labelled,
             )
         volume_rows.append(row)
     return slice_rows, volume_rows

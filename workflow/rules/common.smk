@@ -9,8 +9,9 @@ _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
 
 from tact.config import load_schema, validate_config
-from tact.data.lits import discover_pairs
-from tact.data.names import lits_names
+from tact.data.labels import LITS_LABELS, LabelMapping
+from tact.data.layouts import DicomNames, detect_layout, discover_cases
+from tact.data.names import dicom_case_name, lits_names
 from tact.data.split import check_split_possible
 from tact.dependencies import jobs_import_from, library_files
 from tact.errors import NO_GPU, TactError
@@ -64,17 +65,44 @@ def phantom_seed():
     return config["seed"] if seed is None else seed
 
 
+def _user_layout():
+    """The layout of the user's folder: data.layout, or the one detected (and said)."""
+    data = config["data"]
+    if data["layout"] != "auto":
+        return data["layout"]
+    layout = detect_layout(data["lits_dir"], DicomNames(**data["dicom"]))
+    print(f"tact: {data['lits_dir']}: {layout} layout", file=sys.stderr)
+    return layout
+
+
+def _user_cases(layout):
+    """The user's cases, found from the folder listing before any job."""
+    data = config["data"]
+    cases = discover_cases(data["lits_dir"], layout, DicomNames(**data["dicom"]))
+    return {c.volume_id: c for c in cases}
+
+
 if config["data"]["source"] == "phantom":
     VOLUME_IDS = list(range(config["phantom"]["n_volumes"]))
-    LITS_PAIRS = {}
+    CASES = {}
+    LAYOUT = "lits"
+    LABELS = LITS_LABELS  # the phantom writes LiTS' values, whatever data.labels says
 else:
     try:
-        LITS_PAIRS = {
-            p.volume_id: p for p in discover_pairs(config["data"]["lits_dir"])
-        }
+        LAYOUT = _user_layout()
+        CASES = _user_cases(LAYOUT)
     except TactError as exc:
         _fail(exc)
-    VOLUME_IDS = sorted(LITS_PAIRS)
+    VOLUME_IDS = sorted(CASES)
+    LABELS = LabelMapping.from_config(config["data"]["labels"])
+TUMOUR_LABELS = LABELS.has_tumour
+# The paper's numbers stand beside ours where the data are its data: LiTS' scans (as LiTS or as
+# the Decathlon's Task03) with their tumour labels.
+WITH_PAPER = (
+    config["data"]["source"] == "lits"
+    and LAYOUT in ("lits", "decathlon")
+    and TUMOUR_LABELS
+)
 
 try:
     if config["data"]["source"] == "phantom":
@@ -112,18 +140,31 @@ onstart:
             _fail(NO_GPU)
 
 
+def phantom_case(vid):
+    """Where the phantom writes case ``vid``: a NIfTI pair, or a DICOM case folder."""
+    if config["phantom"]["format"] == "dicom":
+        folder = f"{RESULTS}/phantom/{dicom_case_name(vid)}"
+        return {"image": f"{folder}/image", "mask": f"{folder}/labels"}
+    image, mask = lits_names(vid)
+    return {"image": f"{RESULTS}/phantom/{image}", "mask": f"{RESULTS}/phantom/{mask}"}
+
+
+def phantom_outputs():
+    """The phantom case's CT and labels: NIfTI files, or DICOM series folders."""
+    paths = phantom_case("{vid}")
+    if config["phantom"]["format"] == "dicom":
+        return {key: directory(path) for key, path in paths.items()}
+    return paths
+
+
 def volume_pair(wildcards):
-    """The NIfTI pair of one volume: the generated phantom or the user's LiTS files."""
+    """A volume's CT and labels (files or DICOM folders): the phantom's or the user's."""
     vid = int(wildcards.vid)
     if config["data"]["source"] == "phantom":
-        image, mask = lits_names(vid)
-        return {
-            "image": f"{RESULTS}/phantom/{image}",
-            "mask": f"{RESULTS}/phantom/{mask}",
-        }
-    if vid not in LITS_PAIRS:
+        return phantom_case(vid)
+    if vid not in CASES:
         raise ValueError(f"volume {vid} is not in {config['data']['lits_dir']}")
-    return {"image": str(LITS_PAIRS[vid].image), "mask": str(LITS_PAIRS[vid].mask)}
+    return {"image": str(CASES[vid].image), "mask": str(CASES[vid].labels)}
 
 
 def simulation_protocol():

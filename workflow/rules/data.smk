@@ -2,12 +2,11 @@
 
 
 rule phantom:
-    """Generate one LiTS-layout phantom case (volume + segmentation NIfTI)."""
+    """Generate one phantom case: a LiTS-layout NIfTI pair, or DICOM series (phantom.format)."""
     input:
         code=script_code("phantom.py"),
     output:
-        image=f"{RESULTS}/phantom/{lits_names('{vid}')[0]}",
-        mask=f"{RESULTS}/phantom/{lits_names('{vid}')[1]}",
+        **phantom_outputs(),
     log:
         f"{LOGS}/phantom/volume-{{vid}}.log",
     benchmark:
@@ -24,12 +23,14 @@ rule phantom:
         n_slices=config["phantom"]["n_slices"],
         slice_thickness_mm=config["phantom"]["slice_thickness_mm"],
         fov_mm=config["phantom"]["fov_mm"],
+        format=config["phantom"]["format"],
     script:
         "../scripts/phantom.py"
 
 
 rule extract_slices:
-    """Validate one case, keep its slices with a non-empty mask, store them in one file."""
+    """Validate one case (NIfTI or DICOM, labels mapped by data.labels), keep its slices with a
+    non-empty mask, store them in one file."""
     input:
         unpack(volume_pair),
         code=script_code("extract_slices.py"),
@@ -47,6 +48,7 @@ rule extract_slices:
         runtime=30,
     params:
         image_size=config["data"]["image_size"],
+        labels=LABELS.as_config(),
     script:
         "../scripts/extract_slices.py"
 

@@ -207,6 +207,7 @@ rule evaluate:
         runtime=240,
     params:
         tolerance_mm=config["evaluation"]["nsd_tolerance_mm"],
+        tumour_labels=TUMOUR_LABELS,
     script:
         "../scripts/evaluate.py"
 

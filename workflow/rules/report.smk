@@ -22,10 +22,11 @@ rule tables:
         mem_mb=4000,
         runtime=15,
     params:
-        with_paper=config["data"]["source"] == "lits",
+        with_paper=WITH_PAPER,
         fbp_filter=config["fbp"]["filter_type"],
         fbp_scaling=config["fbp"]["frequency_scaling"],
         sigma_psd=config["bm3d"]["sigma_psd"],
+        tumour_labels=TUMOUR_LABELS,
     script:
         "../scripts/tables.py"
 
@@ -73,6 +74,8 @@ rule alpha_tradeoff:
     resources:
         mem_mb=4000,
         runtime=15,
+    params:
+        tumour_labels=TUMOUR_LABELS,
     script:
         "../scripts/alpha_tradeoff.py"
 
@@ -99,6 +102,8 @@ rule metric_correlation:
     resources:
         mem_mb=4000,
         runtime=15,
+    params:
+        tumour_labels=TUMOUR_LABELS,
     script:
         "../scripts/metric_correlation.py"
 

@@ -8,7 +8,10 @@ from tact.report.style import save_figure
 
 
 def main() -> None:
-    figure = plot_alpha_tradeoff(read_per_slice(snakemake.input.per_slice))
+    figure = plot_alpha_tradeoff(
+        read_per_slice(snakemake.input.per_slice),
+        tumour_labels=snakemake.params.tumour_labels,
+    )
     save_figure(figure, snakemake.output.alpha_tradeoff_png, snakemake.output.alpha_tradeoff_pdf)
 
 

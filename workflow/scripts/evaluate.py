@@ -19,6 +19,7 @@ def main() -> None:
         labels=load_label_sets(snakemake.input.labels),
         consistency=pd.read_csv(snakemake.input.consistency),
         tolerance_mm=snakemake.params.tolerance_mm,
+        tumour_labels=snakemake.params.tumour_labels,
         workers=snakemake.threads,
     )
     write_csv(per_slice, snakemake.output.per_slice)

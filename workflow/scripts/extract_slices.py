@@ -1,23 +1,25 @@
-"""Validate one LiTS-layout case and store its non-empty-mask slices (adapter)."""
+"""Validate one case and store its non-empty-mask slices (adapter)."""
 
 import logging
 from pathlib import Path
 
-from tact.data.lits import VolumePair, read_pair
+from tact.data.labels import LabelMapping
+from tact.data.layouts import Case
 from tact.data.slices import extract_slices, save_stack
+from tact.data.volumes import read_case
 from tact.logs import run_step
 
 
 def main() -> None:
-    pair = VolumePair(
+    case = Case(
         int(snakemake.wildcards.vid), Path(snakemake.input.image), Path(snakemake.input.mask)
     )
-    volume = read_pair(pair)
+    volume = read_case(case, LabelMapping.from_config(snakemake.params.labels))
     stack = extract_slices(volume, snakemake.params.image_size)
     save_stack(stack, snakemake.output[0])
     logging.getLogger("tact").info(
         "volume %d: %d of %d slices have a non-empty mask; spacing %s mm",
-        pair.volume_id,
+        case.volume_id,
         len(stack),
         len(volume.labels),
         stack.spacing_mm.round(4).tolist(),

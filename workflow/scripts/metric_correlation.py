@@ -12,6 +12,7 @@ def main() -> None:
         html_path=snakemake.output.table_html,
         png_path=snakemake.output.metric_correlation_png,
         pdf_path=snakemake.output.metric_correlation_pdf,
+        tumour_labels=snakemake.params.tumour_labels,
     )
 
 

@@ -3,7 +3,7 @@
 import logging
 from pathlib import Path
 
-from tact.data.phantom import PhantomSpec, generate_volume, write_lits_pair
+from tact.data.phantom import PhantomSpec, generate_volume, write_dicom_case, write_lits_pair
 from tact.logs import run_step
 from tact.seeding import derive_seed
 
@@ -17,7 +17,10 @@ def main() -> None:
         fov_mm=tuple(params.fov_mm),
     )
     volume = generate_volume(derive_seed(params.seed, vid), spec)
-    write_lits_pair(volume, Path(snakemake.output.image).parent, vid)
+    if params.format == "dicom":
+        write_dicom_case(volume, Path(snakemake.output.image).parent, vid)
+    else:
+        write_lits_pair(volume, Path(snakemake.output.image).parent, vid)
     logging.getLogger("tact").info(
         "phantom %d: %s voxels, spacing %s mm, tumours %s mm",
         vid,

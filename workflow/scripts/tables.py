@@ -23,6 +23,7 @@ def main() -> None:
         with_paper=params.with_paper,
         readings=readings.sentence(),
         per_volume_path=inputs.per_volume,
+        tumour_labels=params.tumour_labels,
     )
 
 

@@ -2,7 +2,8 @@
 
 LiTS names a case's files ``volume-N.nii[.gz]`` and ``segmentation-N.nii[.gz]``; the phantom
 writes the same names, and every per-volume file the workflow makes is ``volume-N.<kind>``
-(``volume-N.npz``, ``volume-N.counts.npz``). The reader, the phantom writer, the workflow and the
+(``volume-N.npz``, ``volume-N.counts.npz``); the phantom's DICOM cases are folders ``case-N``.
+The reader, the phantom writer, the workflow and the
 stages that gather per-volume files all name and parse them here.
 """
 
@@ -21,6 +22,11 @@ def lits_names(volume_id: int | str) -> tuple[str, str]:
     """The (image, mask) file names of one case, as the phantom writes them (``"{vid}"``: the
     workflow's wildcard pattern)."""
     return f"{IMAGE}-{volume_id}.nii", f"{MASK}-{volume_id}.nii"
+
+
+def dicom_case_name(volume_id: int | str) -> str:
+    """The folder of one case in the DICOM layout, as the phantom writes it."""
+    return f"case-{volume_id}"
 
 
 def volume_id_of(path: str | Path) -> int:

@@ -11,6 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
+# Slices are read along the nearest axes, not resampled: a few degrees (a tilted gantry's
+# reconstruction, a rotated export) move a voxel by under a voxel per few dozen; 20 degrees by
+# a third of the way across the slice, which is no longer the scanner's slice. The NIfTI reader
+# (tact.data.volumes) and the DICOM reader (tact.data.dicom, gantry tilt) share the limit.
+MAX_OBLIQUE_DEGREES = 20.0
+
 
 def ras_to_radiological(volume_ras: np.ndarray) -> np.ndarray:
     """(X, Y, Z) array in RAS+ order -> (Z, rows, cols) stack of radiological slices."""

@@ -19,7 +19,7 @@ from tact.errors import InputDataError
 from tact.io import atomic_path, read_npz
 
 if TYPE_CHECKING:  # the reader (nibabel) is for the extraction job; stores load without it
-    from tact.data.lits import CanonicalVolume
+    from tact.data.volumes import CanonicalVolume
 
 AIR_HU = -1024.0
 

@@ -22,7 +22,7 @@ mask with the slice spacing, as CARE reports them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 import numpy as np
@@ -32,14 +32,20 @@ from skimage.morphology import skeletonize
 from tact.per_slice import CLASS_COLUMNS, CLASSES
 
 PAPER_SMOOTHING = 1e-6
+LABELLED = tuple(CLASSES)  # the classes the data labels: both, or the liver alone
 
 
 def paper_dice(
-    prediction: np.ndarray, truth: np.ndarray, smoothing: float = PAPER_SMOOTHING
+    prediction: np.ndarray,
+    truth: np.ndarray,
+    smoothing: float = PAPER_SMOOTHING,
+    labelled: Sequence[str] = LABELLED,
 ) -> float:
-    """Eq. 7 on hard labels, averaged over liver and tumour (Table II's "Dice")."""
+    """Eq. 7 on hard labels, averaged over liver and tumour (Table II's "Dice"); over the liver
+    alone when the data has no tumour labels (eq. 7 would score their absence as a Dice of 1).
+    """
     scores = []
-    for label in CLASSES.values():
+    for label in (CLASSES[name] for name in labelled):
         p, g = prediction == label, truth == label
         scores.append((2 * np.sum(p & g) + smoothing) / (p.sum() + g.sum() + smoothing))
     return float(np.mean(scores))
@@ -172,12 +178,14 @@ def slice_metrics(
     *,
     tolerance_mm: float = 2.0,
     truth_skeletons: dict[int, np.ndarray] | None = None,
+    labelled: Sequence[str] = LABELLED,
 ) -> dict[str, float]:
     """Every segmentation metric of one slice, as the columns of ``per_slice.csv``;
-    ``truth_skeletons``: :func:`class_skeletons` of ``truth``, when already computed."""
+    ``truth_skeletons``: :func:`class_skeletons` of ``truth``, when already computed;
+    ``labelled``: the classes the data labels (a class it does not label gets NaN)."""
     nsd = partial(surface_dice, spacing_mm=spacing_mm, tolerance_mm=tolerance_mm)
-    per_class = _per_class(prediction, truth, nsd, truth_skeletons)
-    return {"dice": paper_dice(prediction, truth), **per_class}
+    per_class = _per_class(prediction, truth, nsd, truth_skeletons, labelled)
+    return {"dice": paper_dice(prediction, truth, labelled=labelled), **per_class}
 
 
 def _per_class(
@@ -185,6 +193,7 @@ def _per_class(
     truth: np.ndarray,
     nsd: Callable[[np.ndarray, np.ndarray], float],
     truth_skeletons: dict[int, np.ndarray] | None,
+    labelled: Sequence[str],
 ) -> dict[str, float]:
     """Dice, ``nsd`` and clDice of each class, named as the columns of the metric tables."""
     skeletons = truth_skeletons or {}
@@ -192,6 +201,9 @@ def _per_class(
     for name, label in CLASSES.items():
         p, g = prediction == label, truth == label
         suffix = CLASS_COLUMNS[name]
+        if name not in labelled:
+            row |= {f"{metric}_{suffix}": np.nan for metric in ("dice", "nsd", "cldice")}
+            continue
         row[f"dice_{suffix}"] = dice(p, g)
         row[f"nsd_{suffix}"] = nsd(p, g)
         row[f"cldice_{suffix}"] = cl_dice(p, g, skeletons.get(label))
@@ -237,9 +249,10 @@ def volume_metrics(
     *,
     tolerance_mm: float = 2.0,
     truth_skeletons: dict[int, np.ndarray] | None = None,
+    labelled: Sequence[str] = LABELLED,
 ) -> dict[str, float]:
     """Dice, NSD and clDice per class of one volume's stacked slices (slice, row, col), with
     the spacing (slice, row, col) in mm: CARE's per-volume metrics, with the empty-mask rules;
     ``truth_skeletons``: :func:`class_skeletons` of ``truth``, when already computed."""
     nsd = partial(surface_dice_3d, spacing_mm=spacing_mm, tolerance_mm=tolerance_mm)
-    return _per_class(prediction, truth, nsd, truth_skeletons)
+    return _per_class(prediction, truth, nsd, truth_skeletons, labelled)

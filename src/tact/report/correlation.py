@@ -18,12 +18,12 @@ import pandas as pd
 
 from tact.io import atomic_path, write_csv
 from tact.methods import method_label, paper_order
-from tact.report.style import save_figure
+from tact.report.style import dice_label, save_figure
 from tact.report.tables import g_rows, html_table
 
 PIXEL_METRICS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "consistency": "Consistency"}
 SCATTER_PIXEL_METRICS = ("psnr", "ssim")
-ANATOMY_METRICS = {"dice": "Dice (liver + tumour)", "nsd_liver": "NSD, liver"}
+ANATOMY_METRICS = {"dice": dice_label(), "nsd_liver": "NSD, liver"}
 EXTRA_ANATOMY = {"nsd_tumor": "NSD, tumour", "cldice_liver": "clDice, liver"}
 
 
@@ -89,8 +89,15 @@ def _draw_heat(fig: plt.Figure, heat: plt.Axes, rho: pd.Series, methods: list[st
     fig.colorbar(image, ax=heat, shrink=0.6)
 
 
-def plot_metric_correlation(per_slice: pd.DataFrame, correlations: pd.DataFrame) -> plt.Figure:
+def _anatomy_names(tumour_labels: bool) -> dict[str, str]:
+    return {**ANATOMY_METRICS, "dice": dice_label(tumour_labels)}
+
+
+def plot_metric_correlation(
+    per_slice: pd.DataFrame, correlations: pd.DataFrame, tumour_labels: bool = True
+) -> plt.Figure:
     """Per-slice scatter of PSNR/SSIM against Dice/NSD by g, and Spearman rho per method."""
+    names = _anatomy_names(tumour_labels)
     table = _correlated_slices(per_slice)
     methods = paper_order(table["method"])
     palette = plt.get_cmap("tab10").colors
@@ -113,7 +120,7 @@ def plot_metric_correlation(per_slice: pd.DataFrame, correlations: pd.DataFrame)
                 marker=marker,
                 label=method_label(method),
             )
-        ax.set(xlabel=PIXEL_METRICS[pixel], ylabel=ANATOMY_METRICS[anatomy])
+        ax.set(xlabel=PIXEL_METRICS[pixel], ylabel=names[anatomy])
         ax.set_title(f"all methods: Spearman ρ = {rho[('all', pixel, anatomy)]:.2f}", fontsize=10)
         ax.grid(alpha=0.3)
     _draw_heat(fig, fig.add_subplot(grid[:, 2]), rho, methods)
@@ -130,8 +137,10 @@ def write_metric_correlation(
     html_path: str | Path,
     png_path: str | Path,
     pdf_path: str | Path,
+    tumour_labels: bool = True,
 ) -> pd.DataFrame:
-    """The Spearman table (CSV, and HTML for the report) and the figure."""
+    """The Spearman table (CSV, and HTML for the report) and the figure; without
+    ``tumour_labels`` they say that Dice is the liver's and the tumour's NSD has no values."""
     correlations = metric_correlations(per_slice)
     write_csv(correlations, table_path)
     headers = ["Method", "Pixel metric", "Anatomy metric", "Spearman ρ", "p", "n"]
@@ -139,7 +148,7 @@ def write_metric_correlation(
         [
             r.label,
             PIXEL_METRICS[r.pixel_metric],
-            {**ANATOMY_METRICS, **EXTRA_ANATOMY}[r.anatomy_metric],
+            {**_anatomy_names(tumour_labels), **EXTRA_ANATOMY}[r.anatomy_metric],
             "–" if np.isnan(r.spearman_rho) else f"{r.spearman_rho:.3f}",
             "–" if np.isnan(r.p) else f"{r.p:.3g}",
             str(r.n),
@@ -149,9 +158,10 @@ def write_metric_correlation(
     caption = (
         "Table S1. Spearman rank correlation of image metrics (PSNR, SSIM, and data "
         "consistency, which grows as an image contradicts the data) with anatomy metrics by g, "
-        "per test slice"
+        f"per test slice{'' if tumour_labels else '; no tumour labels: Dice is the liver alone'}"
     )
     with atomic_path(html_path) as tmp:
         tmp.write_text(html_table(headers, rows, caption), encoding="utf-8")
-    save_figure(plot_metric_correlation(per_slice, correlations), png_path, pdf_path)
+    figure = plot_metric_correlation(per_slice, correlations, tumour_labels)
+    save_figure(figure, png_path, pdf_path)
     return correlations

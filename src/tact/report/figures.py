@@ -28,6 +28,7 @@ from tact.report.style import (
     LABEL_COLOURS,
     WINDOW_NOTE,
     abdominal_window,
+    dice_label,
     panel_grid,
     save_figure,
 )
@@ -229,7 +230,6 @@ FAMILIES = {
 }
 REFERENCES = {"bm3d": ("BM3D", "tab:green", ":"), "fulldose": ("Full-dose", "black", "-.")}
 WEIGHT_AXIS = "Dice weight (α or C; 0 = Base U-Net)"
-DICE_AXIS = "Dice (liver + tumour)"
 
 
 def _mean_ci(grouped, column: str) -> tuple[pd.Series, pd.Series]:
@@ -319,9 +319,10 @@ def _log_if_positive(ax: plt.Axes, values: pd.Series) -> None:
         ax.yaxis.set_minor_formatter(plain)
 
 
-def plot_alpha_tradeoff(per_slice: pd.DataFrame) -> plt.Figure:
+def plot_alpha_tradeoff(per_slice: pd.DataFrame, *, tumour_labels: bool = True) -> plt.Figure:
     """PSNR, Dice (by g solid, by the held-out segmenters dashed) and data consistency over
-    the Dice weight (alpha; C for joint training), and Dice against PSNR."""
+    the Dice weight (alpha; C for joint training), and Dice against PSNR; the Dice axes say
+    when the data has no tumour labels."""
     summary = method_summary(per_slice)
     held_out = bool(summary["dice_held_out"].notna().any())
     fig, grid = plt.subplots(2, 2, figsize=(13, 10), layout="constrained")
@@ -339,11 +340,11 @@ def plot_alpha_tradeoff(per_slice: pd.DataFrame) -> plt.Figure:
     _draw_references(axes, ax_pair, summary)
     _log_if_positive(ax_consistency, summary["consistency"])
     ax_psnr.set(xlabel=WEIGHT_AXIS, ylabel="PSNR in the ROI (dB)", title="Image fidelity")
-    ax_dice.set(xlabel=WEIGHT_AXIS, ylabel=DICE_AXIS)
+    ax_dice.set(xlabel=WEIGHT_AXIS, ylabel=dice_label(tumour_labels))
     ax_dice.set_title("Dice by g (solid) and by held-out segmenters (dashed)")
     ax_consistency.set(xlabel=WEIGHT_AXIS, ylabel="Data consistency (about 1 = consistent)")
     ax_consistency.set_title("Agreement with the measured counts")
-    ax_pair.set(xlabel="PSNR in the ROI (dB)", ylabel=DICE_AXIS)
+    ax_pair.set(xlabel="PSNR in the ROI (dB)", ylabel=dice_label(tumour_labels))
     ax_pair.set_title("Trade-off (labels: weight; dashed: held-out)")
     for ax in grid.ravel():
         ax.grid(alpha=0.3)

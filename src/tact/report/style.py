@@ -56,3 +56,9 @@ def panel_grid(n: int, size: float = 3.2, title_room: float = 0.6):
     for ax in axes.ravel():
         ax.axis("off")
     return fig, axes.ravel()[:n]
+
+
+def dice_label(tumour_labels: bool = True) -> str:
+    """What the paper's Dice averages: liver and tumour, or the liver alone when the data has
+    no tumour labels (then eq. 7's tumour term, 1 where no mask holds a tumour, is left out)."""
+    return "Dice (liver + tumour)" if tumour_labels else "Dice (liver alone: no tumour labels)"

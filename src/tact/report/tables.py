@@ -43,6 +43,7 @@ SEGMENTER_GROUPS = {G: "g", HELD_OUT: "held-out"}
 REFERENCE = "base"
 SLICE_KEYS = ["method", "volume", "slice"]
 VOLUME_KEYS = ["method", "volume"]
+NO_TUMOUR_LABELS = "no tumour labels"
 
 
 # --- Rows by segmenter -----------------------------------------------------------------------
@@ -148,8 +149,11 @@ def paired_p_value(values: pd.Series, reference: pd.Series) -> float:
     return float(wilcoxon(pairs.iloc[:, 0], pairs.iloc[:, 1]).pvalue)
 
 
-def _anatomy_cells(own: pd.DataFrame, base: pd.DataFrame, compare: bool) -> list[dict]:
-    """Median, quartiles and p vs base of every (structure, metric) of one method."""
+def _anatomy_cells(
+    own: pd.DataFrame, base: pd.DataFrame, compare: bool, labelled: Sequence[str]
+) -> list[dict]:
+    """Median, quartiles and p vs base of every (structure, metric) of one method; a structure
+    the data does not label has no values (``labelled`` False)."""
     cells = []
     for structure in STRUCTURES:
         for metric in ANATOMY_METRICS:
@@ -168,15 +172,20 @@ def _anatomy_cells(own: pd.DataFrame, base: pd.DataFrame, compare: bool) -> list
                     "q1": q1,
                     "q3": q3,
                     "p_vs_base": p,
+                    "labelled": structure in labelled,
                 }
             )
     return cells
 
 
-def anatomy_table(rows: pd.DataFrame, keys: Sequence[str] = SLICE_KEYS) -> pd.DataFrame:
+def anatomy_table(
+    rows: pd.DataFrame, keys: Sequence[str] = SLICE_KEYS, tumour_labels: bool = True
+) -> pd.DataFrame:
     """Table III, one row per (method, segmenter group, structure, metric): n, median,
     quartiles, p vs base by the same segmenters. Groups: g, and the held-out mean if any.
-    ``keys``: what one value belongs to (SLICE_KEYS, or VOLUME_KEYS for the 3-D table)."""
+    ``keys``: what one value belongs to (SLICE_KEYS, or VOLUME_KEYS for the 3-D table);
+    without ``tumour_labels`` the tumour rows say ``labelled`` False."""
+    labelled = [s for s in STRUCTURES if tumour_labels or s == CLASS_COLUMNS["liver"]]
     pairs = list(keys[1:])  # the same slice (or volume) of two methods makes a pair
     groups = {name: group.set_index(pairs) for name, group in segmenter_groups(rows, keys).items()}
     table = []
@@ -186,7 +195,8 @@ def anatomy_table(rows: pd.DataFrame, keys: Sequence[str] = SLICE_KEYS) -> pd.Da
             base = indexed[indexed["method"] == REFERENCE]
             compare = method != REFERENCE and not base.empty
             head = {"method": method, "label": method_label(method), "segmenter": name}
-            table += [{**head, **cell} for cell in _anatomy_cells(own, base, compare)]
+            cells = _anatomy_cells(own, base, compare, labelled)
+            table += [{**head, **cell} for cell in cells]
     return pd.DataFrame(table)
 
 
@@ -317,8 +327,12 @@ def _anatomy_cell(r: pd.Series, latex_cells: bool) -> list[str]:
 def _anatomy_rows(table: pd.DataFrame, latex_cells: bool) -> tuple[list[str], list[list[str]]]:
     """Wide layout: one row per method and segmenter group, per structure and metric
     'median (Q1-Q3)' and p."""
+    unlabelled = set(table.loc[~table["labelled"].astype(bool), "structure"])
     headers = ["Method", "Segmenter"]
-    for name in STRUCTURES.values():
+    for structure, name in STRUCTURES.items():
+        if structure in unlabelled:
+            headers.append(name)
+            continue
         for metric_name in ANATOMY_METRICS.values():
             headers += [f"{name} {metric_name}", "p"]
     rows = []
@@ -326,6 +340,9 @@ def _anatomy_rows(table: pd.DataFrame, latex_cells: bool) -> tuple[list[str], li
         cells = group.set_index(["structure", "metric"])
         row = [_label(group["label"].iloc[0], latex_cells), SEGMENTER_GROUPS[segmenter]]
         for structure in STRUCTURES:
+            if structure in unlabelled:
+                row.append(NO_TUMOUR_LABELS)
+                continue
             for metric in ANATOMY_METRICS:
                 row += _anatomy_cell(cells.loc[(structure, metric)], latex_cells)
         rows.append(row)
@@ -351,7 +368,11 @@ def _skipped_volumes(per_volume: pd.DataFrame) -> str:
     )
 
 
-def volume_caption(per_volume: pd.DataFrame) -> tuple[str, str]:
+def _tumour_note(tumour_labels: bool) -> str:
+    return "" if tumour_labels else f"; {NO_TUMOUR_LABELS}: this data labels the liver alone"
+
+
+def volume_caption(per_volume: pd.DataFrame, tumour_labels: bool = True) -> tuple[str, str]:
     """Number and caption of the 3-D Table III."""
     held_out = _held_out(int(n_held_out(per_volume).max()))
     return (
@@ -359,14 +380,27 @@ def volume_caption(per_volume: pd.DataFrame) -> tuple[str, str]:
         "Anatomy-aware metrics per class of each test volume, its test slices stacked with "
         f"the slice thickness as spacing (as CARE reports them), by g and by {held_out} "
         "(their mean per volume), median (IQR) over test volumes; p: two-sided Wilcoxon "
-        f"signed-rank test against Base U-Net by the same segmenters{_skipped_volumes(per_volume)}",
+        f"signed-rank test against Base U-Net by the same segmenters{_skipped_volumes(per_volume)}"
+        f"{_tumour_note(tumour_labels)}",
     )
 
 
-def captions(per_slice: pd.DataFrame, readings: str = "") -> dict[str, tuple[str, str]]:
+def _dice_classes(tumour_labels: bool) -> str:
+    if tumour_labels:
+        return "Dice (liver and tumour)"
+    return (
+        f"Dice of the liver alone ({NO_TUMOUR_LABELS}: eq. 7's tumour term, 1 on every slice"
+        " where neither mask holds a tumour, is left out)"
+    )
+
+
+def captions(
+    per_slice: pd.DataFrame, readings: str = "", tumour_labels: bool = True
+) -> dict[str, tuple[str, str]]:
     """Number and caption (LaTeX) of each table; Table I's states the full-dose consistency,
     the reference its consistency column reads against; Tables I and II end with
-    ``readings``, how the FBP and BM3D rows were made (tact.readings.Readings.sentence)."""
+    ``readings``, how the FBP and BM3D rows were made (tact.readings.Readings.sentence);
+    Tables II and III say when the data has no tumour labels."""
     held_out = _held_out(int(n_held_out(per_slice).max()))
     reference = _number(fulldose_consistency(per_slice), 2)
     baselines = f". {readings}" if readings else ""
@@ -379,15 +413,15 @@ def captions(per_slice: pd.DataFrame, readings: str = "") -> dict[str, tuple[str
         ),
         "table2_dice": (
             "Table II",
-            "Dice (liver and tumour) by the frozen segmenter g, as in the paper, and the mean "
-            f"Dice by {held_out}; gap = g minus held-out; mean $\\pm$ std over test slices"
+            f"{_dice_classes(tumour_labels)} by the frozen segmenter g, as in the paper, and the"
+            f" mean Dice by {held_out}; gap = g minus held-out; mean $\\pm$ std over test slices"
             f"{baselines}",
         ),
         "table3_anatomy": (
             "Table III",
             f"Anatomy-aware metrics per class by g and by {held_out} (their mean per slice), "
             "median (IQR); p: two-sided Wilcoxon signed-rank test against Base U-Net by the "
-            "same segmenters",
+            f"same segmenters{_tumour_note(tumour_labels)}",
         ),
     }
 
@@ -412,22 +446,24 @@ def write_tables(
     with_paper: bool = False,
     readings: str = "",
     per_volume_path: str | Path | None = None,
+    tumour_labels: bool = True,
 ) -> dict[str, pd.DataFrame]:
     """Tables I-III (and the 3-D Table III from ``per_volume_path``) as CSV, Markdown, LaTeX
     and HTML (shown in the report) in out_dir; ``readings``: how the baselines' rows were
-    made, for the captions of Tables I and II."""
+    made, for the captions of Tables I and II; ``tumour_labels`` False: the data labels no
+    tumour, and Tables II and III say so."""
     per_slice = read_per_slice(per_slice_path)
     out_dir = Path(out_dir)
     tables = {
         "table1_pixel": pixel_table(per_slice, with_paper),
         "table2_dice": dice_table(per_slice, with_paper),
-        "table3_anatomy": anatomy_table(per_slice),
+        "table3_anatomy": anatomy_table(per_slice, tumour_labels=tumour_labels),
     }
-    all_captions = captions(per_slice, readings)
+    all_captions = captions(per_slice, readings, tumour_labels)
     if per_volume_path is not None:
         per_volume = read_per_volume(per_volume_path)
-        tables["table3_anatomy_3d"] = anatomy_table(per_volume, VOLUME_KEYS)
-        all_captions["table3_anatomy_3d"] = volume_caption(per_volume)
+        tables["table3_anatomy_3d"] = anatomy_table(per_volume, VOLUME_KEYS, tumour_labels)
+        all_captions["table3_anatomy_3d"] = volume_caption(per_volume, tumour_labels)
     for name, (number, caption) in all_captions.items():
         table = tables[name]
         headers, rows = ROWS_OF[name](table, latex_cells=False)

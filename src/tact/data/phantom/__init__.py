@@ -39,7 +39,7 @@ from tact.data.phantom.spec import DEFAULT_SPEC, PhantomSpec, PhantomVolume
 from tact.data.phantom.tissues import LIVER_TISSUES, TISSUE_HU, TISSUE_IDS, Tissue
 from tact.data.phantom.volume import generate_volume
 from tact.data.phantom.writing import HU_INT16_RANGE as HU_INT16_RANGE
-from tact.data.phantom.writing import hu_to_int16, lits_affine, write_lits_pair
+from tact.data.phantom.writing import hu_to_int16, lits_affine, write_dicom_case, write_lits_pair
 
 __all__ = [
     "DEFAULT_SPEC",
@@ -53,5 +53,6 @@ __all__ = [
     "hu_to_int16",
     "lits_affine",
     "sample_tumour_diameters",
+    "write_dicom_case",
     "write_lits_pair",
 ]

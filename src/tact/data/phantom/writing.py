@@ -1,12 +1,15 @@
-"""Writing a phantom volume as a NIfTI pair in the LiTS layout."""
+"""Writing a phantom volume: a NIfTI pair in the LiTS layout, or DICOM series of one case."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+from pydicom.uid import generate_uid
 
+from tact.data.dicom import write_series
 from tact.data.names import lits_names
 from tact.data.orientation import radiological_to_ras
 from tact.data.phantom.spec import PhantomVolume
@@ -52,3 +55,38 @@ def write_lits_pair(volume: PhantomVolume, out_dir: Path, volume_id: int) -> tup
     with atomic_path(seg_path) as tmp:
         tmp.write_bytes(_nifti_bytes(volume.labels.astype(np.uint8), affine))
     return vol_path, seg_path
+
+
+def _series_uid(volume: PhantomVolume, volume_id: int, kind: str) -> str:
+    """The same UID for the same volume, so that a rerun writes the same bytes."""
+    content = hashlib.sha256(hu_to_int16(volume.hu).tobytes()).hexdigest()
+    return generate_uid(entropy_srcs=["tact phantom", str(volume_id), kind, content])
+
+
+def write_dicom_case(
+    volume: PhantomVolume, case_dir: Path, volume_id: int, *, structures: bool = False
+) -> tuple[Path, Path]:
+    """Write ``case_dir/image/`` (a CT series, int16 HU stored as HU + 1024) and
+    ``case_dir/labels/``: one label-map series (0, 1, 2), or with ``structures`` one binary
+    series per structure (``liver`` including its tumours, ``tumour``), as 3D-IRCADb ships them.
+    """
+    image_dir, labels_dir = Path(case_dir) / "image", Path(case_dir) / "labels"
+    slices = hu_to_int16(volume.hu)
+    write_series(
+        image_dir, slices, volume.spacing_mm, series_uid=_series_uid(volume, volume_id, "ct")
+    )
+    masks = (
+        {"liver": volume.labels > 0, "tumour": volume.labels == 2}
+        if structures
+        else {"": volume.labels}
+    )
+    for name, mask in masks.items():
+        write_series(
+            labels_dir / name,
+            mask.astype(np.uint8),
+            volume.spacing_mm,
+            rescale=(1.0, 0.0),
+            series_uid=_series_uid(volume, volume_id, f"labels {name}"),
+            description=f"tact phantom labels {name}".rstrip(),
+        )
+    return image_dir, labels_dir

@@ -1,4 +1,4 @@
-"""The LiTS reader: canonical orientation whatever the storage, and clear errors on bad input."""
+"""Reading one case: the LiTS layout's NIfTI pairs (layouts, checks, orientation, labels)."""
 
 import gzip
 import os
@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import make_case, ras_affine, write_case, write_nifti
-from tact.data.lits import VolumePair, discover_pairs, read_pair
+from tact.data.layouts import Case, discover_cases
+from tact.data.volumes import read_case
 from tact.errors import InputDataError
 
 
@@ -43,28 +44,28 @@ STORAGES = {
 }
 
 
-def write_stored(root: Path, storage: str, suffix: str, dtype) -> VolumePair:
+def write_stored(root: Path, storage: str, suffix: str, dtype) -> Case:
     hu, labels = make_case(7)
     perm, flips = STORAGES[storage]
     hu_s, affine = reorient(hu, ras_affine(), perm, flips)
     labels_s, _ = reorient(labels, ras_affine(), perm, flips)
     image = write_nifti(root / f"volume-7{suffix}", hu_s.astype(dtype), affine)
     mask = write_nifti(root / f"segmentation-7{suffix}", labels_s, affine)
-    return VolumePair(7, image, mask)
+    return Case(7, image, mask)
 
 
 @pytest.mark.parametrize("storage", sorted(STORAGES))
 @pytest.mark.parametrize(("suffix", "dtype"), [(".nii", np.int16), (".nii.gz", np.float32)])
 def test_every_storage_gives_the_same_canonical_slices(tmp_path, storage, suffix, dtype):
-    reference = read_pair(write_stored(tmp_path / "ref", "ras", ".nii", np.int16))
-    other = read_pair(write_stored(tmp_path / "other", storage, suffix, dtype))
+    reference = read_case(write_stored(tmp_path / "ref", "ras", ".nii", np.int16))
+    other = read_case(write_stored(tmp_path / "other", storage, suffix, dtype))
     np.testing.assert_array_equal(other.hu, reference.hu)
     np.testing.assert_array_equal(other.labels, reference.labels)
     np.testing.assert_allclose(other.spacing_mm, reference.spacing_mm)
 
 
 def test_canonical_view_is_radiological(tmp_path):
-    volume = read_pair(write_stored(tmp_path, "lps", ".nii", np.int16))
+    volume = read_case(write_stored(tmp_path, "lps", ".nii", np.int16))
     hu, _labels = make_case(7)
     z, rows, cols = volume.hu.shape
     assert (z, rows, cols) == (hu.shape[2], hu.shape[1], hu.shape[0])
@@ -81,29 +82,29 @@ def test_trailing_singleton_dimension_is_accepted(tmp_path):
     hu, labels = make_case(1)
     image = write_nifti(tmp_path / "volume-1.nii", hu[..., None].astype(np.int16), ras_affine())
     mask = write_nifti(tmp_path / "segmentation-1.nii", labels[..., None], ras_affine())
-    assert read_pair(VolumePair(1, image, mask)).hu.shape == (12, 40, 48)
+    assert read_case(Case(1, image, mask)).hu.shape == (12, 40, 48)
 
 
 def test_discovery_over_batch_folders(lits_dir):
-    pairs = discover_pairs(lits_dir)
+    pairs = discover_cases(lits_dir)
     assert [p.volume_id for p in pairs] == [0, 1, 2, 3, 4]
     assert pairs[3].image.parent.name == "Training Batch 2"
-    assert pairs[1].mask.name == "segmentation-1.nii.gz"
+    assert pairs[1].labels.name == "segmentation-1.nii.gz"
 
 
 # ---- bad input: one clear error naming the file -------------------------------------------
 
 
-def _pair(root: Path, vid: int = 0) -> VolumePair:
-    return VolumePair(vid, root / f"volume-{vid}.nii", root / f"segmentation-{vid}.nii")
+def _pair(root: Path, vid: int = 0) -> Case:
+    return Case(vid, root / f"volume-{vid}.nii", root / f"segmentation-{vid}.nii")
 
 
 def expect_error(pair_or_root, culprit: Path, fragment: str):
     with pytest.raises(InputDataError) as info:
-        if isinstance(pair_or_root, VolumePair):
-            read_pair(pair_or_root)
+        if isinstance(pair_or_root, Case):
+            read_case(pair_or_root)
         else:
-            discover_pairs(pair_or_root)
+            discover_cases(pair_or_root)
     message = str(info.value)
     assert str(culprit) in message and fragment in message, message
     return message
@@ -119,7 +120,7 @@ def test_truncated_gzip(tmp_path):
     write_case(tmp_path, 0, suffix=".nii.gz")
     path = tmp_path / "volume-0.nii.gz"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    pair = VolumePair(0, path, tmp_path / "segmentation-0.nii.gz")
+    pair = Case(0, path, tmp_path / "segmentation-0.nii.gz")
     expect_error(pair, path, "truncated")
 
 
@@ -216,7 +217,7 @@ def test_gzip_named_but_plain(tmp_path):
     with gzip.open(tmp_path / "segmentation-0.nii.gz", "wb") as out:
         out.write((tmp_path / "segmentation-0.nii").read_bytes())
     (tmp_path / "segmentation-0.nii").unlink()
-    pair = discover_pairs(tmp_path)[0]
+    pair = discover_cases(tmp_path)[0]
     expect_error(pair, fake, "not a readable NIfTI")
 
 
@@ -227,7 +228,7 @@ def test_nifti_header_is_read_through_nibabel(tmp_path):
     image.header.set_slope_inter(2.0, -1024.0)
     nib.save(image, tmp_path / "volume-3.nii")
     write_nifti(tmp_path / "segmentation-3.nii", labels, ras_affine())
-    volume = read_pair(VolumePair(3, tmp_path / "volume-3.nii", tmp_path / "segmentation-3.nii"))
+    volume = read_case(Case(3, tmp_path / "volume-3.nii", tmp_path / "segmentation-3.nii"))
     expected = np.transpose(hu, (2, 1, 0))[:, ::-1, ::-1]
     np.testing.assert_allclose(volume.hu, 2 * np.trunc((expected + 1024) / 2) - 1024)
 
@@ -254,7 +255,7 @@ def test_a_file_tact_may_not_read_is_permission_denied_not_corrupt(tmp_path, mon
     expect_error(_pair(tmp_path), culprit, "permission denied")
 
 
-def write_volume(root: Path, hu: np.ndarray, affine: np.ndarray | None = None) -> VolumePair:
+def write_volume(root: Path, hu: np.ndarray, affine: np.ndarray | None = None) -> Case:
     """Case 0 with ``hu`` as its volume and the usual labels."""
     write_case(root, 0)
     write_nifti(root / "volume-0.nii", hu, ras_affine() if affine is None else affine)
@@ -280,19 +281,19 @@ def test_scanner_padding_and_clipped_bone_are_read(tmp_path, padding):
     hu = make_case(0)[0]
     hu[:4] = padding  # outside the circular field of view
     hu[hu > 600] = 1023  # 3D-IRCADb clips at 1023 HU
-    volume = read_pair(write_volume(tmp_path, hu))
+    volume = read_case(write_volume(tmp_path, hu))
     assert volume.hu.min() == padding and volume.hu.max() == 1023
 
 
 def test_scaling_fields_read_as_the_nifti_standard_says(tmp_path):
     """slope 0 (or NaN) means unscaled; a valid slope with a non-finite intercept is an error."""
     pair = write_volume(tmp_path, make_case(0)[0].astype(np.int16))
-    plain = read_pair(pair).hu
+    plain = read_case(pair).hu
     raw = bytearray(pair.image.read_bytes())
     for slope, inter in [(0.0, 7.0), (np.nan, 7.0)]:
         raw[112:120] = struct.pack("<2f", slope, inter)
         pair.image.write_bytes(bytes(raw))
-        np.testing.assert_array_equal(read_pair(pair).hu, plain)
+        np.testing.assert_array_equal(read_case(pair).hu, plain)
     raw[112:120] = struct.pack("<2f", 1.0, np.inf)
     pair.image.write_bytes(bytes(raw))
     expect_error(pair, pair.image, "invalid header scaling fields")
@@ -318,9 +319,9 @@ def oblique(degrees: float) -> np.ndarray:
 
 def test_oblique_axes_warned_up_to_twenty_degrees_then_refused(tmp_path, caplog):
     hu = make_case(0)[0]
-    straight = read_pair(write_volume(tmp_path, hu)).hu
-    with caplog.at_level("WARNING", logger="tact.data.lits"):
-        tilted = read_pair(write_volume(tmp_path, hu, oblique(19))).hu
+    straight = read_case(write_volume(tmp_path, hu)).hu
+    with caplog.at_level("WARNING", logger="tact.data.volumes"):
+        tilted = read_case(write_volume(tmp_path, hu, oblique(19))).hu
     np.testing.assert_array_equal(tilted, straight)  # nearest axes, not resampled
     assert "19.00 degrees off the scanner's" in caplog.text
     expect_error(write_volume(tmp_path, hu, oblique(21)), tmp_path / "volume-0.nii", "21.0 degrees")
@@ -338,7 +339,7 @@ def test_tumour_without_liver_is_refused(tmp_path):
     labels = make_case(0)[1]
     labels[labels == 1] = 2
     write_nifti(tmp_path / "segmentation-0.nii", labels, ras_affine())
-    expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", "no liver (label 1)")
+    expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", "has tumour but no liver")
 
 
 def test_names_in_any_case_and_linked_folders_are_found(tmp_path):
@@ -347,7 +348,7 @@ def test_names_in_any_case_and_linked_folders_are_found(tmp_path):
     write_case(tmp_path / "elsewhere", 1)
     (tmp_path / "a/linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
     (tmp_path / "a/loop").symlink_to(tmp_path / "a", target_is_directory=True)
-    pairs = discover_pairs(tmp_path / "a")
+    pairs = discover_cases(tmp_path / "a")
     assert [(p.volume_id, p.image.name) for p in pairs] == [
         (0, "Volume-0.nii"),
         (1, "volume-1.nii"),

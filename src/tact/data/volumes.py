@@ -1,6 +1,9 @@
-"""Reader for LiTS-layout NIfTI pairs (``volume-N.nii[.gz]`` + ``segmentation-N.nii[.gz]``).
+"""Reading one case (a CT and its labels, found by :mod:`tact.data.layouts`) into tact's view.
 
-The same reader serves the real LiTS data and the built-in phantom. Every problem with a file is
+NIfTI files go through nibabel, DICOM series through :mod:`tact.data.dicom`; both give an array
+and its RAS+ affine, and from there every case, LiTS, Decathlon, DICOM or the built-in phantom,
+takes the same path: the same checks, axes, labels (:mod:`tact.data.labels`) and spacing, so the
+slice store of a volume does not depend on its file format. Every problem with a file is
 raised as :class:`tact.errors.InputDataError`, whose message names the file, before anything is
 written. Volumes are returned in one canonical view (see :mod:`tact.data.orientation`).
 
@@ -8,16 +11,15 @@ What is checked (README, "When things go wrong"): from the folder listing, befor
 names in any letter case, linked files and folders followed, links that point nowhere and
 files tact may not read; from the voxels, in each case's extraction job, the scaling fields as
 the NIfTI standard reads them, a real scalar data type, intensities that can be HU, voxel sizes,
-the axes, and labels. An oblique volume is taken to its nearest axes without resampling: with a
-warning in the job's log up to :data:`MAX_OBLIQUE_DEGREES`, refused beyond.
+the axes, and labels (mapped to 0, 1, 2 by ``data.labels``). An oblique volume is taken to its
+nearest axes without resampling: with a warning in the job's log up to
+:data:`tact.data.orientation.MAX_OBLIQUE_DEGREES`, refused beyond.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,17 +28,15 @@ import numpy as np
 from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
-from tact.data.names import IMAGE, LITS_FILE, MASK
-from tact.data.orientation import ras_to_radiological
+from tact.data.dicom import is_dicom, read_series
+from tact.data.labels import LITS_LABELS, LabelMapping
+from tact.data.layouts import Case, is_nifti, nifti_stem
+from tact.data.orientation import MAX_OBLIQUE_DEGREES, ras_to_radiological
 from tact.errors import InputDataError
 
 log = logging.getLogger(__name__)
 
 AFFINE_TOLERANCE_MM = 1e-3
-# Slices are read along the nearest axes, not resampled: a few degrees (a tilted gantry's
-# reconstruction, a rotated export) move a voxel by under a voxel per few dozen; 20 degrees by
-# a third of the way across the slice, which is no longer the scanner's slice.
-MAX_OBLIQUE_DEGREES = 20.0
 OBLIQUE_NOTE_DEGREES = 0.01
 VOXEL_MM = (0.05, 50.0)  # plausible voxel sizes of a CT volume
 # HU plausibility, over the voxels inside the field of view (padding outside it excluded).
@@ -47,15 +47,6 @@ AIR_BELOW_HU = -500.0  # the lowest 1 % of a CT volume is air (outside the body,
 TISSUE_ABOVE_HU = -900.0  # and its highest 1 % is not
 
 
-@dataclass(frozen=True)
-class VolumePair:
-    """One LiTS case: the CT volume and its label map."""
-
-    volume_id: int
-    image: Path
-    mask: Path
-
-
 @dataclass
 class CanonicalVolume:
     """A validated case in the canonical radiological view, HU as float32."""
@@ -64,60 +55,6 @@ class CanonicalVolume:
     hu: np.ndarray  # (Z, rows, cols) float32
     labels: np.ndarray  # (Z, rows, cols) uint8 in {0, 1, 2}
     spacing_mm: tuple[float, float, float]  # (row, col, slice)
-
-
-def discover_pairs(root: str | Path) -> list[VolumePair]:
-    """Find every LiTS pair under ``root`` (recursively, so LiTS' two batch folders work)."""
-    root = Path(root)
-    if not root.is_dir():
-        raise InputDataError(root, "LiTS directory does not exist or is not a directory")
-    found: dict[str, dict[int, Path]] = {IMAGE: {}, MASK: {}}
-    for path in _files_under(root):
-        match = LITS_FILE.match(path.name)
-        if match is None:
-            continue
-        _check_listed_file(path)
-        kind, volume_id = match.group(1).lower(), int(match.group(2))
-        other = found[kind].get(volume_id)
-        if other is not None:
-            raise InputDataError(
-                path, f"duplicate volume id {volume_id}: {other} is also its {kind}"
-            )
-        found[kind][volume_id] = path
-    images, masks = found[IMAGE], found[MASK]
-    if not images and not masks:
-        raise InputDataError(root, "no volume-N.nii[.gz] / segmentation-N.nii[.gz] files found")
-    for volume_id, path in images.items():
-        if volume_id not in masks:
-            raise InputDataError(path, f"has no matching segmentation-{volume_id}.nii[.gz]")
-    for volume_id, path in masks.items():
-        if volume_id not in images:
-            raise InputDataError(path, f"has no matching volume-{volume_id}.nii[.gz]")
-    return [VolumePair(i, images[i], masks[i]) for i in sorted(images)]
-
-
-def _files_under(root: Path) -> Iterator[Path]:
-    """Every entry under ``root`` but folders, in a stable order, following linked folders
-    (a batch folder linked in from another disk) once each."""
-    seen: set[str] = set()
-    for folder, folders, files in os.walk(root, followlinks=True):
-        real = os.path.realpath(folder)
-        folders.sort()
-        if real in seen:
-            folders.clear()
-            continue
-        seen.add(real)
-        yield from (Path(folder) / name for name in sorted(files))
-
-
-def _check_listed_file(path: Path) -> None:
-    """What the listing shows: a link that points nowhere, a file tact may not read."""
-    if not path.exists():
-        raise InputDataError(path, f"is a link to {os.readlink(path)}, which does not exist")
-    if not path.is_file():
-        raise InputDataError(path, "is not a regular file")
-    if not os.access(path, os.R_OK):
-        raise InputDataError(path, "permission denied: tact may not read it (chmod a+r)")
 
 
 def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -154,28 +91,13 @@ def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _to_canonical(data: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Reorder axes to RAS+ without resampling; return the data and the new voxel sizes."""
+    """Reorder axes to RAS+ without resampling; return the data and its new affine (so that a
+    DICOM series and a NIfTI file of one grid, stored in other axis orders, compare equal)."""
     transform = nib.orientations.ornt_transform(
         nib.orientations.io_orientation(affine), nib.orientations.axcodes2ornt("RAS")
     )
     canonical = nib.orientations.apply_orientation(data, transform)
-    new_affine = affine @ nib.orientations.inv_ornt_aff(transform, data.shape)
-    return canonical, nib.affines.voxel_sizes(new_affine)
-
-
-def _check_labels(path: Path, mask: np.ndarray) -> np.ndarray:
-    if not np.all(np.isfinite(mask)):
-        raise InputDataError(path, "contains NaN or infinite labels")
-    outside = (mask != 0) & (mask != 1) & (mask != 2)  # linear; np.unique would sort it all
-    if outside.any():
-        bad = np.unique(mask[outside]).tolist()
-        shown = ", ".join(f"{v:g}" for v in bad[:5]) + (", ..." if len(bad) > 5 else "")
-        raise InputDataError(path, f"has labels outside {{0, 1, 2}}: {shown}")
-    if not mask.any():
-        raise InputDataError(path, "contains no liver or tumour voxel (all labels are 0)")
-    if not (mask == 1).any():
-        raise InputDataError(path, "has tumour (label 2) but no liver (label 1)")
-    return mask.astype(np.uint8)
+    return canonical, affine @ nib.orientations.inv_ornt_aff(transform, data.shape)
 
 
 def _check_hu(path: Path, hu: np.ndarray) -> None:
@@ -230,34 +152,77 @@ def _check_geometry(path: Path, affine: np.ndarray) -> None:
         )
 
 
-def read_pair(pair: VolumePair) -> CanonicalVolume:
+def _load_image(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A NIfTI file or a DICOM series folder -> (data, RAS affine)."""
+    return read_series(path) if path.is_dir() else _load(path)
+
+
+def _load_labels(case: Case, mapping: LabelMapping) -> tuple[np.ndarray, np.ndarray, Path]:
+    """The case's labels as tact's classes in RAS+ order, their affine, and their path."""
+    path = case.labels
+    if path.is_file() or any(is_dicom(p) for p in path.iterdir() if p.is_file()):
+        raw, affine = _to_canonical(*_load_image(path))
+        return mapping.label_map(raw, path), affine, path
+    entries = [
+        e
+        for e in sorted(path.iterdir())
+        if not e.name.startswith(".") and (e.is_dir() or is_nifti(e))
+    ]
+    if not entries:
+        raise InputDataError(path, "holds no label map and no per-structure mask")
+    grids = {entry: _to_canonical(*_load_image(entry)) for entry in entries}
+    first, (first_mask, first_affine) = next(iter(grids.items()))
+    for entry, (mask, affine) in grids.items():
+        _check_same_grid(entry, mask, affine, first, first_mask.shape, first_affine)
+    masks = {_structure_name(entry): mask for entry, (mask, _) in grids.items()}
+    return mapping.structures(masks, path), first_affine, path
+
+
+def _structure_name(entry: Path) -> str:
+    return entry.name if entry.is_dir() else nifti_stem(entry)
+
+
+def _check_same_grid(
+    path: Path,
+    data: np.ndarray,
+    affine: np.ndarray,
+    reference: Path,
+    shape: tuple[int, ...],
+    ref_affine: np.ndarray,
+) -> None:
+    """Image and labels must share one voxel grid."""
+    if data.shape != shape:
+        raise InputDataError(
+            path, f"shape {data.shape} does not match {reference.name} shape {shape}"
+        )
+    if not np.allclose(affine, ref_affine, rtol=0, atol=AFFINE_TOLERANCE_MM):
+        raise InputDataError(
+            path,
+            f"affine does not match {reference.name} (image and mask must share one geometry):\n"
+            f"{np.array2string(affine, precision=4)}\nvs\n"
+            f"{np.array2string(ref_affine, precision=4)}",
+        )
+
+
+def read_case(case: Case, labels: LabelMapping = LITS_LABELS) -> CanonicalVolume:
     """Load, validate and canonicalise one case; raise InputDataError naming the bad file."""
-    image, image_affine = _load(pair.image)
-    mask, mask_affine = _load(pair.mask)
-    if image.shape != mask.shape:
-        raise InputDataError(
-            pair.mask, f"shape {mask.shape} does not match {pair.image.name} shape {image.shape}"
-        )
-    if not np.allclose(image_affine, mask_affine, rtol=0, atol=AFFINE_TOLERANCE_MM):
-        raise InputDataError(
-            pair.mask,
-            f"affine does not match {pair.image.name} (image and mask must share one geometry):\n"
-            f"{np.array2string(mask_affine, precision=4)}\nvs\n"
-            f"{np.array2string(image_affine, precision=4)}",
-        )
-    _check_geometry(pair.image, image_affine)
+    image, image_affine = _load_image(case.image)
     hu = image.astype(np.float32)
+    del image
+    mask, mask_affine, mask_path = _load_labels(case, labels)
+    hu_ras, ras_affine = _to_canonical(hu, image_affine)
+    _check_same_grid(mask_path, mask, mask_affine, case.image, hu_ras.shape, ras_affine)
+    _check_geometry(case.image, image_affine)
     n_bad = int(np.size(hu) - np.count_nonzero(np.isfinite(hu)))
     if n_bad:
-        raise InputDataError(pair.image, f"contains {n_bad} NaN or infinite voxels")
-    _check_hu(pair.image, hu)
-    labels = _check_labels(pair.mask, mask)
-    hu_ras, sizes = _to_canonical(hu, image_affine)
-    labels_ras, _ = _to_canonical(labels, image_affine)
-    spacing = (float(sizes[1]), float(sizes[0]), float(sizes[2]))  # rows follow y, cols follow x
+        raise InputDataError(case.image, f"contains {n_bad} NaN or infinite voxels")
+    _check_hu(case.image, hu)
+    # float32 precision, as NIfTI stores them: a DICOM's decimal "0.7" and a NIfTI's float32
+    # 0.7 then give one spacing
+    sizes = [float(np.float32(s)) for s in nib.affines.voxel_sizes(ras_affine)]
     return CanonicalVolume(
-        volume_id=pair.volume_id,
+        volume_id=case.volume_id,
         hu=ras_to_radiological(hu_ras),
-        labels=ras_to_radiological(labels_ras),
-        spacing_mm=spacing,
+        labels=ras_to_radiological(mask),
+        spacing_mm=(sizes[1], sizes[0], sizes[2]),  # rows follow y, cols follow x
     )

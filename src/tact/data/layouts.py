@@ -1,0 +1,243 @@
+"""Where a data folder keeps its cases: the LiTS, Decathlon and DICOM layouts (``data.layout``).
+
+- ``lits``: ``volume-N.nii[.gz]`` and ``segmentation-N.nii[.gz]``, searched recursively (LiTS'
+  two batch folders work as downloaded).
+- ``decathlon``: the Medical Segmentation Decathlon's ``imagesTr/<name>.nii.gz`` beside
+  ``labelsTr/<name>.nii.gz`` (Task03_Liver: ``liver_N``); ``dataset.json``'s training list when
+  present. The macOS ``._*`` files that the Task03 archive holds are skipped.
+- ``dicom``: one folder per case, its id the last number in its name (3D-IRCADb's
+  ``3Dircadb1.17``: 17), holding the CT series in a folder (``data.dicom.image``) and its labels
+  (``data.dicom.labels``): a NIfTI label map, a DICOM label-map series, or a folder with one
+  mask per structure (a DICOM series or a NIfTI file each).
+
+Everything is found from the folder listing, before any job runs; each problem is one
+:class:`tact.errors.InputDataError` naming the file or folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tact.data.names import IMAGE, LITS_FILE, MASK
+from tact.errors import InputDataError
+
+LAYOUTS = ("lits", "decathlon", "dicom")
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+_LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case: its CT (a NIfTI file or a DICOM series folder) and its labels (a NIfTI file,
+    a DICOM series folder, or a folder of per-structure masks)."""
+
+    volume_id: int
+    image: Path
+    labels: Path
+
+
+@dataclass(frozen=True)
+class DicomNames:
+    """The names, inside each case folder, of the CT series folder and of the labels."""
+
+    image: str = "image"
+    labels: str = "labels"
+
+
+def is_nifti(path: Path) -> bool:
+    return path.name.lower().endswith(NIFTI_SUFFIXES)
+
+
+def nifti_stem(path: Path) -> str:
+    """``liver_3.nii.gz`` -> ``liver_3``."""
+    name = path.name
+    return name[: -len(".nii.gz")] if name.lower().endswith(".nii.gz") else name[: -len(".nii")]
+
+
+def detect_layout(root: str | Path, dicom: DicomNames = DicomNames()) -> str:
+    """The one layout ``root`` holds; an error when it holds none or several."""
+    root = _checked_root(root)
+    found = [name for name, test in _LAYOUT_TESTS.items() if test(root, dicom)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise InputDataError(
+            root,
+            "holds none of the layouts tact reads: LiTS (volume-N.nii[.gz] +"
+            " segmentation-N.nii[.gz]), Decathlon (imagesTr/ + labelsTr/) or DICOM (one folder"
+            f" per case with {dicom.image}/ and {dicom.labels}); see README, 'Your own data'",
+        )
+    raise InputDataError(root, f"holds several layouts ({', '.join(found)}): set data.layout")
+
+
+def discover_cases(
+    root: str | Path, layout: str = "lits", dicom: DicomNames = DicomNames()
+) -> list[Case]:
+    """Every case under ``root`` in ``layout``, sorted by id."""
+    root = _checked_root(root)
+    if layout == "lits":
+        return _lits_cases(root)
+    if layout == "decathlon":
+        return _decathlon_cases(root)
+    if layout == "dicom":
+        return _dicom_cases(root, dicom)
+    raise ValueError(f"unknown layout {layout!r} (one of {', '.join(LAYOUTS)})")
+
+
+def _checked_root(root: str | Path) -> Path:
+    root = Path(root)
+    if not root.is_dir():
+        raise InputDataError(root, "data directory does not exist or is not a directory")
+    return root
+
+
+def files_under(root: Path) -> Iterator[Path]:
+    """Every entry under ``root`` but folders, in a stable order, following linked folders
+    (a batch folder linked in from another disk) once each."""
+    seen: set[str] = set()
+    for folder, folders, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        folders.sort()
+        if real in seen:
+            folders.clear()
+            continue
+        seen.add(real)
+        yield from (Path(folder) / name for name in sorted(files))
+
+
+def check_listed(path: Path, kind: str = "file") -> Path:
+    """What the listing shows: a link that points nowhere, an entry tact may not read."""
+    if not path.exists():
+        if path.is_symlink():
+            raise InputDataError(path, f"is a link to {os.readlink(path)}, which does not exist")
+        raise InputDataError(path, f"{kind} does not exist")
+    is_right_kind = path.is_file() if kind == "file" else path.is_dir()
+    if not is_right_kind:
+        raise InputDataError(path, f"is not a {'regular file' if kind == 'file' else 'folder'}")
+    if not os.access(path, os.R_OK | (os.X_OK if kind == "folder" else 0)):
+        raise InputDataError(path, "permission denied: tact may not read it (chmod a+r)")
+    return path
+
+
+def _lits_cases(root: Path) -> list[Case]:
+    found: dict[str, dict[int, Path]] = {IMAGE: {}, MASK: {}}
+    for path in files_under(root):
+        match = LITS_FILE.match(path.name)
+        if match is None:
+            continue
+        check_listed(path)
+        kind, volume_id = match.group(1).lower(), int(match.group(2))
+        other = found[kind].get(volume_id)
+        if other is not None:
+            raise InputDataError(
+                path, f"duplicate volume id {volume_id}: {other} is also its {kind}"
+            )
+        found[kind][volume_id] = path
+    images, masks = found[IMAGE], found[MASK]
+    if not images and not masks:
+        raise InputDataError(root, "no volume-N.nii[.gz] / segmentation-N.nii[.gz] files found")
+    for volume_id, path in images.items():
+        if volume_id not in masks:
+            raise InputDataError(path, f"has no matching segmentation-{volume_id}.nii[.gz]")
+    for volume_id, path in masks.items():
+        if volume_id not in images:
+            raise InputDataError(path, f"has no matching volume-{volume_id}.nii[.gz]")
+    return [Case(i, images[i], masks[i]) for i in sorted(images)]
+
+
+def _number_in(path: Path, what: str) -> int:
+    match = _LAST_NUMBER.search(nifti_stem(path) if is_nifti(path) else path.name)
+    if match is None:
+        raise InputDataError(path, f"{what} name holds no number to use as its id")
+    return int(match[1])
+
+
+def _with_ids(pairs: list[tuple[Path, Path]], what: str) -> list[Case]:
+    """Cases from (image, labels) pairs, ids from the image names, each id once."""
+    cases: dict[int, Case] = {}
+    for image, labels in pairs:
+        volume_id = _number_in(image, what)
+        if volume_id in cases:
+            raise InputDataError(
+                image, f"duplicate id {volume_id}: {cases[volume_id].image} has it too"
+            )
+        cases[volume_id] = Case(volume_id, image, labels)
+    return [cases[i] for i in sorted(cases)]
+
+
+def _decathlon_cases(root: Path) -> list[Case]:
+    index = root / "dataset.json"
+    pairs = _decathlon_index(index) if index.is_file() else _decathlon_listing(root)
+    if not pairs:
+        raise InputDataError(root / "imagesTr", "holds no image with a label in labelsTr")
+    return _with_ids([(check_listed(i), check_listed(lab)) for i, lab in pairs], "image file")
+
+
+def _decathlon_index(index: Path) -> list[tuple[Path, Path]]:
+    try:
+        training = json.loads(check_listed(index).read_text())["training"]
+        return [(index.parent / e["image"], index.parent / e["label"]) for e in training]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputDataError(
+            index, f"is not a Decathlon dataset.json with a training list ({exc})"
+        ) from exc
+
+
+def _decathlon_listing(root: Path) -> list[tuple[Path, Path]]:
+    """imagesTr/<name> with labelsTr/<name>; ``._*`` (macOS metadata) and other hidden files
+    are not cases."""
+    images = check_listed(root / "imagesTr", "folder")
+    labels = check_listed(root / "labelsTr", "folder")
+    pairs = []
+    for image in sorted(images.iterdir()):
+        if image.name.startswith(".") or not is_nifti(image):
+            continue
+        label = labels / image.name
+        if not label.exists() and not label.is_symlink():
+            raise InputDataError(image, f"has no label file {label}")
+        pairs.append((image, label))
+    return pairs
+
+
+def _dicom_cases(root: Path, names: DicomNames) -> list[Case]:
+    pairs = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and (p / names.image).exists()):
+        pairs.append(
+            (check_listed(folder / names.image, "folder"), _dicom_labels(folder, names.labels))
+        )
+    if not pairs:
+        raise InputDataError(
+            root, f"holds no case folder with a DICOM series in {names.image}/ (data.dicom.image)"
+        )
+    cases = _with_ids([(folder.parent, labels) for folder, labels in pairs], "case folder")
+    return [Case(c.volume_id, c.image / names.image, c.labels) for c in cases]
+
+
+def _dicom_labels(case: Path, name: str) -> Path:
+    """The labels of a DICOM case: ``name`` as a folder or a NIfTI file."""
+    for candidate in (case / name, case / f"{name}.nii.gz", case / f"{name}.nii"):
+        if candidate.exists() or candidate.is_symlink():
+            return check_listed(candidate, "folder" if candidate.is_dir() else "file")
+    raise InputDataError(
+        case, f"has no labels: no {name}/ folder or {name}.nii[.gz] file (data.dicom.labels)"
+    )
+
+
+def _has_lits(root: Path, _: DicomNames) -> bool:
+    return any(LITS_FILE.match(p.name) for p in files_under(root))
+
+
+def _has_decathlon(root: Path, _: DicomNames) -> bool:
+    return (root / "dataset.json").is_file() or (root / "imagesTr").is_dir()
+
+
+def _has_dicom(root: Path, names: DicomNames) -> bool:
+    return any(p.is_dir() and (p / names.image).is_dir() for p in root.iterdir())
+
+
+_LAYOUT_TESTS = {"lits": _has_lits, "decathlon": _has_decathlon, "dicom": _has_dicom}

@@ -1,0 +1,131 @@
+"""The same volumes in every form tact reads give the same slice stores, through the workflow:
+LiTS NIfTI, a Decathlon folder, DICOM series (label map, and one mask per structure). And a run
+on labels without tumours completes and says so."""
+
+import gzip
+from types import SimpleNamespace
+
+import jinja2
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO, make_case, ras_affine, run_workflow, write_config, write_nifti
+from tact.data.phantom import PhantomSpec, generate_volume, write_dicom_case
+from tact.data.slices import load_stack
+from tact.seeding import derive_seed
+
+PHANTOM = {"n_volumes": 2, "size": 64, "n_slices": 8, "slice_thickness_mm": 5.0}
+STORES = [f"results/test/data/slices/volume-{vid}.npz" for vid in range(2)]
+
+
+def stores_of(workdir, phantom_format="nifti", **data):
+    """The slice stores of a run reading ``data`` (config's data section)."""
+    config = write_config(
+        workdir / "c.yaml",
+        data={"image_size": 32, **data},
+        phantom={**PHANTOM, "format": phantom_format},
+    )
+    run_workflow(workdir, config, *STORES, check=True)
+    return [load_stack(workdir / store) for store in STORES]
+
+
+def assert_identical(stacks, reference):
+    for stack, expected in zip(stacks, reference, strict=True):
+        np.testing.assert_array_equal(stack.image, expected.image)
+        np.testing.assert_array_equal(stack.mask, expected.mask)
+        np.testing.assert_array_equal(stack.slice_index, expected.slice_index)
+        np.testing.assert_array_equal(stack.spacing_mm, expected.spacing_mm)
+
+
+@pytest.mark.slow
+def test_lits_decathlon_and_dicom_give_identical_slice_stores(tmp_path):
+    nifti_run = tmp_path / "nifti"
+    reference = stores_of(nifti_run, source="phantom")
+    assert all(len(s) > 0 for s in reference)
+
+    # the phantom rule writes DICOM series (CT and a label-map series) and reads them back
+    dicom_run = tmp_path / "dicom"
+    assert_identical(stores_of(dicom_run, "dicom", source="phantom"), reference)
+
+    # the user's Decathlon folder: the phantom's NIfTI files, renamed and gzipped
+    decathlon = tmp_path / "Task03_Liver"
+    for vid in range(2):
+        for kind, folder in (("volume", "imagesTr"), ("segmentation", "labelsTr")):
+            source = nifti_run / f"results/test/phantom/{kind}-{vid}.nii"
+            (decathlon / folder).mkdir(parents=True, exist_ok=True)
+            with gzip.open(decathlon / folder / f"liver_{vid}.nii.gz", "wb") as out:
+                out.write(source.read_bytes())
+    assert_identical(stores_of(tmp_path / "dec", source="lits", lits_dir=str(decathlon)), reference)
+
+    # the user's DICOM folder, 3D-IRCADb-like: one binary mask series per structure
+    ircad = tmp_path / "ircad"
+    spec = PhantomSpec(size=64, n_slices=8, slice_thickness_mm=5.0)
+    for vid in range(2):
+        volume = generate_volume(derive_seed(0, vid), spec)
+        write_dicom_case(volume, ircad / f"3Dircadb1.{vid}", vid, structures=True)
+    labels = {"liver": ["liver"], "tumour": ["tumour"]}
+    stacks = stores_of(tmp_path / "ircad-run", source="lits", lits_dir=str(ircad), labels=labels)
+    assert_identical(stacks, reference)
+
+
+@pytest.mark.slow
+def test_a_run_without_tumour_labels_completes_and_says_so(tmp_path):
+    """TotalSegmentator-like label maps (liver 5 with its tumours, the spine 3, no tumour
+    class) in a Decathlon folder: Dice is the liver's and the tables say why."""
+    root = tmp_path / "organs"
+    for vid in range(3):
+        hu, labels = make_case(vid)
+        organs = np.where(labels > 0, 5, 0).astype(np.uint8)
+        organs[(labels == 0) & (hu > 600)] = 3
+        write_nifti(root / f"imagesTr/case_{vid}.nii.gz", hu.astype(np.int16), ras_affine())
+        write_nifti(root / f"labelsTr/case_{vid}.nii.gz", organs, ras_affine())
+    labels = {"liver": [5], "tumour": [], "other": "background"}
+    config = write_config(
+        tmp_path / "c.yaml",
+        data={"source": "lits", "lits_dir": str(root), "image_size": 32, "labels": labels},
+        task_adaptive={"alphas": [0.5]},
+        joint={"cs": []},
+    )
+    built = ["tables/table2_dice.md", "tables/table3_anatomy.md", "figures/alpha_tradeoff.png"]
+    result = run_workflow(tmp_path, config, *(f"results/test/{b}" for b in built), check=True)
+    assert "organs: decathlon layout" in result.stderr
+    results = tmp_path / "results/test"
+    per_slice = pd.read_csv(results / "metrics/per_slice.csv")
+    assert per_slice[["dice_tumor", "nsd_tumor", "cldice_tumor"]].isna().all().all()
+    liver = per_slice.dropna(subset=["dice_liver"])
+    assert len(liver) > 0.9 * len(per_slice)
+    np.testing.assert_allclose(liver["dice"], liver["dice_liver"], atol=1e-5)
+    table2 = (results / "tables/table2_dice.md").read_text()
+    assert "Dice of the liver alone (no tumour labels" in table2.splitlines()[0]
+    assert "| Method | Dice by g | Dice by held-out |" in table2  # no paper column: not its data
+    table3 = (results / "tables/table3_anatomy.md").read_text().splitlines()
+    assert "| Tumour |" in table3[2] and "Tumour Dice" not in table3[2]
+    assert all(line.endswith("| no tumour labels |") for line in table3[4:])
+
+
+CAPTIONS_WITH_DICE = [
+    "table2_dice",
+    "table3_anatomy",
+    "table3_anatomy_3d",
+    "metric_correlation",
+    "fig4_segmentations",
+    "alpha_tradeoff",
+]
+
+
+@pytest.mark.parametrize("name", CAPTIONS_WITH_DICE)
+def test_report_captions_say_when_a_run_has_no_tumour_labels(name):
+    """The report renders captions with Jinja, as Snakemake does, from the run's config."""
+    template = jinja2.Template((REPO / f"workflow/report/{name}.rst").read_text())
+
+    def caption(source, tumour):
+        config = {
+            "data": {"source": source, "labels": {"tumour": tumour}},
+            "evaluation": {"nsd_tolerance_mm": 2.0},
+        }
+        return template.render(snakemake=SimpleNamespace(config=config))
+
+    assert "no tumour labels" in caption("lits", [])
+    assert "no tumour labels" not in caption("lits", [2])
+    assert "no tumour labels" not in caption("phantom", [])  # the phantom labels its tumours
