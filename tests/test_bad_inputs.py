@@ -141,7 +141,7 @@ BAD_VOXELS = {
         "scl_inter = -1024",
     ),
     "int16_extremes": (_extremes, "outside [-1100, 4000]"),
-    "tumour_without_liver": (_tumour_without_liver, "has tumour (label 2) but no liver"),
+    "tumour_without_liver": (_tumour_without_liver, "has tumour but no liver"),
     "oblique_45_degrees": (_oblique, "45.0 degrees off the scanner's"),
     "thin_slices": (_thin, "voxel sizes (0.8, 0.8, 0.001) mm"),
 }

@@ -74,7 +74,7 @@ def test_a_run_without_tumour_labels_completes_and_says_so(tmp_path):
     """TotalSegmentator-like label maps (liver 5 with its tumours, the spine 3, no tumour
     class) in a Decathlon folder: Dice is the liver's and the tables say why."""
     root = tmp_path / "organs"
-    for vid in range(3):
+    for vid in range(2):
         hu, labels = make_case(vid)
         organs = np.where(labels > 0, 5, 0).astype(np.uint8)
         organs[(labels == 0) & (hu > 600)] = 3
@@ -84,7 +84,7 @@ def test_a_run_without_tumour_labels_completes_and_says_so(tmp_path):
     config = write_config(
         tmp_path / "c.yaml",
         data={"source": "lits", "lits_dir": str(root), "image_size": 32, "labels": labels},
-        task_adaptive={"alphas": [0.5]},
+        task_adaptive={"alphas": []},  # the baselines and the Base U-Net are enough here
         joint={"cs": []},
     )
     built = ["tables/table2_dice.md", "tables/table3_anatomy.md", "figures/alpha_tradeoff.png"]
