@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO, ras_affine, write_case, write_nifti
 from tact.config import load_schema, validate_config
 from tact.data.labels import LabelMapping
-from tact.data.layouts import DicomNames, detect_layout, discover_cases
+from tact.data.layouts import DicomNames, decathlon_label_names, detect_layout, discover_cases
 from tact.errors import ConfigError, InputDataError
 
 SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
@@ -101,6 +101,25 @@ def test_no_layout_or_several_layouts_are_errors(tmp_path):
 
 
 # ---- labels --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [{"0": "background", "1": "liver", "2": "cancer"}, {"background": 0, "liver": 1, "cancer": 2}],
+    ids=["msd", "nnunet_v2"],
+)
+def test_the_decathlon_label_names_are_checked_and_said(tmp_path, labels):
+    root = decathlon(tmp_path / "Task03_Liver", index=True)
+    index = json.loads((root / "dataset.json").read_text())
+    (root / "dataset.json").write_text(json.dumps({**index, "labels": labels}))
+    names = decathlon_label_names(root)
+    assert names == {0: "background", 1: "liver", 2: "cancer"}
+    said = LabelMapping().check_names(names, root / "dataset.json")
+    assert said.endswith(
+        "labels 0 background, 1 liver, 2 cancer; tact reads liver: liver; tumour: cancer"
+    )
+    with pytest.raises(ConfigError, match=r"data.labels.liver: \[5\] not among the labels of"):
+        LabelMapping(liver=(5,), tumour=()).check_names(names, root / "dataset.json")
 
 
 def test_label_values_map_to_liver_and_tumour(tmp_path):

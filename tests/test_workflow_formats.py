@@ -3,6 +3,7 @@ LiTS NIfTI, a Decathlon folder, DICOM series (label map, and one mask per struct
 on labels without tumours completes and says so."""
 
 import gzip
+import json
 from types import SimpleNamespace
 
 import jinja2
@@ -129,3 +130,25 @@ def test_report_captions_say_when_a_run_has_no_tumour_labels(name):
     assert "no tumour labels" in caption("lits", [])
     assert "no tumour labels" not in caption("lits", [2])
     assert "no tumour labels" not in caption("phantom", [])  # the phantom labels its tumours
+
+
+def test_the_dry_run_says_the_layout_and_which_decathlon_labels_it_reads(tmp_path):
+    root = tmp_path / "Task03_Liver"
+    training = []
+    for vid in range(2):
+        hu, labels = make_case(vid)
+        write_nifti(root / f"imagesTr/liver_{vid}.nii.gz", hu.astype(np.int16), ras_affine())
+        write_nifti(root / f"labelsTr/liver_{vid}.nii.gz", labels, ras_affine())
+        training.append(
+            {"image": f"./imagesTr/liver_{vid}.nii.gz", "label": f"./labelsTr/liver_{vid}.nii.gz"}
+        )
+    names = {"0": "background", "1": "liver", "2": "cancer"}
+    (root / "dataset.json").write_text(json.dumps({"labels": names, "training": training}))
+    data = {"source": "lits", "lits_dir": str(root)}
+    result = run_workflow(tmp_path, write_config(tmp_path / "c.yaml", data=data), "-n", check=True)
+    assert f"tact: {root}: decathlon layout" in result.stderr
+    assert "tact reads liver: liver; tumour: cancer" in result.stderr
+    wrong = {**data, "labels": {"liver": [5], "tumour": []}}
+    result = run_workflow(tmp_path, write_config(tmp_path / "w.yaml", data=wrong), "-n")
+    assert result.returncode != 0
+    assert "tact: error: data.labels.liver: [5] not among the labels of" in result.stderr

@@ -10,7 +10,12 @@ sys.path.insert(0, _SRC)
 
 from tact.config import load_schema, validate_config
 from tact.data.labels import LITS_LABELS, LabelMapping
-from tact.data.layouts import DicomNames, detect_layout, discover_cases
+from tact.data.layouts import (
+    DicomNames,
+    decathlon_label_names,
+    detect_layout,
+    discover_cases,
+)
 from tact.data.names import dicom_case_name, lits_names
 from tact.data.split import check_split_possible
 from tact.dependencies import jobs_import_from, library_files
@@ -95,6 +100,14 @@ else:
         _fail(exc)
     VOLUME_IDS = sorted(CASES)
     LABELS = LabelMapping.from_config(config["data"]["labels"])
+    try:
+        if LAYOUT == "decathlon" and not LABELS.by_name:
+            _names = decathlon_label_names(config["data"]["lits_dir"])
+            _index = Path(config["data"]["lits_dir"]) / "dataset.json"
+            if _names:  # which label names tact reads as liver and tumour, said
+                print(f"tact: {LABELS.check_names(_names, _index)}", file=sys.stderr)
+    except TactError as exc:
+        _fail(exc)
 TUMOUR_LABELS = LABELS.has_tumour
 # The paper's numbers stand beside ours where the data are its data: LiTS' scans (as LiTS or as
 # the Decathlon's Task03) with their tumour labels.

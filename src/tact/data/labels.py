@@ -56,6 +56,22 @@ class LabelMapping:
             raise ConfigError("data.labels: 0 is the background of every label map")
         return mapping
 
+    def check_names(self, names: dict[int, str], index: Path) -> str:
+        """Every mapped value among the labels a dataset names (its ``dataset.json``); the
+        pairing as one line, to say before any job which names tact reads as what."""
+        shown = ", ".join(f"{value} {name}" for value, name in sorted(names.items()))
+        for key, values in (("liver", self.liver), ("tumour", self.tumour)):
+            missing = [v for v in values if v not in names]
+            if missing:
+                raise ConfigError(
+                    f"data.labels.{key}: {missing} not among the labels of {index} ({shown})"
+                )
+        read = "; ".join(
+            f"{key}: {', '.join(names[v] for v in values) or 'none'}"
+            for key, values in (("liver", self.liver), ("tumour", self.tumour))
+        )
+        return f"{index}: labels {shown}; tact reads {read}"
+
     def as_config(self) -> dict[str, Any]:
         """The ``data.labels`` section this mapping reads from (a rule's params)."""
         return {"liver": list(self.liver), "tumour": list(self.tumour), "other": self.other}

@@ -188,6 +188,21 @@ def _decathlon_index(index: Path) -> list[tuple[Path, Path]]:
         ) from exc
 
 
+def decathlon_label_names(root: str | Path) -> dict[int, str]:
+    """The label names a Decathlon ``dataset.json`` gives ({} without one): the MSD's
+    ``{"1": "liver"}`` or nnU-Net v2's ``{"liver": 1}`` (its region lists are left out)."""
+    index = Path(root) / "dataset.json"
+    if not index.is_file():
+        return {}
+    names: dict[int, str] = {}
+    for key, value in json.loads(index.read_text()).get("labels", {}).items():
+        if str(key).isdigit():
+            names[int(key)] = str(value)
+        elif isinstance(value, int):
+            names[value] = str(key)
+    return names
+
+
 def _decathlon_listing(root: Path) -> list[tuple[Path, Path]]:
     """imagesTr/<name> with labelsTr/<name>; ``._*`` (macOS metadata) and other hidden files
     are not cases."""
