@@ -9,7 +9,13 @@ import pytest
 from conftest import REPO, ras_affine, write_case, write_nifti
 from tact.config import load_schema, validate_config
 from tact.data.labels import LabelMapping
-from tact.data.layouts import DicomNames, decathlon_label_names, detect_layout, discover_cases
+from tact.data.layouts import (
+    DicomNames,
+    decathlon_label_names,
+    detect_layout,
+    discover_cases,
+    open_data_folder,
+)
 from tact.errors import ConfigError, InputDataError
 
 SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
@@ -165,3 +171,11 @@ def test_bad_label_mappings_are_config_errors(labels, message):
     config = {"run": "x", "data": {"source": "lits", "lits_dir": "d", "labels": labels}}
     with pytest.raises(ConfigError, match=message):
         validate_config(config, SCHEMA)
+
+
+def test_open_data_folder_says_the_detected_layout_only_when_it_detected_it(tmp_path):
+    root = decathlon(tmp_path / "Task03_Liver", ids=(4, 9))
+    detected = open_data_folder(root, "auto", DicomNames(), LabelMapping())
+    assert (detected.layout, sorted(detected.cases)) == ("decathlon", [4, 9])
+    assert detected.said == (f"{root}: decathlon layout",)  # no dataset.json: no label names
+    assert open_data_folder(root, "decathlon", DicomNames(), LabelMapping()).said == ()

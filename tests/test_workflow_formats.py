@@ -93,6 +93,7 @@ def test_a_run_without_tumour_labels_completes_and_says_so(tmp_path):
     assert "organs: decathlon layout" in result.stderr
     results = tmp_path / "results/test"
     per_slice = pd.read_csv(results / "metrics/per_slice.csv")
+    assert set(per_slice["segmenter"]) == {"g", "held_out_1"}  # the rule holds for both
     assert per_slice[["dice_tumor", "nsd_tumor", "cldice_tumor"]].isna().all().all()
     liver = per_slice.dropna(subset=["dice_liver"])
     assert len(liver) > 0.9 * len(per_slice)
@@ -152,3 +153,21 @@ def test_the_dry_run_says_the_layout_and_which_decathlon_labels_it_reads(tmp_pat
     result = run_workflow(tmp_path, write_config(tmp_path / "w.yaml", data=wrong), "-n")
     assert result.returncode != 0
     assert "tact: error: data.labels.liver: [5] not among the labels of" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_dicom_series_with_a_missing_slice_stops_its_case_naming_the_series(tmp_path):
+    """Bad DICOM through the workflow: one line naming the series, no slice store, no split."""
+    root = tmp_path / "hospital"
+    spec = PhantomSpec(size=64, n_slices=8, slice_thickness_mm=5.0)
+    for vid in range(2):
+        write_dicom_case(generate_volume(derive_seed(0, vid), spec), root / f"patient-{vid}", vid)
+    (root / "patient-1/image/slice-0004.dcm").unlink()
+    data = {"source": "lits", "lits_dir": str(root), "image_size": 32}
+    config = write_config(tmp_path / "c.yaml", data=data)
+    result = run_workflow(tmp_path, config, "results/test/data/split.csv")
+    assert result.returncode != 0
+    line = next(x for x in (result.stdout + result.stderr).splitlines() if "missing slice" in x)
+    assert f"{root}/patient-1/image: missing slice(s)" in line, line
+    assert not (tmp_path / "results/test/data/slices/volume-1.npz").exists()
+    assert not (tmp_path / "results/test/data/split.csv").exists()

@@ -10,12 +10,7 @@ sys.path.insert(0, _SRC)
 
 from tact.config import load_schema, validate_config
 from tact.data.labels import LITS_LABELS, LabelMapping
-from tact.data.layouts import (
-    DicomNames,
-    decathlon_label_names,
-    detect_layout,
-    discover_cases,
-)
+from tact.data.layouts import DicomNames, open_data_folder
 from tact.data.names import dicom_case_name, lits_names
 from tact.data.split import check_split_possible
 from tact.dependencies import jobs_import_from, library_files
@@ -70,44 +65,26 @@ def phantom_seed():
     return config["seed"] if seed is None else seed
 
 
-def _user_layout():
-    """The layout of the user's folder: data.layout, or the one detected (and said)."""
-    data = config["data"]
-    if data["layout"] != "auto":
-        return data["layout"]
-    layout = detect_layout(data["lits_dir"], DicomNames(**data["dicom"]))
-    print(f"tact: {data['lits_dir']}: {layout} layout", file=sys.stderr)
-    return layout
-
-
-def _user_cases(layout):
-    """The user's cases, found from the folder listing before any job."""
-    data = config["data"]
-    cases = discover_cases(data["lits_dir"], layout, DicomNames(**data["dicom"]))
-    return {c.volume_id: c for c in cases}
-
-
 if config["data"]["source"] == "phantom":
     VOLUME_IDS = list(range(config["phantom"]["n_volumes"]))
     CASES = {}
     LAYOUT = "lits"
     LABELS = LITS_LABELS  # the phantom writes LiTS' values, whatever data.labels says
 else:
-    try:
-        LAYOUT = _user_layout()
-        CASES = _user_cases(LAYOUT)
-    except TactError as exc:
-        _fail(exc)
-    VOLUME_IDS = sorted(CASES)
     LABELS = LabelMapping.from_config(config["data"]["labels"])
     try:
-        if LAYOUT == "decathlon" and not LABELS.by_name:
-            _names = decathlon_label_names(config["data"]["lits_dir"])
-            _index = Path(config["data"]["lits_dir"]) / "dataset.json"
-            if _names:  # which label names tact reads as liver and tumour, said
-                print(f"tact: {LABELS.check_names(_names, _index)}", file=sys.stderr)
+        _folder = open_data_folder(
+            config["data"]["lits_dir"],
+            config["data"]["layout"],
+            DicomNames(**config["data"]["dicom"]),
+            LABELS,
+        )
     except TactError as exc:
         _fail(exc)
+    for _line in _folder.said:  # the layout found, the label names read: before any job
+        print(f"tact: {_line}", file=sys.stderr)
+    LAYOUT, CASES = _folder.layout, _folder.cases
+    VOLUME_IDS = sorted(CASES)
 TUMOUR_LABELS = LABELS.has_tumour
 # The paper's numbers stand beside ours where the data are its data: LiTS' scans (as LiTS or as
 # the Decathlon's Task03) with their tumour labels.

@@ -12,7 +12,6 @@ tumour labels, and the tables and figures say so instead of scoring an absent cl
 from __future__ import annotations
 
 import fnmatch
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,7 @@ import numpy as np
 
 from tact.errors import ConfigError, InputDataError
 
-log = logging.getLogger(__name__)
-
-BACKGROUND, LIVER, TUMOUR = 0, 1, 2
-OTHER_CHOICES = ("error", "background")
+LIVER, TUMOUR = 1, 2  # tact's classes; 0 is the background
 
 
 @dataclass(frozen=True)

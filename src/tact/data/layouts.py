@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tact.data.labels import LabelMapping
 from tact.data.names import IMAGE, LITS_FILE, MASK
 from tact.errors import InputDataError
 
@@ -57,6 +58,32 @@ def nifti_stem(path: Path) -> str:
     """``liver_3.nii.gz`` -> ``liver_3``."""
     name = path.name
     return name[: -len(".nii.gz")] if name.lower().endswith(".nii.gz") else name[: -len(".nii")]
+
+
+@dataclass(frozen=True)
+class DataFolder:
+    """A user's data folder as the workflow sees it before any job: its layout, its cases by
+    id, and what to say about them (the layout detected, the label names read)."""
+
+    layout: str
+    cases: dict[int, Case]
+    said: tuple[str, ...]
+
+
+def open_data_folder(
+    root: str | Path, layout: str, dicom: DicomNames, labels: LabelMapping
+) -> DataFolder:
+    """The cases of ``root`` in ``layout`` (``auto``: the one it holds, said); a Decathlon
+    ``dataset.json``'s label names are checked against ``labels`` and said."""
+    said = []
+    if layout == "auto":
+        layout = detect_layout(root, dicom)
+        said.append(f"{root}: {layout} layout")
+    cases = {case.volume_id: case for case in discover_cases(root, layout, dicom)}
+    names = decathlon_label_names(root) if layout == "decathlon" else {}
+    if names and not labels.by_name:
+        said.append(labels.check_names(names, Path(root) / "dataset.json"))
+    return DataFolder(layout, cases, tuple(said))
 
 
 def detect_layout(root: str | Path, dicom: DicomNames = DicomNames()) -> str:
