@@ -16,6 +16,7 @@ from tact.data.layouts import (
     discover_cases,
     open_data_folder,
 )
+from tact.data.names import last_number_in
 from tact.errors import ConfigError, InputDataError
 
 SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
@@ -69,6 +70,22 @@ def test_decathlon_image_without_label_and_broken_index(tmp_path):
     (root / "dataset.json").write_text("{not json")
     with pytest.raises(InputDataError, match=r"dataset.json: is not a Decathlon dataset.json"):
         discover_cases(root, "decathlon")
+
+
+@pytest.mark.parametrize(
+    ("name", "volume_id"),
+    [
+        ("liver_17.nii.gz", 17),
+        ("Liver_3.NII.GZ", 3),
+        ("hepaticvessel_004.nii", 4),
+        ("3Dircadb1.17", 17),
+        ("patient-12_ct2", 2),
+        ("liver.nii.gz", None),
+        ("scan", None),
+    ],
+)
+def test_a_case_id_is_the_last_number_of_its_name_without_the_nifti_suffix(name, volume_id):
+    assert last_number_in(Path("/data") / name) == volume_id
 
 
 def test_dicom_layout_ids_from_folder_names(tmp_path):

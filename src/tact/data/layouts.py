@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tact.data.labels import LabelMapping
-from tact.data.names import IMAGE, LITS_FILE, MASK
+from tact.data.names import IMAGE, LITS_FILE, MASK, NIFTI_SUFFIXES, last_number_in
 from tact.errors import InputDataError
 
 LAYOUTS = ("lits", "decathlon", "dicom")
-NIFTI_SUFFIXES = (".nii", ".nii.gz")
-_LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 
 
 @dataclass(frozen=True)
@@ -52,12 +49,6 @@ class DicomNames:
 
 def is_nifti(path: Path) -> bool:
     return path.name.lower().endswith(NIFTI_SUFFIXES)
-
-
-def nifti_stem(path: Path) -> str:
-    """``liver_3.nii.gz`` -> ``liver_3``."""
-    name = path.name
-    return name[: -len(".nii.gz")] if name.lower().endswith(".nii.gz") else name[: -len(".nii")]
 
 
 @dataclass(frozen=True)
@@ -178,10 +169,10 @@ def _lits_cases(root: Path) -> list[Case]:
 
 
 def _number_in(path: Path, what: str) -> int:
-    match = _LAST_NUMBER.search(nifti_stem(path) if is_nifti(path) else path.name)
-    if match is None:
+    volume_id = last_number_in(path)
+    if volume_id is None:
         raise InputDataError(path, f"{what} name holds no number to use as its id")
-    return int(match[1])
+    return volume_id
 
 
 def _with_ids(pairs: list[tuple[Path, Path]], what: str) -> list[Case]:
