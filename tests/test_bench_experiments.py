@@ -3,7 +3,8 @@
 docs/benchmarks.md reports bench/frozen_segmenter.py's speed against the UNet module; these tests
 hold it to g's function and input gradient, so that comparison is between equals. On the CPU its
 operator is ``relu(conv(x) + bias [+ z])`` in float64, where the sums must agree to rounding.
-bench/step_variants.py's table is checked on given numbers (its timings need a GPU).
+bench/step_variants.py's table is checked on given numbers (its timings need a GPU), and
+bench/report_imports.py (issue 21) on a module whose import takes a known time.
 """
 
 from __future__ import annotations
@@ -101,3 +102,17 @@ def test_step_variants_table_gives_ratios_to_the_first_run_and_shows_failures():
     assert "failed: over 200 s" in failed
     with pytest.raises(SystemExit, match="unknown variant"):
         step_variants.configure("no_such_variant")
+
+
+def test_report_imports_reads_a_scripts_imports_and_times_them(tmp_path):
+    """bench/report_imports.py times what a report script imports: its module-level imports
+    only (not the code after them), and a module that sleeps on import costs its sleep."""
+    from report_imports import REPO, REPORT_SCRIPTS, import_lines, import_seconds
+
+    source = import_lines(REPO / "workflow/scripts/tables.py")
+    assert "from tact.report.tables import write_tables" in source.splitlines()
+    assert "run_step(" not in source
+    assert all((REPO / "workflow/scripts" / name).exists() for name in REPORT_SCRIPTS)
+    (tmp_path / "sleepy.py").write_text("import time\ntime.sleep(0.3)\n")
+    path = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); "
+    assert import_seconds(path + "import sleepy") >= 0.3 > import_seconds(path + "import json")
