@@ -24,7 +24,7 @@ wildcard_constraints:
     method=METHOD_PATTERN,  # base, joint_c{C}, task_a{alpha}[_{defence}] (tact.methods)
     segmenter=MODEL_PATTERN,  # segmentation (g), held_out_{k}, ensemble_{k}, robust
     source=r"lowdose|fbp|fulldose",
-    name=rf"lowdose|fbp|bm3d|fulldose|{METHOD_PATTERN}",  # every evaluated row of the tables
+    name=EVALUATED_PATTERN,  # every evaluated row of the tables (tact.methods)
 
 
 # Runs in the snakemake process itself, never as a cluster job (it only collects targets).

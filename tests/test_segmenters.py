@@ -6,7 +6,15 @@ import pytest
 
 from conftest import REPO, import_closure
 from tact.dependencies import library_files
-from tact.methods import METHOD_PATTERN, method_label, paper_order, parse_method, task_adaptive_id
+from tact.methods import (
+    EVALUATED_PATTERN,
+    FIXED_LABELS,
+    METHOD_PATTERN,
+    method_label,
+    paper_order,
+    parse_method,
+    task_adaptive_id,
+)
 from tact.segmenters import (
     MODEL_PATTERN,
     evaluating_segmenters,
@@ -91,6 +99,11 @@ def test_method_ids_parse_and_print_as_the_paper_and_the_defences():
         assert not re.fullmatch(METHOD_PATTERN, other), other
     for model in ("segmentation", "held_out_3", "ensemble_1", "robust"):
         assert re.fullmatch(MODEL_PATTERN, model) and not re.fullmatch(METHOD_PATTERN, model)
+    # the rows of the tables: every fixed one, every trained one, never a segmenter's model
+    for row in [*FIXED_LABELS, "joint_c0.9", "task_a0.05_noise"]:
+        assert re.fullmatch(EVALUATED_PATTERN, row), row
+    for model in ("segmentation", "held_out_3", "ensemble_1", "robust", "bm3d_sweep"):
+        assert not re.fullmatch(EVALUATED_PATTERN, model), model
 
 
 @pytest.mark.parametrize("script", sorted((REPO / "workflow/scripts").glob("*.py")), ids=str)

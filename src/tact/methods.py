@@ -30,6 +30,8 @@ DEFENCES = {
 }
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 METHOD_PATTERN = rf"base|{JOINT}{_NUMBER}|{TASK}{_NUMBER}(?:_(?:{'|'.join(DEFENCES)}))?"
+# Every row of the tables: the fixed ones (images and baselines) and the trained networks
+EVALUATED_PATTERN = rf"{'|'.join(FIXED_LABELS)}|{METHOD_PATTERN}"
 _PARSE = re.compile(
     rf"(?P<prefix>{JOINT}|{TASK})(?P<weight>{_NUMBER})(?:_(?P<defence>{'|'.join(DEFENCES)}))?"
 )

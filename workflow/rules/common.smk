@@ -15,7 +15,13 @@ from tact.data.names import dicom_case_name, lits_names
 from tact.data.split import check_split_possible
 from tact.dependencies import jobs_import_from, library_files
 from tact.errors import NO_GPU, TactError
-from tact.methods import METHOD_PATTERN, joint_id, parse_method, task_adaptive_id
+from tact.methods import (
+    EVALUATED_PATTERN,
+    METHOD_PATTERN,
+    joint_id,
+    parse_method,
+    task_adaptive_id,
+)
 from tact.stopping import stop_promptly_on_signals
 from tact.segmenters import (
     G_MODEL,
