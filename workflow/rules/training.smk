@@ -60,7 +60,7 @@ rule train_reconstruction:
     params:
         job=method_job,
         network=config["reconstruction"],
-        segmenter_network={"architecture": "unet", **g_network()},
+        segmenter_network=network_of_segmenter(G_MODEL),  # g and every defence segmenter
         settings=reconstruction_settings,
         checkpoint=f"{RESULTS}/checkpoints/{{method}}.ckpt",
     script:
