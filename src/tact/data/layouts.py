@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tact.data.labels import LabelMapping
-from tact.data.names import IMAGE, LITS_FILE, MASK, NIFTI_SUFFIXES, last_number_in
+from tact.data.names import IMAGE, LITS_FILE, MASK, is_nifti, last_number_in
 from tact.errors import InputDataError
 
 LAYOUTS = ("lits", "decathlon", "dicom")
@@ -45,10 +45,6 @@ class DicomNames:
 
     image: str = "image"
     labels: str = "labels"
-
-
-def is_nifti(path: Path) -> bool:
-    return path.name.lower().endswith(NIFTI_SUFFIXES)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,10 @@ def volume_ids(paths: list[str] | list[Path]) -> list[int]:
     return [volume_id_of(p) for p in paths]
 
 
+def is_nifti(path: Path) -> bool:
+    return path.name.lower().endswith(NIFTI_SUFFIXES)
+
+
 def nifti_stem(path: Path) -> str:
     """``liver_3.nii.gz`` -> ``liver_3``."""
     name = path.name
@@ -54,6 +58,6 @@ def last_number_in(path: str | Path) -> int | None:
     """The id of a Decathlon file or a DICOM case folder: the last number in its name (without
     the NIfTI suffix), or None where the name holds none."""
     path = Path(path)
-    name = nifti_stem(path) if path.name.lower().endswith(NIFTI_SUFFIXES) else path.name
+    name = nifti_stem(path) if is_nifti(path) else path.name
     match = _LAST_NUMBER.search(name)
     return None if match is None else int(match[1])

@@ -30,8 +30,8 @@ from nibabel.spatialimages import HeaderDataError
 
 from tact.data.dicom import is_dicom, read_series
 from tact.data.labels import LITS_LABELS, LabelMapping
-from tact.data.layouts import Case, is_nifti
-from tact.data.names import nifti_stem
+from tact.data.layouts import Case
+from tact.data.names import is_nifti, nifti_stem
 from tact.data.orientation import MAX_OBLIQUE_DEGREES, ras_to_radiological
 from tact.errors import InputDataError
 
