@@ -23,7 +23,6 @@ wildcard_constraints:
     vid=r"\d+",  # volume ids are the N of LiTS' volume-N.nii
     method=METHOD_PATTERN,  # base, joint_c{C}, task_a{alpha}[_{defence}] (tact.methods)
     segmenter=MODEL_PATTERN,  # segmentation (g), held_out_{k}, ensemble_{k}, robust
-    source=r"lowdose|fbp|fulldose",
     name=EVALUATED_PATTERN,  # every evaluated row of the tables (tact.methods)
 
 

@@ -50,7 +50,7 @@ def main() -> None:
         canonical = read_case(pair)
         t_extract = median_seconds(lambda: extract_slices(canonical, args.size), args.repeats)
         stack = extract_slices(canonical, args.size)
-        t_save = median_seconds(lambda: save_stack(stack, out / "v.npz"), args.repeats)
+        t_save = median_seconds(lambda: save_stack(stack, out / "v.h5"), args.repeats)
     lines = [
         "### Data stage per volume",
         "",

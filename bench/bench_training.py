@@ -50,8 +50,8 @@ def main() -> None:
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     results = Path("results") / args.run
-    stores = sorted((results / "data/slices").glob("volume-*.npz"))
-    sims = sorted((results / "sim").glob("volume-*.npz"))
+    stores = sorted((results / "data/slices").glob("volume-*.h5"))
+    sims = sorted((results / "sim").glob("volume-*.h5"))
     split = results / "data/split.csv"
     network = NetworkSettings("unet", 64, 4)
     rows = []
@@ -81,7 +81,7 @@ def main() -> None:
         last = trainer.history[-1]
         memory = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else 0
         rows.append((kind, weight, len(train), last["images_per_s"], memory))
-    size = train.inputs.shape[-1]
+    size = train.image_size
     mode = trainer.device.type + (" + torch.compile" if args.compile else "")
     table = [
         f"| {kind}{f' ({weight})' if weight else ''} | {n} | {ips:.1f} | {memory:.1f} |"

@@ -199,7 +199,7 @@ def stored_phantom_data(workdir: Path, n_volumes: int, size: int) -> tuple[Slice
         write_lits_pair(generate_volume(vid, PhantomSpec(size=size, n_slices=48)), workdir, vid)
         pair = Case(vid, workdir / f"volume-{vid}.nii", workdir / f"segmentation-{vid}.nii")
         stack = extract_slices(read_case(pair), size)
-        stores.append(workdir / f"store-{vid}.npz")
+        stores.append(workdir / f"store-{vid}.h5")
         save_stack(stack, stores[-1])
         rng = np.random.default_rng(derive_seed(0, Stream.SIMULATION, vid))
         simulated = simulate_stack(
@@ -211,7 +211,7 @@ def stored_phantom_data(workdir: Path, n_volumes: int, size: int) -> tuple[Slice
             backend=backend,
             progress=False,
         )
-        sims.append(workdir / f"sim-{vid}.npz")
+        sims.append(workdir / f"sim-{vid}.h5")
         save_simulation(simulated, sims[-1])
         slices[vid] = [int(s) for s in stack.slice_index]
     split = make_split(slices, test_fraction=0.0001)
@@ -332,7 +332,7 @@ def main() -> None:
             network = trainer.model
             del trainer
             torch.cuda.empty_cache()
-        images = train.inputs[:256, 0].numpy()
+        images = train.rows(np.arange(min(256, len(train))))[0][:, 0].numpy()
         infer_per_s = forward_throughput(network.eval(), images)
         seg_net = segmentation_network().cuda().eval()
         segment_per_s = forward_throughput(seg_net, images)

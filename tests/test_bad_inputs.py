@@ -16,7 +16,7 @@ import pytest
 from conftest import make_case, ras_affine, run_workflow, write_case, write_config
 
 SPLIT = "results/test/data/split.csv"
-STORE = "results/test/data/slices/volume-{}.npz"
+STORE = "results/test/data/slices/volume-{}.h5"
 
 
 def three_cases(tmp_path):
@@ -43,7 +43,7 @@ def nothing_partial(workdir) -> None:
     results = workdir / "results"
     if results.exists():
         assert not [p.name for p in results.rglob("*") if ".tmp" in p.name]
-        assert not list(results.rglob("sim/*.npz")), "a later stage ran"
+        assert not list(results.rglob("sim/*.h5")), "a later stage ran"
 
 
 def run_with_one_bad_case(tmp_path, make_bad):
@@ -305,7 +305,7 @@ def test_any_alpha_and_c_in_range_make_a_valid_method_id(tmp_path):
 
 # ---- faults while running ---------------------------------------------------------------------
 
-SIM = "results/test/sim/volume-1.npz"
+SIM = "results/test/sim/volume-1.h5"
 
 
 def test_a_truncated_intermediate_file_is_named_and_a_rerun_after_deleting_it_completes(tmp_path):

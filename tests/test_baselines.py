@@ -76,13 +76,13 @@ def test_a_volume_denoised_in_processes_equals_one_at_a_time(low_and_full, tmp_p
     low, _ = low_and_full
     lowdose = np.stack([low, low[::-1], low[:, ::-1]]).astype(np.float32)
     sim = SimulatedStack(4, np.array([7, 3, 5]), lowdose, lowdose, 300, 100.0, 0.6)
-    save_simulation(sim, tmp_path / "sim.npz")
+    save_simulation(sim, tmp_path / "sim.h5")
     split = pd.DataFrame(
         {"volume": [4, 4, 4, 1], "slice": [3, 5, 7, 3], "split": ["test", "train", "test", "test"]}
     )
     split.to_csv(tmp_path / "split.csv", index=False)
-    serial = bm3d_test_slices(tmp_path / "sim.npz", tmp_path / "split.csv", 0.075)
-    parallel = bm3d_test_slices(tmp_path / "sim.npz", tmp_path / "split.csv", 0.075, workers=2)
+    serial = bm3d_test_slices(tmp_path / "sim.h5", tmp_path / "split.csv", 0.075)
+    parallel = bm3d_test_slices(tmp_path / "sim.h5", tmp_path / "split.csv", 0.075, workers=2)
     assert serial.slices.tolist() == [3, 7] and serial.volumes.tolist() == [4, 4]
     np.testing.assert_array_equal(serial.images, parallel.images)
     np.testing.assert_array_equal(serial.images[0], bm3d_denoise(lowdose[1], 0.075))

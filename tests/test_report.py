@@ -36,8 +36,15 @@ from tact.report.tables import (
     write_tables,
 )
 from tact.report.training_curves import plot_training_curves
+from tact.simulated_data import SimulatedStack, save_simulation
+from tact.test_sets import (
+    TestImages,
+    concatenate,
+    gather_ground_truth,
+    save_label_sets,
+    save_test_set,
+)
 from tact.test_sets import TestSet as Slices  # not a test class
-from tact.test_sets import gather_ground_truth, save_label_sets, save_test_set
 
 PAPER_ROWS = [
     "lowdose",
@@ -467,41 +474,70 @@ def test_slice_figures_without_held_out_segmenters(tmp_path):
 
 
 def test_slice_figures_from_the_run_files(tmp_path):
+    """Each method's images read where the workflow keeps them (full dose in the stores,
+    low-dose and FBP in the simulations, BM3D per volume, a network in its test file)."""
     images, labels, truth = example_data()
     methods = list(images)
+    files = {m: [] for m in methods}
     for volume in (0, 1):
         rows = truth.volumes == volume
+
+        def with_first_slice(part, rows=rows):  # slice 9 is a training slice: in no test set
+            return np.concatenate([np.zeros((1, 32, 32), part.dtype), part[rows]])
+
         stack = SliceStack(
             volume_id=volume,
-            image=np.zeros((3, 32, 32), np.float32),
-            mask=np.concatenate([np.zeros((1, 32, 32), np.uint8), truth.images[rows]]),
+            image=with_first_slice(images["fulldose"].images.astype(np.float32)),
+            mask=with_first_slice(truth.images),
             slice_index=np.array([9, 10, 11], np.int32),
             spacing_mm=np.array([1.0, 1.0, 2.0]),
         )
-        save_stack(stack, tmp_path / f"volume-{volume}.npz")
+        save_stack(stack, tmp_path / f"volume-{volume}.h5")
+        files["fulldose"].append(tmp_path / f"volume-{volume}.h5")
+        sim = SimulatedStack(
+            volume,
+            stack.slice_index,
+            with_first_slice(images["lowdose"].images.astype(np.float32)),
+            with_first_slice(images["fbp"].images.astype(np.float32)),
+            n_views=10,
+            extent_mm=100.0,
+            frequency_scaling=1.0,
+        )
+        save_simulation(sim, tmp_path / f"sim/volume-{volume}.h5")
+        files["lowdose"].append(tmp_path / f"sim/volume-{volume}.h5")
+        files["fbp"].append(tmp_path / f"sim/volume-{volume}.h5")
+        save_test_set(images["bm3d"].of_volume(volume), tmp_path / f"bm3d/volume-{volume}.h5")
+        files["bm3d"].append(tmp_path / f"bm3d/volume-{volume}.h5")
     split = pd.DataFrame({"volume": [0, 0, 0, 1, 1, 1], "slice": [9, 10, 11] * 2})
     split["split"] = ["train", "test", "test"] * 2
     split.to_csv(tmp_path / "split.csv", index=False)
-    stores = [tmp_path / "volume-1.npz", tmp_path / "volume-0.npz"]
+    stores = [tmp_path / "volume-1.h5", tmp_path / "volume-0.h5"]
     _, read_truth, _ = gather_ground_truth(stores, tmp_path / "split.csv")
     np.testing.assert_array_equal(read_truth.images, truth.images)
     assert read_truth.lines_up_with(truth)
     for method in methods:
-        save_test_set(images[method], tmp_path / f"{method}.npz")
-        save_label_sets(labels[method], tmp_path / f"{method}.labels.npz")
+        if not files[method]:
+            save_test_set(images[method], tmp_path / f"{method}.h5")
+            files[method].append(tmp_path / f"{method}.h5")
+        save_label_sets(labels[method], tmp_path / f"{method}.labels.h5")
+        shown = TestImages(method, tuple(map(str, files[method])), str(tmp_path / "split.csv"))
+        np.testing.assert_allclose(
+            concatenate(list(shown)).images, images[method].images, rtol=1e-6, atol=0
+        )
     example_per_slice(truth).to_csv(tmp_path / "per_slice.csv", index=False)
     paths = figure_paths(tmp_path)
-    where = slice_figures_from_files(
-        methods,
-        image_paths=[tmp_path / f"{m}.npz" for m in methods],
-        label_paths=[tmp_path / f"{m}.labels.npz" for m in methods],
-        store_paths=stores,
-        split_path=tmp_path / "split.csv",
-        per_slice_path=tmp_path / "per_slice.csv",
-        paths=paths,
-        example=(0, 11),
-    )
-    assert where == (0, 11)
+    for example, expected in [((0, 11), (0, 11)), ((None, None), (1, 10))]:  # most tumour
+        where = slice_figures_from_files(
+            methods,
+            image_files=files,
+            label_paths=[tmp_path / f"{m}.labels.h5" for m in methods],
+            store_paths=stores,
+            split_path=tmp_path / "split.csv",
+            per_slice_path=tmp_path / "per_slice.csv",
+            paths=paths,
+            example=example,
+        )
+        assert where == expected
     for path in paths.values():
         head = path.read_bytes()[:8]
         assert head.startswith(b"\x89PNG" if path.suffix == ".png" else b"%PDF")

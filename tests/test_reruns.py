@@ -72,8 +72,8 @@ def test_changing_the_bm3d_sigma_reruns_only_bm3d_and_what_depends_on_it(run):
     assert pending == downstream(jobs, bm3d)
     unchanged = {j.rule for j in jobs if j.outputs and not j.outputs & pending}
     assert {"simulate", "train_segmentation", "train_reconstruction", "infer"} <= unchanged
-    assert "results/test/test/bm3d.labels.npz" in pending
-    assert "results/test/test/base.labels.npz" not in pending
+    assert "results/test/test/bm3d.labels.h5" in pending
+    assert "results/test/test/base.labels.h5" not in pending
 
 
 def pending_after_editing(run, module: Path) -> set[str]:
@@ -99,7 +99,7 @@ def test_editing_a_library_module_reruns_only_its_consumers_and_what_depends_on_
     assert {j.rule for j in consumers} == {"train_segmentation", "train_reconstruction"}
     pending = pending_after_editing(run, path)
     assert pending == downstream(jobs, consumers)
-    untouched = {"phantom", "extract_slices", "split", "simulate", "bm3d", "test_images"}
+    untouched = {"phantom", "extract_slices", "split", "simulate", "bm3d"}
     assert not any(j.outputs & pending for j in jobs if j.rule in untouched)
     assert run.pending(run.config("base")) == set()
 

@@ -9,6 +9,7 @@ import subprocess
 import time
 from functools import partial
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -68,10 +69,10 @@ def test_crafted_checkpoint_and_model_are_refused_through_the_workflow(tmp_path,
     checkpoint.unlink()
     run_workflow(tmp_path, config, "results/test/models/segmentation.pt", check=True)
     model = crafted_file(results / "models/segmentation.pt", marker)
-    result = run_workflow(tmp_path, config, "results/test/test/fulldose.labels.npz")
+    result = run_workflow(tmp_path, config, "results/test/test/fulldose.labels.h5")
     assert result.returncode != 0
     assert f"{model.relative_to(tmp_path)}: refused: not a plain weights" in result.stderr
-    assert not marker.exists() and not (results / "test/fulldose.labels.npz").exists()
+    assert not marker.exists() and not (results / "test/fulldose.labels.h5").exists()
 
 
 def test_stale_temporary_files_of_a_killed_job_are_removed(tmp_path):
@@ -135,12 +136,17 @@ def start_and_kill(workdir, config, ready, *args, target=BASE_MODEL):
 
 
 def readable_npz(results):
-    """Every .npz under results loads whole (atomic writes: none is half-written)."""
+    """Every .npz and .h5 under results loads whole (atomic writes: none is half-written)."""
     for path in results.rglob("*.npz"):
         if not path.name.startswith("."):
             with np.load(path, allow_pickle=False) as data:
                 for key in data.files:
                     assert data[key].size >= 0
+    for path in results.rglob("*.h5"):
+        if not path.name.startswith("."):
+            with h5py.File(path, "r") as file:
+                for key in file:
+                    assert file[key][()].size >= 0
     return True
 
 
@@ -185,8 +191,8 @@ def test_sigkill_during_simulation_and_training_then_rerun(tmp_path):
     for key in ours:
         assert torch.equal(ours[key], theirs[key]), key
     for vid in range(3):
-        a = load_simulation(results / f"sim/volume-{vid}.npz")
-        b = load_simulation(reference / f"results/test/sim/volume-{vid}.npz")
+        a = load_simulation(results / f"sim/volume-{vid}.h5")
+        b = load_simulation(reference / f"results/test/sim/volume-{vid}.h5")
         np.testing.assert_array_equal(a.lowdose, b.lowdose)
 
 
@@ -202,7 +208,7 @@ def test_paths_with_spaces_and_quotes(tmp_path):
     config = write_config(
         workdir / "config with space.yaml", data={"source": "lits", "lits_dir": str(lits)}
     )
-    targets = ["results/test/data/split.csv", "results/test/sim/volume-1.npz"]
+    targets = ["results/test/data/split.csv", "results/test/sim/volume-1.h5"]
     run_workflow(workdir, config, *targets, "results/test/models/segmentation.pt", check=True)
     assert load_simulation(workdir / targets[1]).volume_id == 1
     assert load_state_dict(workdir / "results/test/models/segmentation.pt")

@@ -111,8 +111,8 @@ def test_simulate_stack(stack, tmp_path, caplog):
     again = simulate(stack, keep_sinograms=False)
     np.testing.assert_array_equal(again.lowdose, sim.lowdose)
     assert again.sinogram is None
-    save_simulation(sim, tmp_path / "sim.npz")
-    loaded = load_simulation(tmp_path / "sim.npz")
+    save_simulation(sim, tmp_path / "sim.h5")
+    loaded = load_simulation(tmp_path / "sim.h5")
     np.testing.assert_array_equal(loaded.fbp, sim.fbp)
     np.testing.assert_array_equal(loaded.sinogram, sim.sinogram)
     assert loaded.fbp_filter == "Hann" and loaded.frequency_scaling == 0.6

@@ -57,7 +57,7 @@ def test_non_square_slices_are_padded_with_air(tmp_path):
 
 def test_store_round_trip(volume, tmp_path):
     stack = extract_slices(volume, size=24)
-    path = tmp_path / "store" / "volume-2.npz"
+    path = tmp_path / "store" / "volume-2.h5"
     save_stack(stack, path)
     loaded = load_stack(path)
     assert loaded.volume_id == 2
@@ -65,4 +65,4 @@ def test_store_round_trip(volume, tmp_path):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(stack, name))
     vid, index = read_slice_index(path)
     assert vid == 2 and index.tolist() == stack.slice_index.tolist()
-    assert [p.name for p in path.parent.iterdir()] == ["volume-2.npz"], "no temporary left"
+    assert [p.name for p in path.parent.iterdir()] == ["volume-2.h5"], "no temporary left"

@@ -17,7 +17,7 @@ from tact.data.slices import load_stack
 from tact.seeding import derive_seed
 
 PHANTOM = {"n_volumes": 2, "size": 64, "n_slices": 8, "slice_thickness_mm": 5.0}
-STORES = [f"results/test/data/slices/volume-{vid}.npz" for vid in range(2)]
+STORES = [f"results/test/data/slices/volume-{vid}.h5" for vid in range(2)]
 
 
 def stores_of(workdir, phantom_format="nifti", **data):
@@ -169,5 +169,5 @@ def test_a_dicom_series_with_a_missing_slice_stops_its_case_naming_the_series(tm
     assert result.returncode != 0
     line = next(x for x in (result.stdout + result.stderr).splitlines() if "missing slice" in x)
     assert f"{root}/patient-1/image: missing slice(s)" in line, line
-    assert not (tmp_path / "results/test/data/slices/volume-1.npz").exists()
+    assert not (tmp_path / "results/test/data/slices/volume-1.h5").exists()
     assert not (tmp_path / "results/test/data/split.csv").exists()

@@ -44,7 +44,7 @@ def test_dry_run_of_paper_config_has_one_extraction_job_per_volume(tmp_path, lit
     for method in ["base", "task_a0.1", "task_a0.5", "task_a0.9", "joint_c0.1", "joint_c0.9"]:
         assert f"results/lits/models/{method}.pt" in result.stdout
     for vid in range(5):
-        assert f"results/lits/data/slices/volume-{vid}.npz" in result.stdout
+        assert f"results/lits/data/slices/volume-{vid}.h5" in result.stdout
 
 
 def test_adding_an_alpha_adds_one_training(tmp_path, lits_dir):
@@ -99,7 +99,7 @@ def test_lits_run_extracts_and_splits(tmp_path, lits_dir):
     results = tmp_path / "results/test"
     split = pd.read_csv(results / "data/split.csv")
     for vid in range(5):
-        stack = load_stack(results / f"data/slices/volume-{vid}.npz")
+        stack = load_stack(results / f"data/slices/volume-{vid}.h5")
         mask_path = next(lits_dir.rglob(f"segmentation-{vid}.nii*"))
         assert len(stack) == non_empty_slices(mask_path)
         assert stack.image.shape[1:] == (32, 32)
@@ -205,7 +205,7 @@ def test_bad_data_file_fails_cleanly(tmp_path, case):
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert f"{culprit}: " in output and fragment in output, output
-    assert not (tmp_path / "results/test/data/slices/volume-2.npz").exists()
+    assert not (tmp_path / "results/test/data/slices/volume-2.h5").exists()
     assert not (tmp_path / "results/test/data/split.csv").exists()
     assert leftovers(tmp_path) == []
 
@@ -272,7 +272,7 @@ def test_sparse_view_mode(tmp_path, lits_dir):
         simulation={"mode": "sparse", "sparse_views": 30, "noise": False},
         fbp={"filter_type": "Shepp-Logan", "frequency_scaling": 0.8},
     )
-    target = "results/test/sim/volume-0.npz"
+    target = "results/test/sim/volume-0.h5"
     run_workflow(tmp_path, config, target, check=True)
     sim = load_simulation(tmp_path / target)
     assert sim.n_views == 30 and sim.frequency_scaling == 0.8 and sim.fbp_filter == "Shepp-Logan"

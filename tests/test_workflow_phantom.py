@@ -25,7 +25,7 @@ from tact.simulated_data import load_measurements, load_simulation
 from tact.test_sets import load_test_set
 from tact.training import load_state_dict
 
-SIMULATED = [f"results/test/sim/volume-{vid}.npz" for vid in range(3)]
+SIMULATED = [f"results/test/sim/volume-{vid}.h5" for vid in range(3)]
 
 
 def phantom_run(workdir, first_target=None, targets=(), **phantom):
@@ -50,7 +50,7 @@ def test_phantom_run_is_complete_and_seeded(complete_phantom_run, tmp_path):
     assert (split.groupby("volume")["split"].nunique() == 1).all()
     for vid in range(3):
         labels = np.asanyarray(nib.load(phantom / f"segmentation-{vid}.nii").dataobj)
-        stack = load_stack(results / f"data/slices/volume-{vid}.npz")
+        stack = load_stack(results / f"data/slices/volume-{vid}.h5")
         assert len(stack) == labels.reshape(-1, labels.shape[2]).any(axis=0).sum()
         assert 0 < len(stack) < TINY_PHANTOM["n_slices"], "some slices are liver-free, most are not"
         assert stack.image.shape[1:] == (64, 64)
@@ -114,8 +114,8 @@ def test_phantom_run_is_complete_and_seeded(complete_phantom_run, tmp_path):
     # simulation: aligned with the slice store, constant outside the ROI, a quality table
     roi = circular_roi(64)
     for vid in range(3):
-        sim = load_simulation(results / f"sim/volume-{vid}.npz")
-        stack = load_stack(results / f"data/slices/volume-{vid}.npz")
+        sim = load_simulation(results / f"sim/volume-{vid}.h5")
+        stack = load_stack(results / f"data/slices/volume-{vid}.h5")
         assert sim.slice_index.tolist() == stack.slice_index.tolist() and sim.n_views == 200
         assert np.all(np.isfinite(sim.lowdose)) and np.all(sim.lowdose[:, ~roi] == 0.0)
         assert sim.sinogram is None
@@ -129,15 +129,15 @@ def test_phantom_run_is_complete_and_seeded(complete_phantom_run, tmp_path):
     # trained networks and Base U-Net test images (every randomness of the chain: noise,
     # initialisation, batches; segmentation and metrics are deterministic functions of these);
     # another seed: other anatomy and other measurements (so other everything after them)
-    base_images = "results/test/test/base.npz"
+    base_images = "results/test/test/base.h5"
     g_model = "results/test/models/segmentation.pt"
     same = phantom_run(tmp_path / "b", SIMULATED[2], targets=[base_images, g_model])
     other = phantom_run(tmp_path / "c", targets=SIMULATED[:1], seed=99)
     for name in names:
         assert filecmp.cmp(phantom / name, same / "phantom" / name, shallow=False), name
     for vid in range(3):
-        a = load_simulation(results / f"sim/volume-{vid}.npz")
-        b = load_simulation(same / f"sim/volume-{vid}.npz")
+        a = load_simulation(results / f"sim/volume-{vid}.h5")
+        b = load_simulation(same / f"sim/volume-{vid}.h5")
         np.testing.assert_array_equal(a.lowdose, b.lowdose)
         np.testing.assert_array_equal(a.fbp, b.fbp)
         counts = [load_measurements(r / f"sim/volume-{vid}.counts.npz") for r in (results, same)]
@@ -179,7 +179,7 @@ def example_slice(results):
     split = pd.read_csv(results / "data/split.csv")
     best = (-1, None)
     for vid in split.loc[split["split"] == "test", "volume"].unique():
-        stack = load_stack(results / f"data/slices/volume-{vid}.npz")
+        stack = load_stack(results / f"data/slices/volume-{vid}.h5")
         tested = split[(split["volume"] == vid) & (split["split"] == "test")]["slice"]
         for k, slice_index in enumerate(stack.slice_index):
             tumour = int((stack.mask[k] == 2).sum())
@@ -332,7 +332,7 @@ def test_no_training_reads_a_held_out_segmenter(tmp_path):
     assert {p for p in ensemble.inputs if p.startswith(models)} == members
     robust = next(j for j in jobs if f"{models}/task_a0.5_robust.pt" in j.outputs)
     assert {p for p in robust.inputs if p.startswith(models)} == {f"{models}/robust.pt"}
-    segment = next(j for j in jobs if "results/test/test/base.labels.npz" in j.outputs)
+    segment = next(j for j in jobs if "results/test/test/base.labels.h5" in j.outputs)
     assert {p for p in segment.inputs if p.startswith(models)} == {
         f"{models}/segmentation.pt",
         *held_out,

@@ -2,7 +2,7 @@
 
     python docs/scripts/compare_runs.py results/test /elsewhere/results/test
 
-Networks (.pt) are compared tensor by tensor, arrays (.npz) array by array, tables (.csv) cell
+Networks (.pt) are compared tensor by tensor, arrays (.npz, .h5) array by array, tables (.csv) cell
 by cell without the columns that hold wall-clock times, other text byte for byte. Logs,
 benchmarks, figures and the HTML report are left out: they hold times and renderer metadata.
 Prints one line per differing file and exits 1 if any differs.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 import torch
@@ -50,6 +51,14 @@ def same_file(a: Path, b: Path) -> bool:
     if a.suffix == ".npz":
         with np.load(a) as x, np.load(b) as y:
             return x.files == y.files and all(same_array(x[k], y[k]) for k in x.files)
+    if a.suffix == ".h5":
+        with h5py.File(a, "r") as x, h5py.File(b, "r") as y:
+            same_attrs = dict(x.attrs).keys() == dict(y.attrs).keys() and all(
+                np.array_equal(x.attrs[k], y.attrs[k]) for k in x.attrs
+            )
+            return (
+                same_attrs and list(x) == list(y) and all(same_array(x[k][()], y[k][()]) for k in x)
+            )
     if a.suffix == ".csv":
         x, y = pd.read_csv(a), pd.read_csv(b)
         x, y = (t.drop(columns=[c for c in t.columns if c in TIME_COLUMNS]) for t in (x, y))

@@ -41,8 +41,8 @@ def main() -> None:
     parser.add_argument("--depth", type=int, default=4)
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    stores = sorted((args.results / "data/slices").glob("volume-*.npz"))
-    sims = sorted((args.results / "sim").glob("volume-*.npz"))
+    stores = sorted((args.results / "data/slices").glob("volume-*.h5"))
+    sims = sorted((args.results / "sim").glob("volume-*.h5"))
     data = load_training_slices(stores, args.results / "data/split.csv", sims)
     segmenter = segmentation_network(args.channels, args.depth)
     segmenter.load_state_dict(load_state_dict(args.results / "models/segmentation.pt"))
@@ -54,9 +54,7 @@ def main() -> None:
     order = np.random.default_rng(0).permutation(len(data))
     for b in range(args.batches):
         index = order[b * args.batch_size : (b + 1) * args.batch_size]
-        x_low = data.inputs[index].to(device)
-        target = data.targets[index].to(device)
-        labels = data.labels[index].to(device)
+        x_low, target, labels = (t.to(device) for t in data.rows(index))
         with torch.no_grad():
             x_base = base(x_low)
 

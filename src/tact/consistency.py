@@ -38,7 +38,7 @@ from tact.data.names import volume_id_of
 from tact.physics import Scanner, ScanProtocol, choose_backend
 from tact.roi import circular_roi
 from tact.simulated_data import Measurements, load_measurements
-from tact.test_sets import TestSet
+from tact.test_sets import GroundTruth, TestImages, TestSet
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +107,24 @@ def measurements_of(paths: Sequence[str | Path], volumes: Sequence[int]) -> dict
     if missing:
         raise ValueError(f"no measured counts for volumes {sorted(missing)}")
     return found
+
+
+def consistency_of_test_images(
+    images: TestImages,
+    truth: GroundTruth,
+    counts_paths: Sequence[str | Path],
+    *,
+    protocol: ScanProtocol,
+    backend: str = "auto",
+) -> pd.DataFrame:
+    """:func:`consistency_of_test_set` a test volume at a time, reading each volume's counts
+    and images alone (the workflow's job: its memory is one volume's)."""
+    tables = []
+    for volume in truth.volumes:
+        measured = measurements_of(counts_paths, [volume])
+        method = images.of_volume(volume)
+        full_dose, _, _ = truth.of_volume(volume)
+        tables.append(
+            consistency_of_test_set(method, full_dose, measured, protocol=protocol, backend=backend)
+        )
+    return pd.concat(tables, ignore_index=True)

@@ -1,8 +1,8 @@
 """Evaluation: every method's test images, their segmentations by the frozen segmenters (g and
 the held-out ones), and the metrics of ``per_slice.csv`` (columns: ``tact.per_slice``).
 
-Test images live in test-set files (``tact.test_sets``): one method's images of every test
-slice, in the split's order, so that methods line up slice by slice.
+Test images are found volume by volume where they lie (``tact.test_sets``), in the split's
+order, so that methods line up slice by slice.
 """
 
 from __future__ import annotations
@@ -14,56 +14,58 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tact.data.names import volume_ids
-from tact.data.slices import load_stack
 from tact.metrics.anatomy import LABELLED, class_skeletons, slice_metrics, volume_metrics
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
 from tact.parallel import in_processes
 from tact.per_slice import PER_SLICE_COLUMNS, PER_VOLUME_COLUMNS, order_rows
 from tact.roi import circular_roi
-from tact.simulated_data import load_simulation
-from tact.test_sets import TestSet, rows_of, split_test_rows
-
-IMAGE_SOURCES = ("fulldose", "lowdose", "fbp")
-
-
-def gather_test_images(
-    source: str,
-    store_paths: Sequence[str | Path],
-    split_path: str | Path,
-    sim_paths: Sequence[str | Path] = (),
-) -> TestSet:
-    """Full-dose images (and masks' spacing), or the simulation's low-dose / FBP images."""
-    if source not in IMAGE_SOURCES:
-        raise ValueError(f"source must be one of {IMAGE_SOURCES}, got {source!r}")
-    rows = split_test_rows(split_path)
-    paths = dict(zip(volume_ids(store_paths), store_paths, strict=True))
-    sims = dict(zip(volume_ids(sim_paths), sim_paths, strict=True)) if sim_paths else {}
-    images = []
-    for volume, group in rows.groupby("volume", sort=True):
-        if source == "fulldose":
-            stack = load_stack(paths[volume])
-            images.append(stack.image[rows_of(stack.slice_index, group["slice"])])
-        else:
-            sim = load_simulation(sims[volume])
-            images.append(getattr(sim, source)[rows_of(sim.slice_index, group["slice"])])
-    return TestSet(np.concatenate(images), rows["volume"].to_numpy(), rows["slice"].to_numpy())
+from tact.test_sets import GroundTruth, TestImages, TestSet, load_label_sets
 
 
 @dataclass
-class VolumeJob:
-    """One method's test slices of one volume, with everything their metrics need: the unit of
-    parallel evaluation (it pickles to a worker process)."""
+class VolumeArrays:
+    """One method's test slices of one volume, with everything their metrics need."""
 
-    method: str
-    volume: int
     slices: np.ndarray  # (n,) slice indices, in the split's order
     truth: np.ndarray  # (n, H, W) full-dose images
     images: np.ndarray  # (n, H, W) the method's images
     masks: np.ndarray  # (n, H, W) true label maps
     labels: dict[str, np.ndarray]  # segmenter -> (n, H, W) label maps of the method's images
-    consistency: np.ndarray  # (n,) NaN where not measured
     spacing_mm: tuple[float, float, float]  # row, col, slice
+
+
+@dataclass
+class VolumeFiles:
+    """Where one volume's arrays lie: what a worker receives (paths, not images), so that
+    evaluation holds one volume per worker whatever the size of the test set."""
+
+    volume: int
+    truth: GroundTruth
+    images: TestImages
+    labels: str  # the method's label file
+
+    def load(self) -> VolumeArrays:
+        images, masks, spacing = self.truth.of_volume(self.volume)
+        method = self.images.of_volume(self.volume)
+        labels = load_label_sets(self.labels, self.volume)
+        for name, part in [("images", method), *labels.items()]:
+            if not part.lines_up_with(images):
+                raise ValueError(f"{self.images.name} ({name}): test slices do not line up")
+        maps = {segmenter: part.images for segmenter, part in labels.items()}
+        return VolumeArrays(
+            images.slices, images.images, method.images, masks.images, maps, spacing
+        )
+
+
+@dataclass
+class VolumeJob:
+    """One method's test slices of one volume: the unit of parallel evaluation (it pickles to
+    a worker process)."""
+
+    method: str
+    volume: int
+    data: VolumeArrays | VolumeFiles
+    consistency: np.ndarray  # (n,) NaN where not measured
     tolerance_mm: float
     labelled: tuple[str, ...]  # the classes the data labels
 
@@ -81,7 +83,8 @@ def method_tables(
     tumour_labels: bool = True,
     workers: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows of one method in ``per_slice.csv`` and ``per_volume.csv``, a volume per worker.
+    """The rows of one method in ``per_slice.csv`` and ``per_volume.csv`` from test sets in
+    memory (small runs, tests, bench/), a volume per worker.
 
     Per slice and segmenter: the image metrics (PSNR and SSIM in the ROI, data consistency) and
     the segmentation metrics of that segmenter's label map. Per volume and segmenter: the 3-D
@@ -95,25 +98,52 @@ def method_tables(
     for name, part in [("images", images), *labels.items(), ("masks", masks)]:
         if not part.lines_up_with(truth):
             raise ValueError(f"{method} ({name}): test slices do not line up with the truth")
-    measured = _consistency_of(method, truth, consistency)
-    jobs = []
+    sources = {}
     for volume in np.unique(truth.volumes):
         at = np.flatnonzero(truth.volumes == volume)
-        jobs.append(
-            VolumeJob(
-                method,
-                int(volume),
-                truth.slices[at],
-                truth.images[at],
-                images.images[at],
-                masks.images[at],
-                {segmenter: predicted.images[at] for segmenter, predicted in labels.items()},
-                measured[at],
-                tuple(float(s) for s in spacing_mm[int(volume)]),
-                tolerance_mm,
-                LABELLED if tumour_labels else ("liver",),
-            )
+        sources[int(volume)] = VolumeArrays(
+            truth.slices[at],
+            truth.images[at],
+            images.images[at],
+            masks.images[at],
+            {segmenter: predicted.images[at] for segmenter, predicted in labels.items()},
+            tuple(float(s) for s in spacing_mm[int(volume)]),
         )
+    measured = _consistency_of(method, truth.volumes, truth.slices, consistency)
+    return _tables(method, sources, measured, tolerance_mm, tumour_labels, workers)
+
+
+def method_tables_from_files(
+    images: TestImages,
+    truth: GroundTruth,
+    labels_path: str | Path,
+    *,
+    consistency: pd.DataFrame | None = None,
+    tolerance_mm: float = 2.0,
+    tumour_labels: bool = True,
+    workers: int = 1,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`method_tables` for the workflow: each worker opens the volume it evaluates from
+    its files, so the job's memory is bounded by ``workers`` volumes, not the test set."""
+    sources = {v: VolumeFiles(v, truth, images, str(labels_path)) for v in truth.volumes}
+    rows = truth.rows
+    measured = _consistency_of(images.name, rows["volume"], rows["slice"], consistency)
+    return _tables(images.name, sources, measured, tolerance_mm, tumour_labels, workers)
+
+
+def _tables(
+    method: str,
+    sources: Mapping[int, VolumeArrays | VolumeFiles],
+    measured: pd.Series,
+    tolerance_mm: float,
+    tumour_labels: bool,
+    workers: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    labelled = LABELLED if tumour_labels else ("liver",)
+    jobs = [
+        VolumeJob(method, volume, data, measured.loc[volume].to_numpy(), tolerance_mm, labelled)
+        for volume, data in sources.items()
+    ]
     results = in_processes(
         _volume_rows, jobs, workers=workers, what=f"metrics of {method}", unit="test volumes"
     )
@@ -125,45 +155,51 @@ def method_tables(
     )
 
 
-def _consistency_of(method: str, truth: TestSet, consistency: pd.DataFrame | None) -> np.ndarray:
-    """The consistency of every test slice in the truth's order (NaN when not given)."""
+def _consistency_of(
+    method: str, volumes: Sequence[int], slices: Sequence[int], consistency: pd.DataFrame | None
+) -> pd.Series:
+    """The consistency of every test slice, indexed by (volume, slice) in the test order (NaN
+    when not given)."""
+    keys = pd.MultiIndex.from_arrays(
+        [np.asarray(volumes, int), np.asarray(slices, int)], names=["volume", "slice"]
+    )
     if consistency is None:
-        return np.full(len(truth), np.nan)
+        return pd.Series(np.nan, index=keys)
     by_slice = consistency.set_index(["volume", "slice"])["consistency"]
-    keys = list(zip(truth.volumes.tolist(), truth.slices.tolist(), strict=True))
-    missing = set(keys) - set(by_slice.index)
-    if missing:
+    missing = keys.difference(by_slice.index)
+    if len(missing):
         raise ValueError(f"{method}: no consistency value for slices {sorted(missing)[:3]}")
-    return by_slice.loc[keys].to_numpy(float)
+    return by_slice.loc[keys].astype(float)
 
 
 def _volume_rows(job: VolumeJob) -> tuple[list[dict], list[dict]]:
     """The per-slice rows and the per-volume rows of one volume, every segmenter."""
-    pixel = _image_metrics(job)
-    in_plane = job.spacing_mm[:2]
-    skeletons = [class_skeletons(mask) for mask in job.masks]  # shared by the segmenters
-    stack = _stack_order(job.slices)
-    volume_skeletons = class_skeletons(job.masks[stack]) if stack is not None else None
+    data = job.data.load() if isinstance(job.data, VolumeFiles) else job.data
+    pixel = _image_metrics(job.method, data, job.consistency)
+    in_plane = data.spacing_mm[:2]
+    skeletons = [class_skeletons(mask) for mask in data.masks]  # shared by the segmenters
+    stack = _stack_order(data.slices)
+    volume_skeletons = class_skeletons(data.masks[stack]) if stack is not None else None
     slice_rows, volume_rows = [], []
-    for segmenter, predicted in job.labels.items():
+    for segmenter, predicted in data.labels.items():
         head = {"method": job.method, "segmenter": segmenter, "volume": job.volume}
-        for i, index in enumerate(job.slices):
+        for i, index in enumerate(data.slices):
             metrics = slice_metrics(
                 predicted[i],
-                job.masks[i],
+                data.masks[i],
                 in_plane,
                 tolerance_mm=job.tolerance_mm,
                 truth_skeletons=skeletons[i],
                 labelled=job.labelled,
             )
             slice_rows.append({**head, "slice": int(index), **pixel[i], **metrics})
-        row = {**head, "n_slices": len(job.slices), "contiguous": stack is not None}
+        row = {**head, "n_slices": len(data.slices), "contiguous": stack is not None}
         if stack is not None:
-            row_mm, col_mm, slice_mm = job.spacing_mm
+            row_mm, col_mm, slice_mm = data.spacing_mm
             spacing = (slice_mm, row_mm, col_mm)
             row |= volume_metrics(
                 predicted[stack],
-                job.masks[stack],
+                data.masks[stack],
                 spacing,
                 tolerance_mm=job.tolerance_mm,
                 truth_skeletons=volume_skeletons,
@@ -173,18 +209,20 @@ def _volume_rows(job: VolumeJob) -> tuple[list[dict], list[dict]]:
     return slice_rows, volume_rows
 
 
-def _image_metrics(job: VolumeJob) -> list[dict[str, float]]:
+def _image_metrics(
+    method: str, data: VolumeArrays, consistency: np.ndarray
+) -> list[dict[str, float]]:
     """PSNR, SSIM and consistency of every slice (once, whatever the segmenter); the full
     dose has no PSNR or SSIM against itself."""
-    roi = circular_roi(job.truth.shape[-1])
+    roi = circular_roi(data.truth.shape[-1])
     rows = []
-    for i in range(len(job.slices)):
-        if job.method == "fulldose":
+    for i in range(len(data.slices)):
+        if method == "fulldose":
             psnr = ssim = np.nan
         else:
-            psnr = psnr_in_roi(job.images[i], job.truth[i], roi)
-            ssim = ssim_in_roi(job.images[i], job.truth[i], roi)
-        rows.append({"psnr": psnr, "ssim": ssim, "consistency": job.consistency[i]})
+            psnr = psnr_in_roi(data.images[i], data.truth[i], roi)
+            ssim = ssim_in_roi(data.images[i], data.truth[i], roi)
+        rows.append({"psnr": psnr, "ssim": ssim, "consistency": consistency[i]})
     return rows
 
 

@@ -1,4 +1,15 @@
-"""Atomic file writing: a killed job never leaves a half-written output behind."""
+"""Atomic file writing (a killed job never leaves a half-written output behind), and the
+workflow's array files.
+
+Why HDF5 (h5py) for the slice stores, simulations and test images: one self-describing file per
+volume (what Snakemake tracks), each array stored its own way in it. Images lie contiguous and
+uncompressed, so a job memory-maps them and reads only the slices it uses (`mapped`): a job's
+memory is then bounded by what it touches, not by the dataset. Label maps are compressed in
+chunks of one slice (they shrink about 50-fold and a slice still reads alone). LoDoPaB-CT itself
+is distributed as HDF5, so CT researchers' tools read these files. numpy's ``.npz`` can neither
+memory-map a member nor compress one member and not another; zarr would mean a folder per
+volume, which Snakemake tracks by its timestamp only.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +20,11 @@ import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
+import h5py
 import numpy as np
 import pandas as pd
 
@@ -79,3 +92,81 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> None:
     """Write a table atomically, without the index."""
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
+
+
+@contextlib.contextmanager
+def array_file(path: str | Path, *, attrs: Mapping[str, Any] | None = None) -> Iterator[h5py.File]:
+    """An HDF5 file being written, moved into place only when the block succeeds: a job that
+    writes its arrays part by part (a volume at a time) never holds them all."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as file:
+        file.attrs.update(dict(attrs or {}))
+        yield file
+
+
+def add_array(
+    file: h5py.File,
+    name: str,
+    shape: tuple[int, ...],
+    dtype: Any,
+    *,
+    compress: bool = False,
+    data: np.ndarray | None = None,
+) -> h5py.Dataset:
+    """An array of the file: label maps (``compress``) in gzip chunks of one slice, images
+    contiguous and uncompressed so that :func:`mapped` can map them."""
+    if compress and len(shape) >= 2 and all(shape):
+        chunks = (1,) * (len(shape) - 2) + tuple(shape[-2:])
+        return file.create_dataset(name, shape, dtype, data=data, chunks=chunks, compression="gzip")
+    return file.create_dataset(name, shape, dtype, data=data)
+
+
+def write_arrays(
+    path: str | Path,
+    arrays: Mapping[str, np.ndarray],
+    *,
+    compress: Collection[str] = (),
+    attrs: Mapping[str, Any] | None = None,
+) -> None:
+    """One HDF5 file of whole arrays, atomically (``compress``: the label maps' names)."""
+    with array_file(path, attrs=attrs) as file:
+        for name, array in arrays.items():
+            array = np.asarray(array)
+            add_array(file, name, array.shape, array.dtype, compress=name in compress, data=array)
+
+
+@contextlib.contextmanager
+def read_arrays(path: str | Path) -> Iterator[h5py.File]:
+    """An array file of the workflow, open for reading. A file that is missing, truncated,
+    damaged, unreadable or lacks an array is one error naming it and the fix."""
+    try:
+        with h5py.File(path, "r") as file:
+            yield file
+    except PermissionError as exc:
+        raise InputDataError(path, "permission denied: tact may not read it") from exc
+    except FileNotFoundError as exc:
+        raise InputDataError(
+            path, f"does not exist (deleted after it was made?); {REMAKE}"
+        ) from exc
+    except KeyError as exc:
+        raise InputDataError(
+            path, f"lacks the array {exc} (made by another version?); {REMAKE}"
+        ) from exc
+    except OSError as exc:
+        if not Path(path).exists():
+            raise InputDataError(
+                path, f"does not exist (deleted after it was made?); {REMAKE}"
+            ) from exc
+        if not os.access(path, os.R_OK):
+            raise InputDataError(path, "permission denied: tact may not read it") from exc
+        raise InputDataError(path, f"truncated or damaged ({exc}); {REMAKE}") from exc
+
+
+def mapped(dataset: h5py.Dataset) -> np.ndarray:
+    """A dataset as a read-only memory map: rows are read from disk (or the page cache) when
+    touched, so holding it costs no memory. Chunked or empty datasets are read whole."""
+    offset = dataset.id.get_offset()
+    if dataset.chunks is not None or offset is None:
+        return dataset[()]
+    return np.memmap(
+        dataset.file.filename, dtype=dataset.dtype, mode="r", offset=offset, shape=dataset.shape
+    )

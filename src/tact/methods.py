@@ -21,6 +21,10 @@ FIXED_LABELS = {
     "base": "Base U-Net",
     "fulldose": "Full-dose",
 }
+# Where each fixed row's test images lie (tact.test_sets): the full dose in the slice stores,
+# the low-dose and FBP images in the simulations; BM3D and every network have files of their own.
+IN_STORES = ("fulldose",)
+IN_SIMULATIONS = ("lowdose", "fbp")
 JOINT, TASK = "joint_c", "task_a"
 # Defences of task-adaptive training against a segmenter it can steer (config/README.md).
 DEFENCES = {

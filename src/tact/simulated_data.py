@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tact.io import atomic_path, read_npz
+from tact.io import atomic_path, mapped, read_arrays, read_npz, write_arrays
 
 
 @dataclass
@@ -66,32 +66,32 @@ def load_measurements(path: str | Path) -> Measurements:
 
 
 def save_simulation(sim: SimulatedStack, path: str | Path) -> None:
-    arrays = {
-        "volume_id": np.int64(sim.volume_id),
-        "slice_index": sim.slice_index,
-        "lowdose": sim.lowdose,
-        "fbp": sim.fbp,
-        "n_views": np.int64(sim.n_views),
-        "extent_mm": np.float64(sim.extent_mm),
-        "frequency_scaling": np.float64(sim.frequency_scaling),
-        "fbp_filter": np.array(sim.fbp_filter),
-    }
+    """The low-dose and FBP images (and sinograms if kept), memory-mappable (tact.io)."""
+    arrays = {"slice_index": sim.slice_index, "lowdose": sim.lowdose, "fbp": sim.fbp}
     if sim.sinogram is not None:
         arrays["sinogram"] = sim.sinogram
-    with atomic_path(path) as tmp:
-        np.savez(tmp, **arrays)
+    attrs = {
+        "volume_id": sim.volume_id,
+        "n_views": sim.n_views,
+        "extent_mm": sim.extent_mm,
+        "frequency_scaling": sim.frequency_scaling,
+        "fbp_filter": sim.fbp_filter,
+    }
+    write_arrays(path, arrays, attrs=attrs)
 
 
 def load_simulation(path: str | Path) -> SimulatedStack:
-    with read_npz(path) as data:
+    """A simulated volume whose images are memory-mapped: indexing reads only those slices."""
+    with read_arrays(path) as file:
+        attrs = file.attrs
         return SimulatedStack(
-            volume_id=int(data["volume_id"]),
-            slice_index=data["slice_index"],
-            lowdose=data["lowdose"],
-            fbp=data["fbp"],
-            n_views=int(data["n_views"]),
-            extent_mm=float(data["extent_mm"]),
-            frequency_scaling=float(data["frequency_scaling"]),
-            fbp_filter=str(data["fbp_filter"]) if "fbp_filter" in data else "Hann",  # older files
-            sinogram=data.get("sinogram", None),
+            volume_id=int(attrs["volume_id"]),
+            slice_index=file["slice_index"][()],
+            lowdose=mapped(file["lowdose"]),
+            fbp=mapped(file["fbp"]),
+            n_views=int(attrs["n_views"]),
+            extent_mm=float(attrs["extent_mm"]),
+            frequency_scaling=float(attrs["frequency_scaling"]),
+            fbp_filter=str(attrs["fbp_filter"]),
+            sinogram=mapped(file["sinogram"]) if "sinogram" in file else None,
         )

@@ -51,6 +51,8 @@ from tact.seeding import Stream, derive_seed
 from tact.training_data import (
     DeviceSlices,
     Slices,
+    StoredSlices,
+    TrainingSlices,
     load_training_slices,
     split_validation,
     training_data,
@@ -67,8 +69,10 @@ __all__ = [  # what other code imports from here (the parts live in the modules 
     "Job",
     "NetworkSettings",
     "Slices",
+    "StoredSlices",
     "TrainSettings",
     "Trainer",
+    "TrainingSlices",
     "fingerprint",
     "load_state_dict",
     "load_training_slices",
@@ -139,8 +143,8 @@ class Trainer:
         self,
         job: Job,
         settings: TrainSettings,
-        train: Slices,
-        val: Slices,
+        train: TrainingSlices,
+        val: TrainingSlices,
         *,
         frozen_segmenters: Sequence[dict[str, torch.Tensor]] = (),
         initial_weights: dict[str, torch.Tensor] | None = None,
@@ -163,7 +167,7 @@ class Trainer:
         self.train_data = DeviceSlices(train, self.device)
         self.val_data = DeviceSlices(val, self.device)
         self.objective = Objective(job, settings, self.networks, self.device)
-        self.roi = torch.as_tensor(circular_roi(train.inputs.shape[-1]), device=self.device)
+        self.roi = torch.as_tensor(circular_roi(train.image_size), device=self.device)
         self.stopping = EarlyStopping(settings.early_stopping_patience)
         # where the training is: saved in checkpoints
         self.epoch = 0  # epochs done
@@ -216,15 +220,13 @@ class Trainer:
     def train_epoch(self, checkpoint: Checkpoint | None = None) -> None:
         """The rest of the current epoch (all of it unless resumed in the middle), saving a
         checkpoint every ``checkpoint_every`` steps when one is given."""
-        batches = self.batches(self.epoch)
+        todo = self.batches(self.epoch)[self.step_in_epoch :]
         self.networks.train_mode()
-        progress = tqdm(
-            batches[self.step_in_epoch :],
-            desc=f"epoch {self.epoch + 1}/{self.settings.epochs}",
-            unit="batch",
-        )
-        for index in progress:
-            loss, terms = self.train_step(*self.train_data.batch(index))
+        desc = f"epoch {self.epoch + 1}/{self.settings.epochs}"
+        progress = tqdm(total=len(todo), desc=desc, unit="batch")
+        for index, batch in zip(todo, self.train_data.batches(todo), strict=True):
+            loss, terms = self.train_step(*batch)
+            progress.update()
             self.step_in_epoch += 1
             self.global_step += 1
             self.sums.add({"loss": loss, **terms}, len(index))
@@ -232,6 +234,7 @@ class Trainer:
                 progress.set_postfix(loss=f"{float(loss):.4f}")
             if checkpoint is not None and self.global_step % self.settings.checkpoint_every == 0:
                 self.save(checkpoint)
+        progress.close()
         self.sums.fold()
 
     @torch.no_grad()

@@ -9,14 +9,17 @@ slices of the ones trained on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import h5py
 import numpy as np
 import torch
 
-from tact.data.slices import load_stack
+from tact.data.slices import open_stack
 from tact.data.split import read_split
 from tact.seeding import Stream, derive_seed
 from tact.simulated_data import load_simulation
@@ -25,9 +28,13 @@ from tact.training_settings import Job
 log = logging.getLogger(__name__)
 
 
+Rows = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # inputs, targets (N, 1, H, W), labels
+
+
 @dataclass
 class Slices:
-    """Training arrays: network input, reconstruction target, labels (CPU tensors)."""
+    """Training arrays in memory: network input, reconstruction target, labels (CPU tensors).
+    For tests and benchmarks; the workflow's jobs read :class:`StoredSlices`."""
 
     inputs: torch.Tensor  # (N, 1, H, W) float32
     targets: torch.Tensor  # (N, 1, H, W) float32
@@ -37,51 +44,125 @@ class Slices:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def image_size(self) -> int:
+        return int(self.inputs.shape[-1])
+
     def subset(self, index: np.ndarray) -> Slices:
         rows = torch.as_tensor(index, dtype=torch.long)
         return Slices(self.inputs[rows], self.targets[rows], self.labels[rows], self.volumes[index])
+
+    def rows(self, index: np.ndarray) -> Rows:
+        """(inputs, targets, labels) of the rows ``index``, in that order."""
+        rows = torch.as_tensor(index, dtype=torch.long)
+        return self.inputs[rows].float(), self.targets[rows].float(), self.labels[rows]
+
+
+@dataclass
+class _Volume:
+    """Where one volume's training slices lie: memory maps of the input and target images,
+    the label maps' dataset (compressed, read by slice)."""
+
+    volume_id: int
+    inputs: Any  # indexable by store rows: float32 images
+    targets: Any
+    masks: h5py.Dataset
+
+
+class StoredSlices:
+    """The training slices as they lie in the slice stores and simulations: rows are read when
+    a batch (or a chunk being moved to the GPU) asks for them, so a training holds a batch, not
+    the dataset (issue 32: 116 GiB projected at paper scale when it held the dataset)."""
+
+    def __init__(self, parts: list[_Volume], part: np.ndarray, row: np.ndarray, files: list):
+        self._parts, self._part, self._row, self._files = parts, part, row, files
+        self.volumes = np.array([parts[k].volume_id for k in part], dtype=int)
+
+    def __len__(self) -> int:
+        return len(self._part)
+
+    @property
+    def image_size(self) -> int:
+        return int(self._parts[0].targets.shape[-1])
+
+    def subset(self, index: np.ndarray) -> StoredSlices:
+        return StoredSlices(self._parts, self._part[index], self._row[index], self._files)
+
+    def rows(self, index: np.ndarray) -> Rows:
+        """(inputs, targets, labels) of the rows ``index``, in that order, read volume by
+        volume (rows of one volume in increasing order, as memory maps and HDF5 read best)."""
+        index = np.asarray(index, dtype=int)
+        size = self.image_size
+        inputs = np.empty((len(index), 1, size, size), np.float32)
+        targets, labels = np.empty_like(inputs), np.empty((len(index), size, size), np.uint8)
+        for k in np.unique(self._part[index]):
+            at = np.flatnonzero(self._part[index] == k)
+            local = self._row[index[at]]
+            order = np.argsort(local)
+            at, local = at[order], local[order]
+            part = self._parts[k]
+            inputs[at, 0], targets[at, 0] = part.inputs[local], part.targets[local]
+            labels[at] = part.masks[local]
+        return torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(labels)
+
+
+TrainingSlices = Slices | StoredSlices
 
 
 def load_training_slices(
     store_paths: Sequence[str | Path],
     split_path: str | Path,
     sim_paths: Sequence[str | Path] | None = None,
-) -> Slices:
-    """The training split: full-dose input (segmentation) or low-dose input (reconstruction)."""
+) -> StoredSlices:
+    """The training split: full-dose input (segmentation) or low-dose input (reconstruction).
+    Reads no image: only which rows of which volume are training slices."""
     split = read_split(split_path)
     train = split[split["split"] == "train"]
     sims = {}
     for path in sim_paths or []:
         sim = load_simulation(path)
         sims[sim.volume_id] = sim
-    inputs, targets, labels, volumes = [], [], [], []
+    parts, part, row, files = [], [], [], []
     for path in store_paths:
-        stack = load_stack(path)
-        wanted = set(train.loc[train["volume"] == stack.volume_id, "slice"])
-        rows = np.array([i for i, s in enumerate(stack.slice_index) if int(s) in wanted], int)
+        file = h5py.File(path, "r", rdcc_nbytes=0)  # kept open: label maps read by slice
+        with open_stack(path) as stack:
+            wanted = set(train.loc[train["volume"] == stack.volume_id, "slice"])
+            rows = np.array([i for i, s in enumerate(stack.slice_index) if int(s) in wanted], int)
+            images = stack.image
+            if sim_paths is not None:
+                sim = sims[stack.volume_id]
+                if not np.array_equal(sim.slice_index, stack.slice_index):
+                    raise ValueError(
+                        f"volume {stack.volume_id}: simulation and slice store disagree"
+                    )
         if len(rows) == 0:
+            file.close()
             continue
-        targets.append(stack.image[rows])
-        labels.append(stack.mask[rows])
-        volumes.append(np.full(len(rows), stack.volume_id))
-        if sim_paths is None:
-            inputs.append(stack.image[rows])
-        else:
-            sim = sims[stack.volume_id]
-            if not np.array_equal(sim.slice_index, stack.slice_index):
-                raise ValueError(f"volume {stack.volume_id}: simulation and slice store disagree")
-            inputs.append(sim.lowdose[rows])
-    if not labels:
+        files.append(file)
+        inputs = images if sim_paths is None else sims[stack.volume_id].lowdose
+        part.append(np.full(len(rows), len(parts)))
+        row.append(rows)
+        parts.append(_Volume(stack.volume_id, inputs, images, file["mask"]))
+    if not parts:
         raise ValueError(f"{split_path}: the training split is empty")
+    return StoredSlices(parts, np.concatenate(part), np.concatenate(row), files)
 
-    def stack_images(parts: list[np.ndarray]) -> torch.Tensor:
-        return torch.from_numpy(np.concatenate(parts).astype(np.float32))[:, None]
 
-    return Slices(
-        inputs=stack_images(inputs),
-        targets=stack_images(targets),
-        labels=torch.from_numpy(np.concatenate(labels).astype(np.uint8)),
-        volumes=np.concatenate(volumes),
+def _joined(first: TrainingSlices, second: TrainingSlices) -> TrainingSlices:
+    """Two sets of slices as one (the robust segmenter's full- and low-dose copies)."""
+    if isinstance(first, Slices):
+        return Slices(
+            inputs=torch.cat([first.inputs, second.inputs]),
+            targets=torch.cat([first.targets, second.targets]),
+            labels=torch.cat([first.labels, second.labels]),
+            volumes=np.concatenate([first.volumes, second.volumes]),
+        )
+    offset = len(first._parts)
+    return StoredSlices(
+        first._parts + second._parts,
+        np.concatenate([first._part, second._part + offset]),
+        np.concatenate([first._row, second._row]),
+        first._files + second._files,
     )
 
 
@@ -90,7 +171,7 @@ def training_data(
     store_paths: Sequence[str | Path],
     split_path: str | Path,
     sim_paths: Sequence[str | Path] | None,
-) -> Slices:
+) -> StoredSlices:
     """The training split as a job learns from it (see :func:`tact.training.train_from_files`)."""
     if job.kind != "segmentation":
         if not sim_paths:
@@ -101,16 +182,12 @@ def training_data(
         return fulldose
     if not sim_paths:
         raise ValueError("a segmenter trained on low-dose copies needs the simulations")
-    lowdose = load_training_slices(store_paths, split_path, sim_paths)
-    return Slices(
-        inputs=torch.cat([fulldose.inputs, lowdose.inputs]),
-        targets=torch.cat([fulldose.targets, lowdose.targets]),
-        labels=torch.cat([fulldose.labels, lowdose.labels]),
-        volumes=np.concatenate([fulldose.volumes, lowdose.volumes]),
-    )
+    return _joined(fulldose, load_training_slices(store_paths, split_path, sim_paths))
 
 
-def split_validation(data: Slices, fraction: float, seed: int) -> tuple[Slices, Slices]:
+def split_validation(
+    data: TrainingSlices, fraction: float, seed: int
+) -> tuple[TrainingSlices, TrainingSlices]:
     """Hold out whole volumes for early stopping (slices when there is only one volume)."""
     rng = np.random.default_rng(derive_seed(seed, Stream.VALIDATION_SPLIT))
     volumes = np.unique(data.volumes)
@@ -125,36 +202,61 @@ def split_validation(data: Slices, fraction: float, seed: int) -> tuple[Slices, 
 
 
 class DeviceSlices:
-    """The slices where the steps run: on the GPU (16-bit) when they fit, else on the host."""
+    """The slices where the steps run: on the GPU (16-bit) when they fit, moved there a chunk
+    at a time; else read batch by batch from where they lie (the next batch prepared while the
+    current one trains)."""
 
-    def __init__(self, data: Slices, device: torch.device) -> None:
-        self.device = device
-        self.n = len(data)
-        on_gpu = device.type == "cuda" and self._fits(data, device)
-        storage = device if on_gpu else torch.device("cpu")
-        dtype = torch.float16 if device.type == "cuda" else torch.float32
-        self.inputs = data.inputs.to(storage, dtype)
-        self.targets = data.targets.to(storage, dtype)
-        self.labels = data.labels.to(storage)
-        if device.type == "cuda" and not on_gpu:
-            self.inputs, self.targets = self.inputs.pin_memory(), self.targets.pin_memory()
-            self.labels = self.labels.pin_memory()
-        log.info("%d slices held on %s", self.n, storage)
+    CHUNK = 256  # rows moved to the GPU at a time: the host holds one chunk
+
+    def __init__(self, data: TrainingSlices, device: torch.device) -> None:
+        self.device, self.data, self.n = device, data, len(data)
+        self.resident = device.type == "cuda" and self._fits(data, device)
+        if self.resident:
+            size = data.image_size
+            images = torch.empty((self.n, 1, size, size), dtype=torch.float16, device=device)
+            self.inputs, self.targets = images, torch.empty_like(images)
+            self.labels = torch.empty((self.n, size, size), dtype=torch.uint8, device=device)
+            for start in range(0, self.n, self.CHUNK):
+                rows = np.arange(start, min(start + self.CHUNK, self.n))
+                x, target, labels = data.rows(rows)
+                self.inputs[start : start + len(rows)] = x.to(device, torch.float16)
+                self.targets[start : start + len(rows)] = target.to(device, torch.float16)
+                self.labels[start : start + len(rows)] = labels.to(device)
+        log.info("%d slices %s", self.n, "held on the GPU" if self.resident else "read by batch")
 
     @staticmethod
-    def _fits(data: Slices, device: torch.device) -> bool:
-        needed = 2 * (data.inputs.numel() + data.targets.numel()) + data.labels.numel()
+    def _fits(data: TrainingSlices, device: torch.device) -> bool:
+        needed = 5 * len(data) * data.image_size**2  # 16-bit input and target, 8-bit labels
         free, _ = torch.cuda.mem_get_info(device)
         return needed < 0.4 * free
 
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(input, target, labels) of the rows ``index``, as float32 / int64 on the device."""
-        index = index.to(self.inputs.device)
         channels_last = torch.channels_last if self.device.type == "cuda" else None
+        if self.resident:
+            index = index.to(self.inputs.device)
+            x, target, labels = self.inputs[index], self.targets[index], self.labels[index]
+        else:
+            x, target, labels = self.data.rows(index.numpy())
+            if self.device.type == "cuda":
+                x, target, labels = x.pin_memory(), target.pin_memory(), labels.pin_memory()
 
         def images(t: torch.Tensor) -> torch.Tensor:
-            out = t[index].to(self.device, torch.float32, non_blocking=True)
+            out = t.to(self.device, torch.float32, non_blocking=True)
             return out.contiguous(memory_format=channels_last) if channels_last else out
 
-        labels = self.labels[index].to(self.device, torch.long, non_blocking=True)
-        return images(self.inputs), images(self.targets), labels
+        labels = labels.to(self.device, torch.long, non_blocking=True)
+        return images(x), images(target), labels
+
+    def batches(self, indices: Sequence[torch.Tensor]) -> Iterator[tuple[torch.Tensor, ...]]:
+        """The batches of ``indices`` in order; read from disk, the next one is read in a
+        thread while the current one trains."""
+        if self.resident or len(indices) < 2:
+            yield from (self.batch(index) for index in indices)
+            return
+        with ThreadPoolExecutor(1) as reader:
+            pending = reader.submit(self.batch, indices[0])
+            for index in indices[1:]:
+                ready, pending = pending.result(), reader.submit(self.batch, index)
+                yield ready
+            yield pending.result()

@@ -17,6 +17,8 @@ from tact.dependencies import jobs_import_from, library_files
 from tact.errors import NO_GPU, TactError
 from tact.methods import (
     EVALUATED_PATTERN,
+    IN_SIMULATIONS,
+    IN_STORES,
     METHOD_PATTERN,
     joint_id,
     parse_method,
@@ -184,7 +186,7 @@ def tuned_fbp_reading():
 
 
 def simulations():
-    return expand(f"{RESULTS}/sim/volume-{{vid}}.npz", vid=VOLUME_IDS)
+    return expand(f"{RESULTS}/sim/volume-{{vid}}.h5", vid=VOLUME_IDS)
 
 
 def measured_counts():
@@ -322,7 +324,34 @@ def bm3d_sigma_file():
 
 
 def slice_stores():
-    return expand(f"{RESULTS}/data/slices/volume-{{vid}}.npz", vid=VOLUME_IDS)
+    return expand(f"{RESULTS}/data/slices/volume-{{vid}}.h5", vid=VOLUME_IDS)
+
+
+def bm3d_volumes():
+    return expand(f"{RESULTS}/baselines/bm3d/volume-{{vid}}.h5", vid=VOLUME_IDS)
+
+
+def test_image_files(name):
+    """Where a method's test images lie (each image is stored once, tact.test_sets): the
+    slice stores, the simulations, BM3D's per-volume files, or the network's test file.
+    """
+    if name in IN_STORES:
+        return slice_stores()
+    if name in IN_SIMULATIONS:
+        return simulations()
+    if name == "bm3d":
+        return bm3d_volumes()
+    return [f"{RESULTS}/test/{name}.h5"]
+
+
+def test_images_of(wildcards):
+    return test_image_files(wildcards.name)
+
+
+def all_test_image_files():
+    """Every evaluated method's test image files, each once (for the slice figures)."""
+    files = [f for name in evaluated_methods() for f in test_image_files(name)]
+    return list(dict.fromkeys(files))
 
 
 def all_targets():

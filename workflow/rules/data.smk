@@ -35,7 +35,7 @@ rule extract_slices:
         unpack(volume_pair),
         code=script_code("extract_slices.py"),
     output:
-        f"{RESULTS}/data/slices/volume-{{vid}}.npz",
+        f"{RESULTS}/data/slices/volume-{{vid}}.h5",
     log:
         f"{LOGS}/extract_slices/volume-{{vid}}.log",
     benchmark:

@@ -1,26 +1,6 @@
 # Baselines and evaluation: BM3D, inference, segmentation of every method's images by g and the
 # held-out segmenters, data consistency, and the metrics (one job per method, then gathered).
-
-
-rule test_images:
-    """The full-dose, low-dose (Ram-Lak) or FBP images of every test slice."""
-    input:
-        stores=slice_stores(),
-        sims=simulations(),
-        split=f"{RESULTS}/data/split.csv",
-        code=script_code("test_images.py"),
-    output:
-        f"{RESULTS}/test/{{source}}.npz",
-    log:
-        f"{LOGS}/test_images/{{source}}.log",
-    conda:
-        "../../envs/cpu.yaml"
-    threads: 1
-    resources:
-        mem_mb=16000,
-        runtime=30,
-    script:
-        "../scripts/test_images.py"
+# Each image is stored once: a method's test images are read where they lie (test_image_files).
 
 
 rule bm3d_sweep:
@@ -58,12 +38,12 @@ rule bm3d_sweep:
 rule bm3d:
     """BM3D of one volume's low-dose test slices."""
     input:
-        sim=f"{RESULTS}/sim/volume-{{vid}}.npz",
+        sim=f"{RESULTS}/sim/volume-{{vid}}.h5",
         split=f"{RESULTS}/data/split.csv",
         sigma=bm3d_sigma_file(),
         code=script_code("bm3d.py"),
     output:
-        f"{RESULTS}/baselines/bm3d/volume-{{vid}}.npz",
+        f"{RESULTS}/baselines/bm3d/volume-{{vid}}.h5",
     log:
         f"{LOGS}/bm3d/volume-{{vid}}.log",
     benchmark:
@@ -80,33 +60,15 @@ rule bm3d:
         "../scripts/bm3d.py"
 
 
-rule gather_bm3d:
-    """The BM3D images of every test slice, in one file."""
-    input:
-        volumes=expand(f"{RESULTS}/baselines/bm3d/volume-{{vid}}.npz", vid=VOLUME_IDS),
-        code=script_code("gather_bm3d.py"),
-    output:
-        f"{RESULTS}/test/bm3d.npz",
-    log:
-        f"{LOGS}/gather_bm3d.log",
-    conda:
-        "../../envs/cpu.yaml"
-    threads: 1
-    resources:
-        mem_mb=16000,
-        runtime=30,
-    script:
-        "../scripts/gather_bm3d.py"
-
-
 rule infer:
     """A trained reconstruction network applied to the low-dose test images."""
     input:
         model=f"{RESULTS}/models/{{method}}.pt",
-        lowdose=f"{RESULTS}/test/lowdose.npz",
+        lowdose=simulations(),
+        split=f"{RESULTS}/data/split.csv",
         code=script_code("infer.py"),
     output:
-        f"{RESULTS}/test/{{method}}.npz",
+        f"{RESULTS}/test/{{method}}.h5",
     log:
         f"{LOGS}/infer/{{method}}.log",
     wildcard_constraints:
@@ -127,14 +89,15 @@ rule infer:
 rule segment:
     """One method's test images segmented by g and by every held-out segmenter."""
     input:
-        images=f"{RESULTS}/test/{{name}}.npz",
+        images=test_images_of,
+        split=f"{RESULTS}/data/split.csv",
         segmenters=[
             f"{RESULTS}/models/{model}.pt"
             for model in evaluating_segmenter_models().values()
         ],
         code=script_code("segment.py"),
     output:
-        f"{RESULTS}/test/{{name}}.labels.npz",
+        f"{RESULTS}/test/{{name}}.labels.h5",
     log:
         f"{LOGS}/segment/{{name}}.log",
     conda:
@@ -157,7 +120,7 @@ rule segment:
 rule consistency:
     """Data consistency of one method's test images with the measured photon counts."""
     input:
-        images=f"{RESULTS}/test/{{name}}.npz",
+        images=test_images_of,
         stores=slice_stores(),
         split=f"{RESULTS}/data/split.csv",
         counts=measured_counts(),
@@ -188,8 +151,8 @@ rule evaluate:
     input:
         stores=slice_stores(),
         split=f"{RESULTS}/data/split.csv",
-        images=f"{RESULTS}/test/{{name}}.npz",
-        labels=f"{RESULTS}/test/{{name}}.labels.npz",
+        images=test_images_of,
+        labels=f"{RESULTS}/test/{{name}}.labels.h5",
         consistency=f"{RESULTS}/metrics/consistency/{{name}}.csv",
         code=script_code("evaluate.py"),
     output:

@@ -34,8 +34,8 @@ rule tables:
 rule slice_figures:
     """Figures 2-4: a sample, every method's reconstruction and segmentation of one slice."""
     input:
-        images=expand(f"{RESULTS}/test/{{name}}.npz", name=evaluated_methods()),
-        labels=expand(f"{RESULTS}/test/{{name}}.labels.npz", name=evaluated_methods()),
+        images=all_test_image_files(),
+        labels=expand(f"{RESULTS}/test/{{name}}.labels.h5", name=evaluated_methods()),
         stores=slice_stores(),
         split=f"{RESULTS}/data/split.csv",
         per_slice=f"{RESULTS}/metrics/per_slice.csv",
@@ -54,6 +54,7 @@ rule slice_figures:
         runtime=15,
     params:
         methods=evaluated_methods(),
+        image_files={name: test_image_files(name) for name in evaluated_methods()},
         example=[config["report"]["example_volume"], config["report"]["example_slice"]],
     script:
         "../scripts/slice_figures.py"

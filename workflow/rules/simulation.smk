@@ -41,11 +41,11 @@ rule simulate:
     """Simulate one volume's slices (detected counts kept) and reconstruct them with Ram-Lak and
     the tuned FBP."""
     input:
-        store=f"{RESULTS}/data/slices/volume-{{vid}}.npz",
+        store=f"{RESULTS}/data/slices/volume-{{vid}}.h5",
         tuned=tuned_fbp_reading(),
         code=script_code("simulate.py"),
     output:
-        images=f"{RESULTS}/sim/volume-{{vid}}.npz",
+        images=f"{RESULTS}/sim/volume-{{vid}}.h5",
         counts=f"{RESULTS}/sim/volume-{{vid}}.counts.npz",
     log:
         f"{LOGS}/simulate/volume-{{vid}}.log",

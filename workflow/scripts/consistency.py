@@ -2,21 +2,20 @@
 
 import torch
 
-from tact.consistency import consistency_of_test_set, measurements_of
+from tact.consistency import consistency_of_test_images
 from tact.io import write_csv
 from tact.logs import run_step
 from tact.physics import ScanProtocol
-from tact.test_sets import gather_ground_truth, load_test_set
+from tact.test_sets import GroundTruth, TestImages
 
 
 def main() -> None:
     torch.set_num_threads(snakemake.threads)
-    truth, _, _ = gather_ground_truth(snakemake.input.stores, snakemake.input.split)
-    images = load_test_set(snakemake.input.images)
-    table = consistency_of_test_set(
-        images,
-        truth,
-        measurements_of(snakemake.input.counts, images.volumes),
+    split = snakemake.input.split
+    table = consistency_of_test_images(
+        TestImages(snakemake.wildcards.name, tuple(snakemake.input.images), split),
+        GroundTruth(tuple(snakemake.input.stores), split),
+        snakemake.input.counts,
         protocol=ScanProtocol(**snakemake.params.protocol),
         backend=snakemake.params.backend,
     )

@@ -2,21 +2,18 @@
 
 import pandas as pd
 
-from tact.evaluation import method_tables
+from tact.evaluation import method_tables_from_files
 from tact.io import write_csv
 from tact.logs import run_step
-from tact.test_sets import gather_ground_truth, load_label_sets, load_test_set
+from tact.test_sets import GroundTruth, TestImages
 
 
 def main() -> None:
-    truth, masks, spacing = gather_ground_truth(snakemake.input.stores, snakemake.input.split)
-    per_slice, per_volume = method_tables(
-        snakemake.wildcards.name,
-        truth,
-        masks,
-        spacing,
-        images=load_test_set(snakemake.input.images),
-        labels=load_label_sets(snakemake.input.labels),
+    split = snakemake.input.split
+    per_slice, per_volume = method_tables_from_files(
+        TestImages(snakemake.wildcards.name, tuple(snakemake.input.images), split),
+        GroundTruth(tuple(snakemake.input.stores), split),
+        snakemake.input.labels,
         consistency=pd.read_csv(snakemake.input.consistency),
         tolerance_mm=snakemake.params.tolerance_mm,
         tumour_labels=snakemake.params.tumour_labels,

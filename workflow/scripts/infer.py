@@ -2,21 +2,21 @@
 
 import torch
 
-from tact.inference import reconstruct
+from tact.inference import reconstruct_test_images
 from tact.logs import run_step
 from tact.models import NetworkSettings, load_state_dict
-from tact.test_sets import load_test_set, save_test_set
+from tact.test_sets import TestImages
 
 
 def main() -> None:
     torch.set_num_threads(snakemake.threads)
-    reconstructed = reconstruct(
+    reconstruct_test_images(
         load_state_dict(snakemake.input.model),
         NetworkSettings(**snakemake.params.network),
-        load_test_set(snakemake.input.lowdose),
-        snakemake.params.device,
+        TestImages("lowdose", tuple(snakemake.input.lowdose), snakemake.input.split),
+        snakemake.output[0],
+        device=snakemake.params.device,
     )
-    save_test_set(reconstructed, snakemake.output[0])
 
 
 run_step(snakemake.log[0], main)

@@ -2,30 +2,27 @@
 
 import torch
 
-from tact.inference import segment
+from tact.inference import segment_test_images
 from tact.logs import run_step
 from tact.models import NetworkSettings, load_state_dict
-from tact.test_sets import load_test_set, save_label_sets
+from tact.test_sets import TestImages
 
 
 def main() -> None:
     torch.set_num_threads(snakemake.threads)
-    images = load_test_set(snakemake.input.images)
-    labels = {
-        name: segment(
-            load_state_dict(path),
-            NetworkSettings(**network),
-            images,
-            snakemake.params.device,
-        )
+    segmenters = [
+        (name, load_state_dict(path), NetworkSettings(**network))
         for name, path, network in zip(
             snakemake.params.segmenters,
             snakemake.input.segmenters,
             snakemake.params.networks,
             strict=True,
         )
-    }
-    save_label_sets(labels, snakemake.output[0])
+    ]
+    images = TestImages(
+        snakemake.wildcards.name, tuple(snakemake.input.images), snakemake.input.split
+    )
+    segment_test_images(segmenters, images, snakemake.output[0], device=snakemake.params.device)
 
 
 run_step(snakemake.log[0], main)

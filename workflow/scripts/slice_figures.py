@@ -10,7 +10,7 @@ from tact.report.figures import slice_figures_from_files
 def main() -> None:
     volume, slice_ = slice_figures_from_files(
         snakemake.params.methods,
-        image_paths=snakemake.input.images,
+        image_files=snakemake.params.image_files,
         label_paths=snakemake.input.labels,
         store_paths=snakemake.input.stores,
         split_path=snakemake.input.split,

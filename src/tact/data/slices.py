@@ -1,22 +1,26 @@
 """Slice extraction and the per-volume slice store.
 
 The paper keeps only slices whose label map is non-empty, at 512 x 512. We keep them per
-volume in one ``.npz`` file (no file per slice), in LoDoPaB units, with the volume id, the
-slice index in the canonical (inferior -> superior) order and the pixel spacing, so that later
-stages load a volume in one read and metrics in mm (NSD) know the geometry.
+volume in one HDF5 file (no file per slice; tact.io says why), with the volume id, the slice
+index in the canonical (inferior -> superior) order and the pixel spacing, so that later stages
+read a volume's slices by memory map and metrics in mm (NSD) know the geometry. Images are read
+in LoDoPaB units whether stored as int16 HU (lossless, at the scan's own size) or float32.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import h5py
 import numpy as np
 
-from tact.data.units import hu_to_normalised
+from tact.data.units import hu_to_normalised, normalised_to_hu
 from tact.errors import InputDataError
-from tact.io import atomic_path, read_npz
+from tact.io import mapped, read_arrays, write_arrays
 
 if TYPE_CHECKING:  # the reader (nibabel) is for the extraction job; stores load without it
     from tact.data.volumes import CanonicalVolume
@@ -85,32 +89,87 @@ def extract_slices(volume: CanonicalVolume, size: int) -> SliceStack:
     )
 
 
+def _lossless_hu(image: np.ndarray) -> np.ndarray | None:
+    """The HU these normalised images came from, as int16, when that is exact: a scan read at
+    its own size is integer HU, half the bytes of float32 (resized slices are not integers)."""
+    hu = np.rint(normalised_to_hu(image))
+    if hu.size and (hu.min() < -32768 or hu.max() > 32767):
+        return None
+    hu = hu.astype(np.int16)
+    return hu if np.array_equal(hu_to_normalised(hu), image) else None
+
+
 def save_stack(stack: SliceStack, path: str | Path) -> None:
-    """Write the store atomically (uncompressed: loading speed matters more than disk here)."""
-    with atomic_path(path) as tmp:
-        np.savez(
-            tmp,
-            volume_id=np.int64(stack.volume_id),
-            image=stack.image,
-            mask=stack.mask,
+    """Write the store atomically: the images as int16 HU where that is lossless (else float32
+    in LoDoPaB units), memory-mappable; the label maps compressed (tact.io: why HDF5)."""
+    hu = _lossless_hu(stack.image)
+    images = {"image": stack.image} if hu is None else {"hu": hu}
+    write_arrays(
+        path,
+        {**images, "mask": stack.mask, "slice_index": stack.slice_index},
+        compress=["mask"],
+        attrs={"volume_id": stack.volume_id, "spacing_mm": stack.spacing_mm},
+    )
+
+
+class StoredImages:
+    """A store's full-dose images as they lie on disk, memory-mapped: indexing reads only the
+    rows asked for, in LoDoPaB units (float32)."""
+
+    def __init__(self, file: h5py.File) -> None:
+        self.in_hu = "hu" in file
+        self.raw = mapped(file["hu" if self.in_hu else "image"])
+        self.shape = self.raw.shape
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        part = np.asarray(self.raw[rows])
+        return hu_to_normalised(part) if self.in_hu else part.astype(np.float32, copy=False)
+
+
+@dataclass
+class OpenStack:
+    """A store opened without reading its images (see :func:`open_stack`)."""
+
+    volume_id: int
+    image: StoredImages
+    mask: h5py.Dataset  # read rows with mask[rows] (sorted rows)
+    slice_index: np.ndarray
+    spacing_mm: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.slice_index)
+
+
+@contextlib.contextmanager
+def open_stack(path: str | Path) -> Iterator[OpenStack]:
+    """A store whose images are memory-mapped and whose label maps are read on demand: for
+    jobs that use a few of its slices, or stream many volumes."""
+    with read_arrays(path) as file:
+        yield OpenStack(
+            volume_id=int(file.attrs["volume_id"]),
+            image=StoredImages(file),
+            mask=file["mask"],
+            slice_index=file["slice_index"][()],
+            spacing_mm=np.asarray(file.attrs["spacing_mm"], dtype=np.float64),
+        )
+
+
+def load_stack(path: str | Path) -> SliceStack:
+    """Read a store written by :func:`save_stack` whole (one volume)."""
+    with open_stack(path) as stack:
+        return SliceStack(
+            volume_id=stack.volume_id,
+            image=stack.image[:],
+            mask=stack.mask[()],
             slice_index=stack.slice_index,
             spacing_mm=stack.spacing_mm,
         )
 
 
-def load_stack(path: str | Path) -> SliceStack:
-    """Read a store written by :func:`save_stack`."""
-    with read_npz(path) as data:
-        return SliceStack(
-            volume_id=int(data["volume_id"]),
-            image=data["image"],
-            mask=data["mask"],
-            slice_index=data["slice_index"],
-            spacing_mm=data["spacing_mm"],
-        )
-
-
 def read_slice_index(path: str | Path) -> tuple[int, np.ndarray]:
     """(volume id, slice indices) of a store, without reading its images."""
-    with read_npz(path) as data:
-        return int(data["volume_id"]), data["slice_index"]
+    with read_arrays(path) as file:
+        return int(file.attrs["volume_id"]), file["slice_index"][()]

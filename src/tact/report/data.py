@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -38,27 +39,39 @@ def summarise(stacks: Sequence[SliceStack], split: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame(rows).sort_values("volume", ignore_index=True)
 
 
-def plot_examples(stacks: Sequence[SliceStack], n: int = 6) -> plt.Figure:
-    """The slice with the most tumour of up to ``n`` volumes, with mask outlines."""
-    chosen = []
-    for stack in stacks[:n]:
+@dataclass
+class Example:
+    """One slice shown in the overview: the volume's slice with the most tumour (liver when it
+    has none)."""
+
+    volume_id: int
+    slice_index: int
+    image: np.ndarray
+    mask: np.ndarray
+
+    @classmethod
+    def of(cls, stack: SliceStack) -> Example:
         tumour = (stack.mask == 2).sum(axis=(1, 2))
         liver = (stack.mask > 0).sum(axis=(1, 2))
         k = int(np.argmax(tumour)) if tumour.max() > 0 else int(np.argmax(liver))
-        chosen.append((stack, k))
-    cols = min(3, len(chosen))
-    rows = int(np.ceil(len(chosen) / cols))
+        return cls(stack.volume_id, int(stack.slice_index[k]), stack.image[k], stack.mask[k])
+
+
+def plot_examples(examples: Sequence[Example]) -> plt.Figure:
+    """The example slices with mask outlines."""
+    cols = min(3, len(examples))
+    rows = int(np.ceil(len(examples) / cols))
     fig, axes = plt.subplots(
         rows, cols, figsize=(4 * cols, 4.3 * rows), squeeze=False, layout="constrained"
     )
     for ax in axes.ravel():
         ax.axis("off")
-    for ax, (stack, k) in zip(axes.ravel(), chosen, strict=False):
-        ax.imshow(abdominal_window(stack.image[k]), cmap="gray", vmin=0, vmax=1)
-        ax.contour(stack.mask[k] > 0, levels=[0.5], colors=LIVER_COLOUR, linewidths=1)
-        if (stack.mask[k] == 2).any():
-            ax.contour(stack.mask[k] == 2, levels=[0.5], colors=TUMOUR_COLOUR, linewidths=1)
-        ax.set_title(f"volume {stack.volume_id}, slice {stack.slice_index[k]}", fontsize=10)
+    for ax, example in zip(axes.ravel(), examples, strict=False):
+        ax.imshow(abdominal_window(example.image), cmap="gray", vmin=0, vmax=1)
+        ax.contour(example.mask > 0, levels=[0.5], colors=LIVER_COLOUR, linewidths=1)
+        if (example.mask == 2).any():
+            ax.contour(example.mask == 2, levels=[0.5], colors=TUMOUR_COLOUR, linewidths=1)
+        ax.set_title(f"volume {example.volume_id}, slice {example.slice_index}", fontsize=10)
     fig.suptitle("Full-dose slices, abdominal window (L40 W400); liver cyan, tumour yellow")
     return fig
 
@@ -68,9 +81,15 @@ def write_data_overview(
     split_path: str | Path,
     figure_path: str | Path,
     summary_path: str | Path,
+    *,
+    n_examples: int = 6,
 ) -> None:
-    stacks = [load_stack(p) for p in store_paths]
-    summary = summarise(stacks, read_split(split_path))
-    write_csv(summary, summary_path)
-    fig = plot_examples(stacks)
-    save_figure(fig, figure_path)
+    """The summary a volume at a time; the figure shows the first ``n_examples`` volumes."""
+    split, rows, examples = read_split(split_path), [], []
+    for path in store_paths:
+        stack = load_stack(path)
+        rows.append(summarise([stack], split))
+        if len(examples) < n_examples:
+            examples.append(Example.of(stack))
+    write_csv(pd.concat(rows).sort_values("volume", ignore_index=True), summary_path)
+    save_figure(plot_examples(examples), figure_path)

@@ -33,7 +33,7 @@ from tact.report.style import (
     save_figure,
 )
 from tact.report.tables import g_rows, held_out_mean
-from tact.test_sets import TestSet, gather_ground_truth, load_label_sets, load_test_set
+from tact.test_sets import GroundTruth, TestImages, TestSet, load_label_sets
 
 # --- The example slice: Figures 2-4 ----------------------------------------------------------
 
@@ -354,10 +354,43 @@ def plot_alpha_tradeoff(per_slice: pd.DataFrame, *, tumour_labels: bool = True) 
     return fig
 
 
+def find_example(
+    truth: GroundTruth, volume: int | None = None, slice_: int | None = None
+) -> tuple[int, int]:
+    """(volume, slice) of the example test slice, as :func:`choose_example` picks it, reading
+    the test label maps a volume at a time."""
+    if volume is not None and slice_ is not None:
+        rows = truth.rows
+        if not ((rows["volume"] == volume) & (rows["slice"] == slice_)).any():
+            raise ConfigError(
+                f"report: volume {volume}, slice {slice_} is not a test slice of this run"
+            )
+        return volume, slice_
+    if (volume is None) != (slice_ is None):
+        raise ConfigError("report.example_volume and report.example_slice must be set together")
+    most = {2: (0, None), 1: (0, None)}  # label -> (pixels, (volume, slice)); first one wins
+    for vid in truth.volumes:
+        _, masks, _ = truth.of_volume(vid)
+        for label, counts in ((2, masks.images == 2), (1, masks.images > 0)):
+            pixels = counts.sum(axis=(1, 2))
+            k = int(np.argmax(pixels))
+            if pixels[k] > most[label][0]:
+                most[label] = (int(pixels[k]), (vid, int(masks.slices[k])))
+    chosen = most[2][1] or most[1][1]
+    if chosen is None:  # no liver in any test slice: the first one
+        chosen = (truth.volumes[0], int(truth.rows["slice"].iloc[0]))
+    return chosen
+
+
+def _one_slice(part: TestSet, slice_: int) -> TestSet:
+    at = np.flatnonzero(part.slices == slice_)
+    return TestSet(np.asarray(part.images[at]), part.volumes[at], part.slices[at])
+
+
 def slice_figures_from_files(
     methods: Sequence[str],
     *,
-    image_paths: Sequence[str | Path],
+    image_files: Mapping[str, Sequence[str | Path]],
     label_paths: Sequence[str | Path],
     store_paths: Sequence[str | Path],
     split_path: str | Path,
@@ -365,11 +398,22 @@ def slice_figures_from_files(
     paths: Mapping[str, str | Path],
     example: tuple[int | None, int | None] = (None, None),
 ) -> tuple[int, int]:
-    """Figures 2-4 from the run's files (the workflow's entry point); label_paths are the
-    methods' label files, each with the maps of every evaluating segmenter."""
-    _, truth, _ = gather_ground_truth(store_paths, split_path)
-    images = {m: load_test_set(p) for m, p in zip(methods, image_paths, strict=True)}
-    labels = {m: load_label_sets(p) for m, p in zip(methods, label_paths, strict=True)}
+    """Figures 2-4 from the run's files (the workflow's entry point), reading only the slice
+    they show; ``image_files``: where each method's test images lie (tact.test_sets),
+    ``label_paths``: the methods' label files, each with the maps of every segmenter."""
+    truth = GroundTruth(tuple(map(str, store_paths)), str(split_path))
+    volume, slice_ = find_example(truth, *example)
+    masks = _one_slice(truth.of_volume(volume)[1], slice_)
+    images = {
+        m: _one_slice(
+            TestImages(m, tuple(map(str, image_files[m])), truth.split).of_volume(volume), slice_
+        )
+        for m in methods
+    }
+    labels = {
+        m: {s: _one_slice(part, slice_) for s, part in load_label_sets(p, volume).items()}
+        for m, p in zip(methods, label_paths, strict=True)
+    }
     return write_slice_figures(
-        images, labels, truth, read_per_slice(per_slice_path), paths=paths, example=example
+        images, labels, masks, read_per_slice(per_slice_path), paths=paths, example=(volume, slice_)
     )

@@ -82,17 +82,20 @@ def write_simulation_quality(
     table_path: str | Path,
     figure_path: str | Path,
 ) -> pd.DataFrame:
-    pairs = [
-        (load_stack(a), load_simulation(b)) for a, b in zip(store_paths, sim_paths, strict=True)
-    ]
-    table = quality_table(pairs, read_split(split_path))
+    """The table, a volume at a time, and the figure of the test slice with the most tumour
+    (as the paper's figures show one with tumour) of the test volume with the most."""
+    split = read_split(split_path)
+    test = set(split.loc[split["split"] == "test", "volume"])
+    tables, most = [], (-1, None)
+    for store_path, sim_path in zip(store_paths, sim_paths, strict=True):
+        stack, sim = load_stack(store_path), load_simulation(sim_path)
+        tables.append(quality_table([(stack, sim)], split))
+        tumour = int((stack.mask == 2).sum())
+        if stack.volume_id in test and tumour > most[0]:
+            most = (tumour, (store_path, sim_path))
+    table = pd.concat(tables, ignore_index=True)
     write_csv(table, table_path)
-    # the test slice with the most tumour, as the paper's figures show one with tumour
-    test = set(table.loc[table["split"] == "test", "volume"])
-    stack, sim = max(
-        (p for p in pairs if p[0].volume_id in test),
-        key=lambda p: int((p[0].mask == 2).sum()),
-    )
+    stack, sim = load_stack(most[1][0]), load_simulation(most[1][1])
     index = int(np.argmax((stack.mask == 2).sum(axis=(1, 2))))
     fig = plot_example(stack, sim, index, table)
     save_figure(fig, figure_path)

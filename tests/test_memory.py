@@ -1,0 +1,162 @@
+"""Memory bounded by a volume, not the dataset (issue 32): the training-data loader, the figure
+job and evaluation hold about as much with 4 volumes as with 2.
+
+Peak memory is measured with tracemalloc (numpy's and h5py's allocations; memory-mapped pages
+are the page cache, which the kernel may drop, so they are not counted). Each volume is large
+enough that holding the dataset would dominate the peak; a loader that reads every test slice
+at once (``gather_ground_truth``, kept for small runs) is measured the same way to show that
+the measure sees growth with the data.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from tact.data.slices import SliceStack, save_stack
+from tact.evaluation import method_tables_from_files
+from tact.report.figures import slice_figures_from_files
+from tact.simulated_data import SimulatedStack, save_simulation
+from tact.test_sets import (
+    GroundTruth,
+    TestImages,
+    TestSet,
+    gather_ground_truth,
+    save_label_sets,
+    save_test_set,
+)
+from tact.training_data import DeviceSlices, load_training_slices
+
+SIZE, SLICES = 128, 80  # per volume: 5.2 MB of float32 per image kind
+METHODS = ["lowdose", "fbp", "bm3d", "base", "fulldose"]
+SEGMENTERS = ["g", "held_out_1"]
+RATIO = 1.25
+
+
+def write_run(root: Path, n_volumes: int) -> dict:
+    """Slice stores, simulations, BM3D and network test images, label files and per_slice.csv
+    of ``n_volumes`` volumes, half of them test volumes, written as the workflow writes them."""
+    rng = np.random.default_rng(n_volumes)
+    index = np.arange(3, 3 + SLICES, dtype=np.int32)
+    files = {m: [] for m in METHODS}
+    split = []
+    for vid in range(n_volumes):
+        mask = np.zeros((SLICES, SIZE, SIZE), np.uint8)
+        mask[:, 30:90, 30:90] = 1
+        mask[vid % SLICES, 50:60, 50:60] = 2
+        image = rng.uniform(0, 1, mask.shape).astype(np.float32)
+        save_stack(
+            SliceStack(vid, image, mask, index, np.array([1.0, 1.0, 2.0])),
+            root / f"slices/volume-{vid}.h5",
+        )
+        noisy = [(image + rng.normal(0, 0.05, image.shape)).astype(np.float32) for _ in "ab"]
+        save_simulation(
+            SimulatedStack(vid, index, *noisy, 100, 300.0, 1.0), root / f"sim/volume-{vid}.h5"
+        )
+        files["fulldose"].append(root / f"slices/volume-{vid}.h5")
+        files["lowdose"].append(root / f"sim/volume-{vid}.h5")
+        files["fbp"].append(root / f"sim/volume-{vid}.h5")
+        side = "test" if vid % 2 else "train"
+        split += [{"volume": vid, "slice": int(s), "split": side} for s in index]
+    pd.DataFrame(split).to_csv(root / "split.csv", index=False)
+    split_path = str(root / "split.csv")
+    stores = tuple(map(str, files["fulldose"]))
+    truth = GroundTruth(stores, split_path)
+    for vid in truth.volumes:  # BM3D's per-volume files
+        part = TestImages("lowdose", tuple(map(str, files["lowdose"])), split_path).of_volume(vid)
+        save_test_set(part, root / f"bm3d/volume-{vid}.h5")
+        files["bm3d"].append(root / f"bm3d/volume-{vid}.h5")
+    full = TestSet(*_all_rows(truth))
+    save_test_set(TestSet(full.images * 0.9, full.volumes, full.slices), root / "base.h5")
+    files["base"].append(root / "base.h5")
+    per_slice = []
+    for method in METHODS:
+        maps = TestSet(_all_rows(truth, masks=True)[0], full.volumes, full.slices)
+        save_label_sets({s: maps for s in SEGMENTERS}, root / f"{method}.labels.h5")
+        images = TestImages(method, tuple(map(str, files[method])), split_path)
+        per_slice.append(method_tables_from_files(images, truth, root / f"{method}.labels.h5")[0])
+    pd.concat(per_slice).to_csv(root / "per_slice.csv", index=False)
+    return {"root": root, "files": files, "stores": stores, "split": split_path}
+
+
+def _all_rows(truth: GroundTruth, masks: bool = False):
+    parts = [truth.of_volume(v)[1 if masks else 0] for v in truth.volumes]
+    return (
+        np.concatenate([p.images for p in parts]),
+        np.concatenate([p.volumes for p in parts]),
+        np.concatenate([p.slices for p in parts]),
+    )
+
+
+def peak_bytes(job: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        job()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    return {n: write_run(tmp_path_factory.mktemp(f"run{n}"), n) for n in (2, 4)}
+
+
+def training_loader(run: dict) -> None:
+    """Load the reconstruction training split and read every batch of an epoch on the CPU."""
+    data = load_training_slices(run["stores"], run["split"], run["files"]["lowdose"])
+    device = DeviceSlices(data, torch.device("cpu"))
+    order = [torch.arange(start, start + 8) for start in range(0, len(data) - 7, 8)]
+    for batch in device.batches(order):
+        assert batch[0].shape[1:] == (1, SIZE, SIZE)
+
+
+def figure_job(run: dict) -> None:
+    root = run["root"]
+    paths = {
+        f"{name}_{ext}": root / f"{name}.{ext}"
+        for name in ("fig2_sample", "fig3_reconstructions", "fig4_segmentations")
+        for ext in ("png", "pdf")
+    }
+    slice_figures_from_files(
+        METHODS,
+        image_files=run["files"],
+        label_paths=[root / f"{m}.labels.h5" for m in METHODS],
+        store_paths=run["stores"],
+        split_path=run["split"],
+        per_slice_path=root / "per_slice.csv",
+        paths=paths,
+    )
+
+
+def evaluation(run: dict) -> None:
+    images = TestImages("base", tuple(map(str, run["files"]["base"])), run["split"])
+    truth = GroundTruth(run["stores"], run["split"])
+    method_tables_from_files(images, truth, run["root"] / "base.labels.h5")
+
+
+def every_test_slice_at_once(run: dict) -> None:
+    gather_ground_truth(run["stores"], run["split"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("job", [training_loader, figure_job, evaluation])
+def test_peak_memory_does_not_grow_with_the_dataset(runs, job):
+    job(runs[2])  # once untraced: what a first call caches (matplotlib's fonts) is not data
+    small, large = (peak_bytes(lambda n=n: job(runs[n])) for n in (2, 4))
+    assert large <= RATIO * small, f"{job.__name__}: {large / 1e6:.1f} MB with 4 volumes, " + (
+        f"{small / 1e6:.1f} MB with 2"
+    )
+
+
+@pytest.mark.slow
+def test_the_measure_sees_a_job_that_holds_the_dataset(runs):
+    """The same measure on a loader that holds every test slice: it grows with the data."""
+    small, large = (peak_bytes(lambda n=n: every_test_slice_at_once(runs[n])) for n in (2, 4))
+    assert large >= 1.7 * small
