@@ -113,8 +113,8 @@ def training_loader(run: dict) -> None:
     data = load_training_slices(run["stores"], run["split"], run["files"]["lowdose"])
     device = DeviceSlices(data, torch.device("cpu"))
     order = [torch.arange(start, start + 8) for start in range(0, len(data) - 7, 8)]
-    for batch in device.batches(order):
-        assert batch[0].shape[1:] == (1, SIZE, SIZE)
+    for index in order:  # batch by batch (the training loop's thread reads one ahead)
+        assert device.batch(index)[0].shape[1:] == (1, SIZE, SIZE)
 
 
 def figure_job(run: dict) -> None:

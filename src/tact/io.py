@@ -68,24 +68,37 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def read_npz(path: str | Path) -> Iterator[np.lib.npyio.NpzFile]:
-    """An intermediate .npz file of the workflow, open for reading (no pickles). A file that is
-    truncated, damaged, unreadable or lacks an array is one error naming it and the fix."""
+def _read_errors_named(path: str | Path, damaged: tuple[type[Exception], ...]) -> Iterator[None]:
+    """A file that is missing, unreadable, damaged (``damaged``: what its reader raises then)
+    or lacks an array becomes one error naming it and the fix."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            yield data
+        yield
     except PermissionError as exc:
         raise InputDataError(path, "permission denied: tact may not read it") from exc
     except FileNotFoundError as exc:
         raise InputDataError(
             path, f"does not exist (deleted after it was made?); {REMAKE}"
         ) from exc
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-        raise InputDataError(path, f"truncated or damaged ({exc}); {REMAKE}") from exc
     except KeyError as exc:
         raise InputDataError(
             path, f"lacks the array {exc} (made by another version?); {REMAKE}"
         ) from exc
+    except damaged as exc:
+        if not Path(path).exists():  # h5py says OSError for a missing file
+            raise InputDataError(
+                path, f"does not exist (deleted after it was made?); {REMAKE}"
+            ) from exc
+        if not os.access(path, os.R_OK):
+            raise InputDataError(path, "permission denied: tact may not read it") from exc
+        raise InputDataError(path, f"truncated or damaged ({exc}); {REMAKE}") from exc
+
+
+@contextlib.contextmanager
+def read_npz(path: str | Path) -> Iterator[np.lib.npyio.NpzFile]:
+    """An intermediate .npz file of the workflow (the counts), open for reading (no pickles)."""
+    damaged = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError)
+    with _read_errors_named(path, damaged), np.load(path, allow_pickle=False) as data:
+        yield data
 
 
 def write_csv(table: pd.DataFrame, path: str | Path) -> None:
@@ -136,29 +149,9 @@ def write_arrays(
 
 @contextlib.contextmanager
 def read_arrays(path: str | Path) -> Iterator[h5py.File]:
-    """An array file of the workflow, open for reading. A file that is missing, truncated,
-    damaged, unreadable or lacks an array is one error naming it and the fix."""
-    try:
-        with h5py.File(path, "r") as file:
-            yield file
-    except PermissionError as exc:
-        raise InputDataError(path, "permission denied: tact may not read it") from exc
-    except FileNotFoundError as exc:
-        raise InputDataError(
-            path, f"does not exist (deleted after it was made?); {REMAKE}"
-        ) from exc
-    except KeyError as exc:
-        raise InputDataError(
-            path, f"lacks the array {exc} (made by another version?); {REMAKE}"
-        ) from exc
-    except OSError as exc:
-        if not Path(path).exists():
-            raise InputDataError(
-                path, f"does not exist (deleted after it was made?); {REMAKE}"
-            ) from exc
-        if not os.access(path, os.R_OK):
-            raise InputDataError(path, "permission denied: tact may not read it") from exc
-        raise InputDataError(path, f"truncated or damaged ({exc}); {REMAKE}") from exc
+    """An array file of the workflow, open for reading."""
+    with _read_errors_named(path, (OSError,)), h5py.File(path, "r") as file:
+        yield file
 
 
 def mapped(dataset: h5py.Dataset) -> np.ndarray:

@@ -158,16 +158,9 @@ def rows_of(slice_index: np.ndarray, wanted: pd.Series) -> np.ndarray:
     return np.array([position[int(s)] for s in wanted], dtype=int)
 
 
-@dataclass(frozen=True)
-class TestImages:
-    """Where one method's test images lie: the slice stores (full dose), the simulations
-    (low-dose, FBP) or test-set files (BM3D per volume, a network's one file). It pickles, so
-    a worker process opens the volume it evaluates itself."""
+class _TestRows:
+    """The split's test rows and volumes, read once (for the dataclasses below)."""
 
-    __test__ = False
-
-    name: str
-    paths: tuple[str, ...]
     split: str
 
     @cached_property
@@ -178,6 +171,19 @@ class TestImages:
     @property
     def volumes(self) -> list[int]:
         return sorted(int(v) for v in self.rows["volume"].unique())
+
+
+@dataclass(frozen=True)
+class TestImages(_TestRows):
+    """Where one method's test images lie: the slice stores (full dose), the simulations
+    (low-dose, FBP) or test-set files (BM3D per volume, a network's one file). It pickles, so
+    a worker process opens the volume it evaluates itself."""
+
+    __test__ = False
+
+    name: str
+    paths: tuple[str, ...]
+    split: str
 
     def of_volume(self, volume: int) -> TestSet:
         """This method's images of one volume's test slices, in the split's order."""
@@ -214,20 +220,12 @@ class TestImages:
 
 
 @dataclass(frozen=True)
-class GroundTruth:
+class GroundTruth(_TestRows):
     """The full-dose images, true label maps and spacing of test volumes, read volume by
     volume from the slice stores."""
 
     stores: tuple[str, ...]
     split: str
-
-    @cached_property
-    def rows(self) -> pd.DataFrame:
-        return split_test_rows(self.split)
-
-    @property
-    def volumes(self) -> list[int]:
-        return sorted(int(v) for v in self.rows["volume"].unique())
 
     def of_volume(self, volume: int) -> tuple[TestSet, TestSet, tuple[float, float, float]]:
         """(images, label maps, spacing in mm: row, col, slice) of one volume's test slices."""
