@@ -160,3 +160,15 @@ def test_the_measure_sees_a_job_that_holds_the_dataset(runs):
     """The same measure on a loader that holds every test slice: it grows with the data."""
     small, large = (peak_bytes(lambda n=n: every_test_slice_at_once(runs[n])) for n in (2, 4))
     assert large >= 1.7 * small
+
+
+def test_stored_slices_give_repeated_rows_as_the_rows_they_repeat(runs):
+    """A batch may name a row twice (bench/ repeats the split to fill an epoch); HDF5 reads
+    increasing rows only, so each is read once and repeated (found on the GPU machine)."""
+    run = runs[2]
+    data = load_training_slices(run["stores"], run["split"], run["files"]["lowdose"])
+    twice = data.subset(np.concatenate([np.arange(len(data))] * 2))
+    asked = np.array([5, 3, 5, len(data) + 5, 3])
+    for got, expected in zip(twice.rows(asked), data.rows(asked % len(data)), strict=True):
+        assert torch.equal(got, expected)
+    assert torch.equal(data.rows(np.array([7]))[0], data.rows(np.array([7, 2]))[0][:1])

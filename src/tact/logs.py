@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -20,8 +21,12 @@ from tact.errors import TactError
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def run_step(log_path: str | Path, step: Callable[[], None]) -> None:
-    """Configure logging to ``log_path`` (and stderr) and run ``step``."""
+def run_step(
+    log_path: str | Path, step: Callable[[], None], *, mem_mb: float | None = None
+) -> None:
+    """Configure logging to ``log_path`` (and stderr) and run ``step``; then log its peak
+    memory (and GPU memory), with a warning when it needed more than ``mem_mb``, the memory
+    its rule declares (issue 32: an estimate that turns out wrong is said, with the value)."""
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     handlers: list[logging.Handler] = [
         logging.FileHandler(log_path, mode="w"),
@@ -31,6 +36,7 @@ def run_step(log_path: str | Path, step: Callable[[], None]) -> None:
     log = logging.getLogger("tact")
     try:
         step()
+        log_peaks(log, mem_mb)
     except TactError as exc:
         log.error("%s", exc)
         logging.shutdown()
@@ -39,6 +45,32 @@ def run_step(log_path: str | Path, step: Callable[[], None]) -> None:
         log.exception("step failed")
         logging.shutdown()
         raise
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process, and of its largest finished worker process."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + workers) / 1024  # kB on Linux
+
+
+def log_peaks(log: logging.Logger, mem_mb: float | None) -> None:
+    """One line with the step's peak memory (and GPU memory when it used a GPU); a warning
+    when the memory its rule declares was too little."""
+    peak = peak_memory_mb()
+    line = f"peak memory {peak:.0f} MB" + (f" of the {mem_mb:.0f} MB declared" if mem_mb else "")
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        line += f"; peak GPU memory {torch.cuda.max_memory_reserved() / 2**20:.0f} MiB"
+    log.info("%s", line)
+    if mem_mb and peak > mem_mb:
+        log.warning(
+            "this job needed %.0f MB, more than the %.0f MB its rule declares: the cost "
+            "estimate (tact.costs) is wrong here; raise mem_mb for this rule with "
+            "--set-resources and report it",
+            peak,
+            mem_mb,
+        )
 
 
 class ProgressLog:

@@ -102,7 +102,8 @@ class StoredSlices:
             at, local = at[order], local[order]
             part = self._parts[k]
             inputs[at, 0], targets[at, 0] = part.inputs[local], part.targets[local]
-            labels[at] = part.masks[local]
+            unique, repeat = np.unique(local, return_inverse=True)  # HDF5 reads each row once
+            labels[at] = part.masks[unique][repeat]
         return torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy(labels)
 
 

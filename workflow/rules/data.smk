@@ -62,6 +62,8 @@ rule split:
         f"{RESULTS}/data/split.csv",
     log:
         f"{LOGS}/split.log",
+    benchmark:
+        f"{BENCHMARKS}/split.tsv"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
@@ -95,6 +97,8 @@ rule data_overview:
         ),
     log:
         f"{LOGS}/data_overview.log",
+    benchmark:
+        f"{BENCHMARKS}/data_overview.tsv"
     conda:
         "../../envs/cpu.yaml"
     threads: 1

@@ -71,6 +71,8 @@ rule infer:
         f"{RESULTS}/test/{{method}}.h5",
     log:
         f"{LOGS}/infer/{{method}}.log",
+    benchmark:
+        f"{BENCHMARKS}/infer/{{method}}.tsv"
     wildcard_constraints:
         method=METHOD_PATTERN,
     conda:
@@ -100,6 +102,8 @@ rule segment:
         f"{RESULTS}/test/{{name}}.labels.h5",
     log:
         f"{LOGS}/segment/{{name}}.log",
+    benchmark:
+        f"{BENCHMARKS}/segment/{{name}}.tsv"
     conda:
         "../../envs/gpu.yaml"
     threads: 4
@@ -199,6 +203,8 @@ rule gather_metrics:
         ),
     log:
         f"{LOGS}/gather_metrics.log",
+    benchmark:
+        f"{BENCHMARKS}/gather_metrics.tsv"
     conda:
         "../../envs/cpu.yaml"
     threads: 1

@@ -15,6 +15,8 @@ rule tables:
         **table_outputs(),
     log:
         f"{LOGS}/report/tables.log",
+    benchmark:
+        f"{BENCHMARKS}/report/tables.tsv"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
@@ -46,6 +48,8 @@ rule slice_figures:
         **figure("fig4_segmentations", "Figure 4: segmentations"),
     log:
         f"{LOGS}/report/slice_figures.log",
+    benchmark:
+        f"{BENCHMARKS}/report/slice_figures.tsv"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
@@ -69,6 +73,8 @@ rule alpha_tradeoff:
         **figure("alpha_tradeoff", "Figure S1: task weight sweep"),
     log:
         f"{LOGS}/report/alpha_tradeoff.log",
+    benchmark:
+        f"{BENCHMARKS}/report/alpha_tradeoff.tsv"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
@@ -97,6 +103,8 @@ rule metric_correlation:
         ),
     log:
         f"{LOGS}/report/metric_correlation.log",
+    benchmark:
+        f"{BENCHMARKS}/report/metric_correlation.tsv"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
@@ -121,6 +129,8 @@ rule training_curves:
         **figure("training_curves", "Training curves", category="Training"),
     log:
         f"{LOGS}/report/training_curves.log",
+    benchmark:
+        f"{BENCHMARKS}/report/training_curves.tsv"
     conda:
         "../../envs/cpu.yaml"
     threads: 1

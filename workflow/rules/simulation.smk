@@ -90,6 +90,8 @@ rule simulation_quality:
         ),
     log:
         f"{LOGS}/simulation_quality.log",
+    benchmark:
+        f"{BENCHMARKS}/simulation_quality.tsv"
     conda:
         "../../envs/cpu.yaml"
     threads: 1

@@ -15,4 +15,4 @@ def main() -> None:
     save_figure(figure, snakemake.output.alpha_tradeoff_png, snakemake.output.alpha_tradeoff_pdf)
 
 
-run_step(snakemake.log[0], main)
+run_step(snakemake.log[0], main, mem_mb=snakemake.resources.mem_mb)

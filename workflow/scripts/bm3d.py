@@ -18,4 +18,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # its worker processes import this script again
-    run_step(snakemake.log[0], main)
+    run_step(snakemake.log[0], main, mem_mb=snakemake.resources.mem_mb)

@@ -22,4 +22,4 @@ def main() -> None:
     write_csv(table, snakemake.output[0])
 
 
-run_step(snakemake.log[0], main)
+run_step(snakemake.log[0], main, mem_mb=snakemake.resources.mem_mb)

@@ -13,4 +13,4 @@ def main() -> None:
     )
 
 
-run_step(snakemake.log[0], main)
+run_step(snakemake.log[0], main, mem_mb=snakemake.resources.mem_mb)

@@ -25,4 +25,4 @@ def main() -> None:
     segment_test_images(segmenters, images, snakemake.output[0], device=snakemake.params.device)
 
 
-run_step(snakemake.log[0], main)
+run_step(snakemake.log[0], main, mem_mb=snakemake.resources.mem_mb)

@@ -21,4 +21,4 @@ def main() -> None:
     logging.getLogger("tact").info("example slice: volume %d, slice %d", volume, slice_)
 
 
-run_step(snakemake.log[0], main)
+run_step(snakemake.log[0], main, mem_mb=snakemake.resources.mem_mb)

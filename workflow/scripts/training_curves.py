@@ -11,4 +11,4 @@ def main() -> None:
     save_figure(figure, snakemake.output.training_curves_png, snakemake.output.training_curves_pdf)
 
 
-run_step(snakemake.log[0], main)
+run_step(snakemake.log[0], main, mem_mb=snakemake.resources.mem_mb)

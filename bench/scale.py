@@ -1,0 +1,176 @@
+"""The scale rehearsal (issue 32): every rule's time, memory and output at two sizes of
+config/rehearsal.yaml, their ratio, and the projection to the paper's 19,163 slices.
+
+On the machine that ran a rehearsal (its files are there only while it is):
+
+    python bench/scale.py collect results/rehearsal-4 --summary summary.tsv --out rehearsal-4.json
+
+(``summary.tsv``: ``snakemake --summary`` of that run, which names each output's rule). Then,
+anywhere, with both sizes:
+
+    python bench/scale.py report rehearsal-4.json rehearsal-8.json
+
+prints the table of docs/scale.md: both sizes, their ratio and the paper-scale projection.
+
+Per rule: jobs; the longest job's wall time; the peak RSS of its largest job (Snakemake's
+benchmark ``max_rss``); peak GPU memory (the job's log, ``tact.logs.log_peaks``); CPU seconds
+(``cpu_time``); bytes of its outputs. Totals scale with the labelled slices; a job's peak is
+extrapolated along the line through the two sizes (never below the larger size's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+from pathlib import Path
+
+import h5py
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from docs_section import machine, today
+
+from tact.segmenters import MODEL_PATTERN
+
+GPU_PEAK = re.compile(r"peak GPU memory (\d+) MiB")
+
+
+def rule_of_benchmark(relative: Path) -> str:
+    """The rule of a benchmark file, from its path under benchmarks/ (the rules' layout)."""
+    parts = relative.with_suffix("").parts
+    if parts[0] == "train":
+        is_segmenter = re.fullmatch(MODEL_PATTERN, parts[1])
+        return "train_segmentation" if is_segmenter else "train_reconstruction"
+    if parts[0] == "report":
+        return parts[1]
+    return parts[0]
+
+
+def collect(results: Path, summary: Path) -> dict:
+    """One finished run's per-rule measurements (see the module docstring)."""
+    rules: dict[str, dict] = {}
+    for path in sorted((results / "benchmarks").rglob("*.tsv")):
+        relative = path.relative_to(results / "benchmarks")
+        with path.open() as handle:
+            row = next(csv.DictReader(handle, delimiter="\t"))
+        rule = rules.setdefault(rule_of_benchmark(relative), _empty())
+        rule["jobs"] += 1
+        rule["wall_s"] = max(rule["wall_s"], float(row["s"]))
+        rule["job_s"] += float(row["s"])
+        rule["cpu_s"] += float(row["cpu_time"] or 0)
+        rule["max_rss_mb"] = max(rule["max_rss_mb"], float(row["max_rss"] or 0))
+        log = results / "logs" / relative.with_suffix(".log")
+        if log.exists() and (found := GPU_PEAK.findall(log.read_text())):
+            rule["gpu_peak_mib"] = max(rule["gpu_peak_mib"], int(found[-1]))
+    with summary.open() as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            output = results.parents[1] / row["output_file"]  # relative to the workdir
+            if row.get("rule") in rules and output.is_file():
+                rules[row["rule"]]["bytes"] += output.stat().st_size
+    slices = 0
+    for store in (results / "data" / "slices").glob("volume-*.h5"):
+        with h5py.File(store, "r") as file:
+            slices += len(file["slice_index"])
+    histories = {p.stem: _steady_rate(p) for p in (results / "training").glob("*.csv")}
+    return {
+        "run": results.name,
+        "machine": machine(),
+        "date": today(),
+        "volumes": len(list((results / "data" / "slices").glob("volume-*.h5"))),
+        "slices": slices,
+        "rules": rules,
+        "training_images_per_s": histories,
+    }
+
+
+def _empty() -> dict:
+    return {"jobs": 0, "wall_s": 0.0, "job_s": 0.0, "cpu_s": 0.0, "max_rss_mb": 0.0,
+            "gpu_peak_mib": 0, "bytes": 0}  # fmt: skip
+
+
+def _steady_rate(history: Path) -> float:
+    """Images per second of a training's last epoch (the first one holds the compilation)."""
+    with history.open() as handle:
+        rows = list(csv.DictReader(handle))
+    return float(rows[-1]["images_per_s"])
+
+
+PAPER_SLICES = 19_163  # LiTS' labelled slices: the paper's run
+# what does not grow with the slices: the models' files; the sweeps' fixed number of slices
+FIXED_OUTPUT = {"train_segmentation", "train_reconstruction"}
+FIXED_WORK = {"bm3d_sweep", "tune_fbp"}
+
+
+def paper_peak_mb(runs: list[dict], rule: str) -> float:
+    """A job's peak at the paper's size: along the line through two sizes (never below the
+    larger's); with one size, that size's peak (its growth is then not measured)."""
+    peaks = [(run["slices"], run["rules"].get(rule, _empty())["max_rss_mb"]) for run in runs]
+    if len(peaks) < 2:
+        return peaks[0][1]
+    (sa, pa), (sb, pb) = peaks
+    slope = max((pb - pa) / (sb - sa), 0.0) if sb != sa else 0.0
+    return max(pb, pb + slope * (PAPER_SLICES - sb))
+
+
+def report(runs: list[dict]) -> str:
+    """docs/scale.md's table: every rule at each size, the ratio of its peak memory between
+    two sizes, and the paper-scale projection (totals in proportion to the labelled slices)."""
+    last = runs[-1]
+    sizes = " and ".join(f"{r['volumes']} volumes ({r['slices']} labelled slices)" for r in runs)
+    scale = PAPER_SLICES / last["slices"]
+    lines = [
+        f"Runs of `config/rehearsal.yaml` at {sizes}, 512 px, on {last['machine']}, "
+        f"{last['date']}. Per rule: jobs, the longest job, the largest job's peak RSS "
+        "(Snakemake's benchmark `max_rss`, the job's whole process tree), peak GPU memory "
+        "(the job's log), CPU seconds and output bytes of all its jobs; the last columns scale "
+        f"the larger run's totals by {PAPER_SLICES:,} / {last['slices']} labelled slices "
+        "(not the trainings' model files, nor the FBP and BM3D sweeps' fixed slices).",
+        "",
+        "| rule | jobs | longest job s | peak RSS MB | ratio | peak GPU MiB | CPU s | output MB "
+        "| paper: peak RSS MB | paper: output GB | paper: CPU core-h |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in sorted(last["rules"]):
+        each = [run["rules"].get(name, _empty()) for run in runs]
+
+        def cells(key: str, fmt: str, each=each) -> str:
+            return " / ".join(format(rule[key], fmt) for rule in each)
+
+        ratio = "–"
+        if len(each) == 2 and each[0]["max_rss_mb"]:
+            ratio = f"{each[1]['max_rss_mb'] / each[0]['max_rss_mb']:.2f}"
+        b = each[-1]
+        megabytes = " / ".join(f"{rule['bytes'] / 1e6:.0f}" for rule in each)
+        lines.append(
+            f"| {name} | {cells('jobs', 'd')} | {cells('wall_s', '.0f')} "
+            f"| {cells('max_rss_mb', '.0f')} | {ratio} | {cells('gpu_peak_mib', 'd')} "
+            f"| {cells('cpu_s', '.0f')} | {megabytes} "
+            f"| {paper_peak_mb(runs, name):.0f} "
+            f"| {b['bytes'] * (1 if name in FIXED_OUTPUT else scale) / 1e9:.1f} "
+            f"| {b['cpu_s'] * (1 if name in FIXED_WORK else scale) / 3600:.1f} |"
+        )
+    rates = ", ".join(f"{k} {v:.0f}" for k, v in sorted(last["training_images_per_s"].items()))
+    lines += ["", f"Training images per second (last epoch, after compilation): {rates}."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    one = sub.add_parser("collect")
+    one.add_argument("results", type=Path)
+    one.add_argument("--summary", type=Path, required=True)
+    one.add_argument("--out", type=Path, required=True)
+    two = sub.add_parser("report", help="print the table of one or two collected runs")
+    two.add_argument("runs", type=Path, nargs="+", help="collected runs, smaller first")
+    args = parser.parse_args()
+    if args.command == "collect":
+        args.out.write_text(json.dumps(collect(args.results, args.summary), indent=1) + "\n")
+        return
+    print(report([json.loads(p.read_text()) for p in args.runs[:2]]), end="")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The scale rehearsal on our lent GPU machine (issue 32, docs/scale.md): config/rehearsal.yaml
+# with N phantom volumes, then bench/scale.py collect. The stack comes from .gpudeps (packed by
+# ../shared/gpu/pack-deps .gpudeps h5py).
+#
+#   docs/scripts/record_rehearsal.sh start N     start the run in its own session, return
+#   docs/scripts/record_rehearsal.sh wait N DEST wait (up to WAIT_S seconds) for it, then collect
+#                                                into DEST: rehearsal-N.json, its summary, logs
+#
+# Trainings share the GPU three at a time (four, at 21 GiB each, ran out of an H100's 80 GiB),
+# two threads each (their data lives on the GPU); inference, segmentation and consistency do not
+# wait for a training to end (a --set-resources on the command line replaces the profile's whole
+# list, so the trainings' GPU is named again here).
+set -euo pipefail
+what=${1:?usage: record_rehearsal.sh start|wait N [DEST]}
+n=${2:?number of phantom volumes}
+dest=${3:-.}
+source .gpudeps/use-deps .gpudeps
+export PYTHONPATH="$PWD/src:${PYTHONPATH:-}" PYTHONUNBUFFERED=1 PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
+run=rehearsal-$n
+args=(--profile profiles/local --scheduler greedy --configfile config/rehearsal.yaml
+  --config "run=$run" "phantom={\"n_volumes\": $n}")
+jobs=(--resources gpu=3 --set-resources train_segmentation:gpu=1 train_reconstruction:gpu=1
+  --set-threads train_segmentation=2 train_reconstruction=2 infer=2 segment=2)
+case $what in
+  start)
+    date -u +%s > "/tmp/$run.start"
+    setsid bash -c "snakemake all ${args[*]@Q} ${jobs[*]@Q} > /tmp/$run.log 2>&1; echo \$? > /tmp/$run.rc" \
+      < /dev/null > /dev/null 2>&1 &
+    ;;
+  wait)
+    deadline=$(( $(date -u +%s) + ${WAIT_S:-500} ))
+    while [ ! -f "/tmp/$run.rc" ] && [ "$(date -u +%s)" -lt "$deadline" ]; do sleep 10; done
+    mkdir -p "$dest"
+    cp "/tmp/$run.log" "$dest/$run.snakemake.log"
+    if [ ! -f "/tmp/$run.rc" ]; then tail -5 "/tmp/$run.log"; echo "still running"; exit 0; fi
+    echo "exit $(cat /tmp/$run.rc), wall $(( $(stat -c %Y /tmp/$run.rc) - $(cat /tmp/$run.start) )) s"
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+    snakemake "${args[@]}" --summary > "$dest/$run.summary.tsv" 2>/dev/null
+    python3 bench/scale.py collect "results/$run" --summary "$dest/$run.summary.tsv" \
+      --out "$dest/$run.json"
+    tar czf "$dest/$run.logs.tar.gz" "results/$run/logs" "results/$run/benchmarks" \
+      "results/$run/tables" "results/$run/training"
+    ;;
+esac
