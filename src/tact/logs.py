@@ -65,9 +65,9 @@ def log_peaks(log: logging.Logger, mem_mb: float | None) -> None:
     log.info("%s", line)
     if mem_mb and peak > mem_mb:
         log.warning(
-            "this job needed %.0f MB, more than the %.0f MB its rule declares: the cost "
-            "estimate (tact.costs) is wrong here; raise mem_mb for this rule with "
-            "--set-resources and report it",
+            "this job needed %.0f MB, more than the %.0f MB its rule declares (docs/scale.md "
+            "holds what was measured): raise mem_mb for this rule with --set-resources, and "
+            "tell us",
             peak,
             mem_mb,
         )
