@@ -52,7 +52,7 @@ rule simulate:
     benchmark:
         f"{BENCHMARKS}/simulate/volume-{{vid}}.tsv"
     conda:
-        "../../envs/cpu.yaml"
+        "../../envs/gpu.yaml"  # CUDA ASTRA and the torch FBPs on a GPU (CPU otherwise)
     threads: 1
     resources:
         mem_mb=8000,
