@@ -4,11 +4,19 @@ its rule declares, and bench/scale.py collects a finished run's benchmarks per r
 from __future__ import annotations
 
 import logging
+import subprocess
 import sys
 
 import h5py
+import pytest
 
-from conftest import REPO
+from conftest import (
+    REPO,
+    copy_checkout,
+    snakemake_command,
+    tiny_phantom_config,
+    workflow_environment,
+)
 from tact.logs import log_peaks
 
 sys.path.insert(0, str(REPO / "bench"))
@@ -62,3 +70,29 @@ def test_a_finished_run_is_collected_rule_by_rule(complete_phantom_run, tmp_path
     table = scale.report([collected, collected])
     row = next(line for line in table.splitlines() if line.startswith("| simulate |"))
     assert "| 1.00 |" in row  # the same run twice: its peak does not grow
+
+
+@pytest.mark.slow
+def test_a_retried_job_asks_for_more_memory(tmp_path):
+    """A job killed for memory must not ask for the same again: the split's script, edited in a
+    copy of the checkout, fails while its request is below twice the rule's; one retry runs."""
+    checkout = copy_checkout(tmp_path / "checkout")
+    script = checkout / "workflow/scripts/split.py"
+    script.write_text(
+        "if snakemake.resources.mem_mb < 2 * 2000:\n"
+        "    raise MemoryError(f'asked {snakemake.resources.mem_mb} MB')\n" + script.read_text()
+    )
+    config = tiny_phantom_config(tmp_path / "c.yaml")
+    target = "results/test/data/split.csv"
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        command = snakemake_command(
+            tmp_path, config, target, *args, snakefile=checkout / "Snakefile"
+        )
+        return subprocess.run(command, capture_output=True, text=True, env=workflow_environment())
+
+    once = run()
+    assert once.returncode != 0 and "asked 2000 MB" in once.stdout + once.stderr
+    again = run("--retries", "1")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert (tmp_path / target).exists()

@@ -60,6 +60,12 @@ LOGS = f"{RESULTS}/logs"
 BENCHMARKS = f"{RESULTS}/benchmarks"
 
 
+def memory(mb):
+    """A rule's memory request in MB, larger on each retry: a job killed for running out of
+    memory must not ask for the same again (profiles/slurm: retries: 2)."""
+    return lambda wildcards, attempt: mb * attempt
+
+
 def script_code(script):
     """The library files a rule's script runs (the tact modules it imports, transitively), as
     inputs: editing one reruns exactly its consumers, and the list cannot drift from the code.
