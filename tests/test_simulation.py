@@ -15,13 +15,20 @@ from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
 from tact.physics import Scanner, ScanProtocol
 from tact.readings import fbp_reading, read_fbp_reading, write_fbp_reading
 from tact.roi import circular_roi, fill_outside_roi
-from tact.simulated_data import load_simulation, save_simulation
+from tact.simulated_data import (
+    keep_test_slices,
+    load_measurements,
+    load_simulation,
+    save_measurements,
+    save_simulation,
+)
 from tact.simulation import (
     _mean_psnr_function,
     extent_mm,
     simulate_stack,
     tune_fbp,
 )
+from tact.test_sets import TestImages
 
 
 def test_roi_is_the_inscribed_circle():
@@ -213,3 +220,30 @@ def test_tuning_on_a_torch_device_sees_the_same_psnrs(stack):
     for reading in [("Hann", 0.3), ("Hann", 0.8), ("Shepp-Logan", 0.6)]:
         assert torch_psnr(*reading) == pytest.approx(odl_psnr(*reading), abs=1e-4)
     assert torch_psnr("Hann", 0.3) != pytest.approx(torch_psnr("Hann", 0.8), abs=1e-2)
+
+
+def test_fbp_images_and_counts_are_kept_for_the_test_slices(stack, tmp_path):
+    """The FBP row and the consistency check read test slices only: the rest is not stored
+    (about 1 MB a slice each at 512 px); the low-dose images stay for every slice."""
+    sim = simulate(stack, keep_sinograms=False)
+    kept = keep_test_slices(sim, np.array([2, 4, 9]))  # 9: not a slice of this volume
+    assert kept.fbp_slice_index.tolist() == [2, 4]
+    np.testing.assert_array_equal(kept.fbp, sim.fbp[[1, 3]])
+    np.testing.assert_array_equal(kept.counts, sim.counts[[1, 3]])
+    np.testing.assert_array_equal(kept.lowdose, sim.lowdose)
+    save_simulation(kept, tmp_path / "sim/volume-5.h5")
+    save_measurements(kept, "astra_cpu", tmp_path / "sim/volume-5.counts.npz")
+    loaded = load_simulation(tmp_path / "sim/volume-5.h5")
+    assert loaded.fbp_slice_index.tolist() == [2, 4] and loaded.slice_index.tolist() == [1, 2, 3, 4]
+    np.testing.assert_array_equal(loaded.fbp, kept.fbp)
+    counts = load_measurements(tmp_path / "sim/volume-5.counts.npz")
+    assert counts.slice_index.tolist() == [2, 4]
+    np.testing.assert_array_equal(counts.counts, sim.counts[[1, 3]])
+    pd.DataFrame({"volume": 5, "slice": [1, 2, 3, 4], "split": ["train", "test"] * 2}).to_csv(
+        tmp_path / "split.csv", index=False
+    )
+    paths = (str(tmp_path / "sim/volume-5.h5"),)
+    for name, rows in [("fbp", [1, 3]), ("lowdose", [1, 3])]:
+        test_images = TestImages(name, paths, str(tmp_path / "split.csv")).of_volume(5)
+        assert test_images.slices.tolist() == [2, 4]
+        np.testing.assert_array_equal(test_images.images, getattr(sim, name)[rows])

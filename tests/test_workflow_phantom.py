@@ -119,10 +119,18 @@ def test_phantom_run_is_complete_and_seeded(complete_phantom_run, tmp_path):
         assert sim.slice_index.tolist() == stack.slice_index.tolist() and sim.n_views == 200
         assert np.all(np.isfinite(sim.lowdose)) and np.all(sim.lowdose[:, ~roi] == 0.0)
         assert sim.sinogram is None
+        test_slices = split.loc[(split["volume"] == vid) & (split["split"] == "test"), "slice"]
+        assert sim.fbp_slice_index.tolist() == sorted(test_slices)  # FBP kept for test slices
+        assert len(sim.fbp) == len(test_slices)
     tuned = json.loads((results / "physics/fbp_scaling.json").read_text())
     assert 0 < tuned["frequency_scaling"] <= 1 and tuned["n_slices"] == 3
     quality = pd.read_csv(results / "tables/simulation_quality.csv")
-    assert len(quality) == 2 * len(split) and set(quality["method"]) == {"lowdose", "fbp"}
+    by_method = quality.groupby("method")["split"]
+    assert by_method.size().to_dict() == {
+        "lowdose": len(split),
+        "fbp": (split["split"] == "test").sum(),
+    }
+    assert set(by_method.get_group("fbp")) == {"test"}
     assert quality["psnr"].between(15, 60).all() and quality["ssim"].between(0, 1).all()
 
     # same seed in another directory, volume 2 simulated first: identical phantom, measurements,
@@ -142,7 +150,7 @@ def test_phantom_run_is_complete_and_seeded(complete_phantom_run, tmp_path):
         np.testing.assert_array_equal(a.fbp, b.fbp)
         counts = [load_measurements(r / f"sim/volume-{vid}.counts.npz") for r in (results, same)]
         np.testing.assert_array_equal(counts[0].counts, counts[1].counts)
-        assert counts[0].slice_index.tolist() == a.slice_index.tolist()
+        assert counts[0].slice_index.tolist() == a.fbp_slice_index.tolist()  # test slices
     for model in ("segmentation", "base"):
         ours, twin = (load_state_dict(r / f"models/{model}.pt") for r in (results, same))
         assert all(torch.equal(ours[k], twin[k]) for k in ours), model
@@ -151,10 +159,10 @@ def test_phantom_run_is_complete_and_seeded(complete_phantom_run, tmp_path):
     first = np.asanyarray(nib.load(phantom / "segmentation-0.nii").dataobj)
     changed = np.asanyarray(nib.load(other / "phantom/segmentation-0.nii").dataobj)
     assert first.shape == changed.shape and not np.array_equal(first, changed)
-    other_counts = load_measurements(other / "sim/volume-0.counts.npz").counts
-    ours_counts = load_measurements(results / "sim/volume-0.counts.npz").counts
-    assert other_counts.shape[1:] == ours_counts.shape[1:]
-    assert not np.array_equal(other_counts[0], ours_counts[0])
+    other_lowdose = load_simulation(other / "sim/volume-0.h5").lowdose
+    ours_lowdose = load_simulation(results / "sim/volume-0.h5").lowdose
+    assert other_lowdose.shape[1:] == ours_lowdose.shape[1:]
+    assert not np.array_equal(other_lowdose[0], ours_lowdose[0])
 
 
 METHODS = ["lowdose", "fbp", "bm3d", "base", "joint_c0.5", "task_a0.5", "fulldose"]

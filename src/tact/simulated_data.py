@@ -6,7 +6,7 @@ ODL and ASTRA; ``tact.simulation`` makes them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,27 @@ class SimulatedStack:
     fbp_filter: str = "Hann"
     sinogram: np.ndarray | None = None  # (n, views, detectors) float32 when kept
     counts: np.ndarray | None = None  # (n, views, detectors) detected photons (not in the npz)
+    # the slices whose FBP image and counts are kept (the test slices: only the FBP row of the
+    # tables and the consistency check read them); None: every slice, in slice_index's order
+    kept_slice_index: np.ndarray | None = None
+
+    @property
+    def fbp_slice_index(self) -> np.ndarray:
+        """The slice index of each FBP image (and each slice's counts)."""
+        return self.slice_index if self.kept_slice_index is None else self.kept_slice_index
+
+
+def keep_test_slices(sim: SimulatedStack, test_slices: np.ndarray) -> SimulatedStack:
+    """The simulation with its FBP images and counts of the test slices alone: at 512 px each
+    costs about 1 MB a slice, a third of a simulation's bytes (docs/scale.md). The low-dose
+    images stay for every slice: the networks train on them."""
+    rows = np.flatnonzero(np.isin(sim.slice_index, test_slices))
+    return replace(
+        sim,
+        fbp=sim.fbp[rows],
+        counts=None if sim.counts is None else sim.counts[rows],
+        kept_slice_index=sim.slice_index[rows],
+    )
 
 
 @dataclass
@@ -47,7 +68,7 @@ def save_measurements(sim: SimulatedStack, backend: str, path: str | Path) -> No
         np.savez_compressed(
             tmp,
             volume_id=np.int64(sim.volume_id),
-            slice_index=sim.slice_index,
+            slice_index=sim.fbp_slice_index,
             counts=sim.counts,
             extent_mm=np.float64(sim.extent_mm),
             backend=np.array(backend),
@@ -68,6 +89,8 @@ def load_measurements(path: str | Path) -> Measurements:
 def save_simulation(sim: SimulatedStack, path: str | Path) -> None:
     """The low-dose and FBP images (and sinograms if kept), memory-mappable (tact.io)."""
     arrays = {"slice_index": sim.slice_index, "lowdose": sim.lowdose, "fbp": sim.fbp}
+    if sim.kept_slice_index is not None:
+        arrays["fbp_slice_index"] = sim.kept_slice_index
     if sim.sinogram is not None:
         arrays["sinogram"] = sim.sinogram
     attrs = {
@@ -94,4 +117,5 @@ def load_simulation(path: str | Path) -> SimulatedStack:
             frequency_scaling=float(attrs["frequency_scaling"]),
             fbp_filter=str(attrs["fbp_filter"]),
             sinogram=mapped(file["sinogram"]) if "sinogram" in file else None,
+            kept_slice_index=file["fbp_slice_index"][()] if "fbp_slice_index" in file else None,
         )

@@ -200,7 +200,8 @@ class TestImages(_TestRows):
             with open_stack(path) as stack:
                 return stack.image[rows_of(stack.slice_index, wanted)]
         sim = load_simulation(path)
-        return np.asarray(getattr(sim, self.name)[rows_of(sim.slice_index, wanted)])
+        index = sim.fbp_slice_index if self.name == "fbp" else sim.slice_index
+        return np.asarray(getattr(sim, self.name)[rows_of(index, wanted)])
 
     def _from_test_sets(self, volume: int, wanted: pd.Series) -> np.ndarray:
         for path in self.paths:

@@ -38,10 +38,11 @@ rule tune_fbp:
 
 
 rule simulate:
-    """Simulate one volume's slices (detected counts kept) and reconstruct them with Ram-Lak and
-    the tuned FBP."""
+    """Simulate one volume's slices and reconstruct them with Ram-Lak and the tuned FBP; the FBP
+    images and the detected counts are kept for its test slices (what reads them)."""
     input:
         store=f"{RESULTS}/data/slices/volume-{{vid}}.h5",
+        split=f"{RESULTS}/data/split.csv",  # FBP images and counts are kept for test slices
         tuned=tuned_fbp_reading(),
         code=script_code("simulate.py"),
     output:

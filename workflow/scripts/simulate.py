@@ -1,4 +1,5 @@
-"""Simulate one volume and reconstruct it with Ram-Lak and the tuned FBP (adapter)."""
+"""Simulate one volume and reconstruct it with Ram-Lak and the tuned FBP; the FBP images and
+counts are kept for the test slices (adapter)."""
 
 import numpy as np
 
@@ -7,8 +8,9 @@ from tact.logs import run_step
 from tact.physics import ScanProtocol, choose_backend
 from tact.readings import fbp_reading
 from tact.seeding import Stream, derive_seed
-from tact.simulated_data import save_measurements, save_simulation
+from tact.simulated_data import keep_test_slices, save_measurements, save_simulation
 from tact.simulation import simulate_stack
+from tact.test_sets import split_test_rows
 
 
 def main() -> None:
@@ -25,6 +27,8 @@ def main() -> None:
         outside_value=params.outside_roi_value,
         keep_sinograms=params.keep_sinograms,
     )
+    test_slices = split_test_rows(snakemake.input.split, vid)["slice"].to_numpy()
+    simulated = keep_test_slices(simulated, test_slices)
     save_measurements(simulated, backend, snakemake.output.counts)
     save_simulation(simulated, snakemake.output.images)
 

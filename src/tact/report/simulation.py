@@ -26,16 +26,20 @@ METHOD_LABELS = {"lowdose": "Low-dose (Ram-Lak FBP)", "fbp": "FBP baseline"}
 def quality_table(
     pairs: Sequence[tuple[SliceStack, SimulatedStack]], split: pd.DataFrame
 ) -> pd.DataFrame:
-    """One row per (slice, method): PSNR and SSIM inside the ROI against the full dose."""
+    """One row per (slice, method): PSNR and SSIM inside the ROI against the full dose (the
+    FBP baseline's of the slices it is kept for: the test slices)."""
     rows = []
     sides = split.set_index(["volume", "slice"])["split"]
     for stack, sim in pairs:
         if not np.array_equal(stack.slice_index, sim.slice_index):
             raise ValueError(f"volume {stack.volume_id}: simulation and slice store disagree")
         roi = circular_roi(stack.image.shape[-1])
+        fbp_row = {int(s): k for k, s in enumerate(sim.fbp_slice_index)}
         for i, slice_index in enumerate(stack.slice_index):
-            for method in METHOD_LABELS:
-                image = getattr(sim, method)[i]
+            images = {"lowdose": sim.lowdose[i]}
+            if int(slice_index) in fbp_row:
+                images["fbp"] = sim.fbp[fbp_row[int(slice_index)]]
+            for method, image in images.items():
                 rows.append(
                     {
                         "volume": stack.volume_id,
@@ -60,7 +64,9 @@ def plot_example(stack: SliceStack, sim: SimulatedStack, index: int, table: pd.D
             & (table["slice"] == slice_index)
             & (table["method"] == method)
         ].iloc[0]
-        panels.append((label, getattr(sim, method)[index], row))
+        rows = sim.fbp_slice_index if method == "fbp" else sim.slice_index
+        image = getattr(sim, method)[int(np.flatnonzero(rows == slice_index)[0])]
+        panels.append((label, image, row))
     for ax, (title, image, row) in zip(axes, panels, strict=True):
         ax.imshow(abdominal_window(image), cmap="gray", vmin=0, vmax=1)
         if row is not None:
@@ -96,7 +102,8 @@ def write_simulation_quality(
     table = pd.concat(tables, ignore_index=True)
     write_csv(table, table_path)
     stack, sim = load_stack(most[1][0]), load_simulation(most[1][1])
-    index = int(np.argmax((stack.mask == 2).sum(axis=(1, 2))))
+    tumour = (stack.mask == 2).sum(axis=(1, 2)) * np.isin(stack.slice_index, sim.fbp_slice_index)
+    index = int(np.argmax(tumour))  # among the slices with an FBP image: the test slices
     fig = plot_example(stack, sim, index, table)
     save_figure(fig, figure_path)
     return table
