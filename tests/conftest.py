@@ -18,6 +18,15 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+# the rules that run networks or projections: the GPU environment, a GPU on the cluster
+GPU_RULES = {
+    "simulate",
+    "train_segmentation",
+    "train_reconstruction",
+    "infer",
+    "segment",
+    "consistency",
+}
 BIN = Path(sys.executable).parent
 
 

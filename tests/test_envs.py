@@ -21,7 +21,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from conftest import REPO, copy_checkout, snakemake_command, write_config
+from conftest import GPU_RULES, REPO, copy_checkout, snakemake_command, write_config
 
 ENVS = {"cpu": REPO / "envs/cpu.yaml", "gpu": REPO / "envs/gpu.yaml"}
 # they run the workflow (the snakemake process and its SLURM submission), not the jobs
@@ -86,14 +86,7 @@ def test_every_rule_runs_in_an_env_and_the_profiles_give_gpus_to_the_gpu_env_rul
     envs = rule_conda_envs()
     assert set(envs.values()) == {"envs/cpu.yaml", "envs/gpu.yaml"}
     gpu_env_rules = {rule for rule, env in envs.items() if env == "envs/gpu.yaml"}
-    assert gpu_env_rules == {
-        "simulate",
-        "train_segmentation",
-        "train_reconstruction",
-        "infer",
-        "segment",
-        "consistency",
-    }
+    assert gpu_env_rules == GPU_RULES
     for profile in ("local", "slurm"):
         config = yaml.safe_load((REPO / f"profiles/{profile}/config.v8+.yaml").read_text())
         gpu_rules = {r for r, res in config["set-resources"].items() if res.get("gpu") == 1}

@@ -23,21 +23,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, snakemake_command, workflow_environment, write_config
+from conftest import GPU_RULES, REPO, snakemake_command, workflow_environment, write_config
 from slurm_cluster import SlurmCluster, missing_requirements
 from tact.training import load_state_dict
 
 PROFILE = REPO / "profiles/slurm"
 TIME_LIMIT_S = 900  # the whole run; a hung snakemake is killed (TERM, then KILL 30 s later)
 MAX_THREADS = 2
-GPU_RULES = {
-    "simulate",
-    "train_segmentation",
-    "train_reconstruction",
-    "infer",
-    "segment",
-    "consistency",
-}
 G_TRAINING = "rule_train_segmentation_wildcards_segmentation"  # g's job, as the plugin names it
 LOCAL_RULES = {"all"}  # the Snakefile's localrules: run by snakemake itself, not submitted
 EPOCHS = 8  # long enough for the requeue to land between the first checkpoint and the end
