@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from tact.models import NetworkSettings, choose_device
-from tact.test_sets import TestImages, TestSet, label_file, test_set_file
+from tact.test_sets import TestImages, label_file, test_set_file
 
 
 @torch.no_grad()
@@ -29,30 +29,13 @@ def apply_network(
     return np.concatenate(outputs)
 
 
-def reconstruct(
-    state: Mapping[str, torch.Tensor],
-    network: NetworkSettings,
-    inputs: TestSet,
-    device: str = "auto",
-) -> TestSet:
-    """A trained reconstruction network applied to the low-dose test images."""
-    net = network.reconstruction()
+def _network(
+    kind: str, state: Mapping[str, torch.Tensor], settings: NetworkSettings
+) -> torch.nn.Module:
+    """A trained network (``reconstruction`` or ``segmenter``), built once for a whole job."""
+    net = getattr(settings, kind)()
     net.load_state_dict(state)
-    images = apply_network(net, inputs.images, device=device)[:, 0]
-    return TestSet(images.astype(np.float32), inputs.volumes, inputs.slices)
-
-
-def segment(
-    state: Mapping[str, torch.Tensor],
-    network: NetworkSettings,
-    images: TestSet,
-    device: str = "auto",
-) -> TestSet:
-    """A frozen segmenter's label maps (argmax over background, liver, tumour)."""
-    net = network.segmenter()
-    net.load_state_dict(state)
-    labels = apply_network(net, images.images, device=device).argmax(axis=1).astype(np.uint8)
-    return TestSet(labels, images.volumes, images.slices)
+    return net
 
 
 def reconstruct_test_images(
@@ -64,12 +47,11 @@ def reconstruct_test_images(
     device: str = "auto",
 ) -> None:
     """A network's outputs of every test slice, written volume by volume to a test-set file."""
-    rows, first = lowdose.rows, 0
-    with test_set_file(
-        path, rows["volume"].to_numpy(), rows["slice"].to_numpy(), _shape(lowdose)
-    ) as add:
+    net, rows, first = _network("reconstruction", state, network), lowdose.rows, 0
+    volumes, slices = rows["volume"].to_numpy(), rows["slice"].to_numpy()
+    with test_set_file(path, volumes, slices, _shape(lowdose)) as add:
         for part in lowdose:
-            add(first, reconstruct(state, network, part, device).images)
+            add(first, apply_network(net, part.images, device=device)[:, 0].astype(np.float32))
             first += len(part)
 
 
@@ -80,15 +62,16 @@ def segment_test_images(
     *,
     device: str = "auto",
 ) -> None:
-    """Label maps of one method's test images by each (name, weights, settings) segmenter,
-    written volume by volume to a label file."""
+    """Label maps (argmax over background, liver, tumour) of one method's test images by each
+    (name, weights, settings) segmenter, written volume by volume to a label file."""
+    nets = {name: _network("segmenter", state, settings) for name, state, settings in segmenters}
     rows, first = images.rows, 0
-    names = [name for name, _, _ in segmenters]
     volumes, slices = rows["volume"].to_numpy(), rows["slice"].to_numpy()
-    with label_file(path, names, volumes, slices, shape=_shape(images)) as add:
+    with label_file(path, list(nets), volumes, slices, shape=_shape(images)) as add:
         for part in images:
-            for name, state, network in segmenters:
-                add(name, first, segment(state, network, part, device).images)
+            for name, net in nets.items():
+                maps = apply_network(net, part.images, device=device).argmax(axis=1)
+                add(name, first, maps.astype(np.uint8))
             first += len(part)
 
 

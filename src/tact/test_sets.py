@@ -228,16 +228,20 @@ class GroundTruth(_TestRows):
     stores: tuple[str, ...]
     split: str
 
-    def of_volume(self, volume: int) -> tuple[TestSet, TestSet, tuple[float, float, float]]:
-        """(images, label maps, spacing in mm: row, col, slice) of one volume's test slices."""
+    def of_volume(
+        self, volume: int, *, images: bool = True
+    ) -> tuple[TestSet | None, TestSet, tuple[float, float, float]]:
+        """(images, label maps, spacing in mm: row, col, slice) of one volume's test slices;
+        without ``images`` (None in their place) the images are not read."""
         wanted = self.rows.loc[self.rows["volume"] == volume, "slice"]
         by_volume = dict(zip(volume_ids(self.stores), self.stores, strict=True))
+        where = (np.full(len(wanted), volume), wanted.to_numpy())
         with open_stack(by_volume[volume]) as stack:
             rows = rows_of(stack.slice_index, wanted)
-            images, masks = stack.image[rows], _read_rows(stack.mask, rows)
+            full_dose = TestSet(stack.image[rows], *where) if images else None
+            masks = TestSet(_read_rows(stack.mask, rows), *where)
             spacing = tuple(float(s) for s in stack.spacing_mm)
-        where = (np.full(len(wanted), volume), wanted.to_numpy())
-        return TestSet(images, *where), TestSet(masks, *where), spacing
+        return full_dose, masks, spacing
 
 
 def _read_rows(dataset, rows: np.ndarray) -> np.ndarray:

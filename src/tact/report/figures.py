@@ -370,7 +370,7 @@ def find_example(
         raise ConfigError("report.example_volume and report.example_slice must be set together")
     most = {2: (0, None), 1: (0, None)}  # label -> (pixels, (volume, slice)); first one wins
     for vid in truth.volumes:
-        _, masks, _ = truth.of_volume(vid)
+        _, masks, _ = truth.of_volume(vid, images=False)
         for label, counts in ((2, masks.images == 2), (1, masks.images > 0)):
             pixels = counts.sum(axis=(1, 2))
             k = int(np.argmax(pixels))
@@ -403,7 +403,7 @@ def slice_figures_from_files(
     ``label_paths``: the methods' label files, each with the maps of every segmenter."""
     truth = GroundTruth(tuple(map(str, store_paths)), str(split_path))
     volume, slice_ = find_example(truth, *example)
-    masks = _one_slice(truth.of_volume(volume)[1], slice_)
+    masks = _one_slice(truth.of_volume(volume, images=False)[1], slice_)
     images = {
         m: _one_slice(
             TestImages(m, tuple(map(str, image_files[m])), truth.split).of_volume(volume), slice_
