@@ -3,7 +3,13 @@ import pytest
 
 from conftest import make_case, ras_affine, write_nifti
 from tact.data.layouts import Case
-from tact.data.slices import extract_slices, load_stack, read_slice_index, save_stack
+from tact.data.slices import (
+    SliceStack,
+    extract_slices,
+    load_stack,
+    read_slice_index,
+    save_stack,
+)
 from tact.data.units import hu_to_normalised
 from tact.data.volumes import CanonicalVolume, read_case
 
@@ -66,3 +72,28 @@ def test_store_round_trip(volume, tmp_path):
     vid, index = read_slice_index(path)
     assert vid == 2 and index.tolist() == stack.slice_index.tolist()
     assert [p.name for p in path.parent.iterdir()] == ["volume-2.h5"], "no temporary left"
+
+
+def test_full_dose_is_stored_as_int16_hu_where_that_is_exact(tmp_path):
+    """A scan read at its own size is integer HU: stored as int16 (half of float32) and read
+    back as the very same float32 image; a resized (non-integer) one stays float32."""
+    import h5py
+
+    rng = np.random.default_rng(3)
+    hu = rng.integers(-1024, 3072, (3, 16, 16)).astype(np.float64)
+    mask = (rng.random((3, 16, 16)) > 0.5).astype(np.uint8)
+    for name, image, stored in [
+        ("integer", hu_to_normalised(hu), "hu"),
+        ("resized", hu_to_normalised(hu + 0.5), "image"),
+    ]:
+        stack = SliceStack(4, image, mask, np.arange(3, dtype=np.int32), np.ones(3))
+        path = tmp_path / f"{name}/volume-4.h5"
+        save_stack(stack, path)
+        with h5py.File(path) as file:
+            assert list(file) == sorted([stored, "mask", "slice_index"]), name
+            assert file[stored].dtype == (np.int16 if stored == "hu" else np.float32)
+            assert file["mask"].compression == "gzip"
+        loaded = load_stack(path)
+        assert loaded.image.dtype == np.float32
+        np.testing.assert_array_equal(loaded.image, image)
+        np.testing.assert_array_equal(loaded.mask, mask)

@@ -90,9 +90,11 @@ def extract_slices(volume: CanonicalVolume, size: int) -> SliceStack:
 
 
 def _lossless_hu(image: np.ndarray) -> np.ndarray | None:
-    """The HU these normalised images came from, as int16, when that is exact: a scan read at
-    its own size is integer HU, half the bytes of float32 (resized slices are not integers)."""
-    hu = np.rint(normalised_to_hu(image))
+    """Integer HU that give exactly these normalised images, as int16, when there are such: a
+    scan read at its own size is integer HU, half the bytes of float32 (resized slices are not
+    integers). Air clipped to 0 is stored as -1024 HU, whatever it was below -1000.9."""
+    # air below -1000.9 HU is clipped to 0 in LoDoPaB units; its nearest integer (-1001) is not
+    hu = np.where(image <= 0, AIR_HU, np.rint(normalised_to_hu(image)))
     if hu.size and (hu.min() < -32768 or hu.max() > 32767):
         return None
     hu = hu.astype(np.int16)
