@@ -19,6 +19,12 @@ include: "workflow/rules/evaluation.smk"
 include: "workflow/rules/report.smk"
 
 
+# The run's projected cost, said before anything runs (a dry run too), once: not by the jobs.
+if workflow.is_main_process:
+    for _line in cost_lines(run_size()):
+        print(f"tact: {_line}", file=sys.stderr)
+
+
 wildcard_constraints:
     vid=r"\d+",  # volume ids are the N of LiTS' volume-N.nii
     method=METHOD_PATTERN,  # base, joint_c{C}, task_a{alpha}[_{defence}] (tact.methods)

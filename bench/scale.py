@@ -10,7 +10,13 @@ anywhere, with both sizes:
 
     python bench/scale.py report rehearsal-4.json rehearsal-8.json
 
-prints the table of docs/scale.md: both sizes, their ratio and the paper-scale projection.
+prints the table of docs/scale.md: both sizes, their ratio and the paper-scale projection, and
+
+    python bench/scale.py fit rehearsal-4.json rehearsal-8.json --volume-slices 200
+
+writes the constants the workflow's requests and the dry run's cost lines use
+(src/tact/costs.json, read by tact.costs): per rule, the larger size's peak, CPU and GPU
+seconds and bytes; the trainings' images per second and start-up.
 
 Per rule: jobs; the longest job's wall time; the peak RSS of its largest job (Snakemake's
 benchmark ``max_rss``); peak GPU memory (the job's log, ``tact.logs.log_peaks``); CPU seconds
@@ -33,6 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from docs_section import machine, today
 
 from tact.segmenters import MODEL_PATTERN
+
+ROOT = Path(__file__).resolve().parents[1]
 
 GPU_PEAK = re.compile(r"peak GPU memory (\d+) MiB")
 
@@ -82,6 +90,7 @@ def collect(results: Path, summary: Path) -> dict:
         "slices": slices,
         "rules": rules,
         "training_images_per_s": histories,
+        "training_epoch_s": _epoch_seconds(results),
     }
 
 
@@ -92,9 +101,20 @@ def _empty() -> dict:
 
 def _steady_rate(history: Path) -> float:
     """Images per second of a training's last epoch (the first one holds the compilation)."""
+    return float(_epochs(history)[-1]["images_per_s"])
+
+
+def _epochs(history: Path) -> list[dict]:
     with history.open() as handle:
-        rows = list(csv.DictReader(handle))
-    return float(rows[-1]["images_per_s"])
+        return list(csv.DictReader(handle))
+
+
+def _epoch_seconds(results: Path) -> dict[str, float]:
+    """Each training's seconds in its epochs (the rest of its job is its start-up)."""
+    return {
+        p.stem: sum(float(row["seconds"]) for row in _epochs(p))
+        for p in (results / "training").glob("*.csv")
+    }
 
 
 PAPER_SLICES = 19_163  # LiTS' labelled slices: the paper's run
@@ -156,6 +176,39 @@ def report(runs: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fit(runs: list[dict], volume_slices: int) -> dict:
+    """tact.costs' constants from the larger run (``volume_slices``: each rehearsal volume's
+    slices, the size a per-volume job holds). A training's GPU time is its start-up (its job
+    less its epochs) plus its images at the harmonic mean of the measured rates: rates of
+    trainings that shared the GPU, so the hours err high."""
+    last = runs[-1]
+    rules = {
+        name: {
+            "peak_mb": max(run["rules"].get(name, _empty())["max_rss_mb"] for run in runs),
+            "cpu_s": rule["cpu_s"],
+            "job_s": rule["job_s"],
+            "bytes": rule["bytes"],
+            "gpu": rule["gpu_peak_mib"] > 0,
+            "fixed": name in FIXED_WORK,
+        }
+        for name, rule in last["rules"].items()
+    }
+    rates = list(last["training_images_per_s"].values())
+    trainings = [last["rules"][r] for r in FIXED_OUTPUT if r in last["rules"]]
+    job_s = sum(t["job_s"] for t in trainings) / sum(t["jobs"] for t in trainings)
+    epoch_s = sum(last["training_epoch_s"].values()) / len(last["training_epoch_s"])
+    return {
+        "measured": f"{last['volumes']} volumes, {last['machine']}, {last['date']}",
+        "volumes": last["volumes"],
+        "image_size": 512,  # config/rehearsal.yaml's
+        "volume_slices": volume_slices,
+        "labelled_slices": last["slices"],
+        "rules": rules,
+        "training_images_per_s": len(rates) / sum(1 / r for r in rates),
+        "training_start_s": max(job_s - epoch_s, 0.0),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -165,7 +218,15 @@ def main() -> None:
     one.add_argument("--out", type=Path, required=True)
     two = sub.add_parser("report", help="print the table of one or two collected runs")
     two.add_argument("runs", type=Path, nargs="+", help="collected runs, smaller first")
+    three = sub.add_parser("fit", help="write tact.costs' constants from collected runs")
+    three.add_argument("runs", type=Path, nargs="+", help="collected runs, smaller first")
+    three.add_argument("--volume-slices", type=int, required=True)
+    three.add_argument("--out", type=Path, default=ROOT / "src/tact/costs.json")
     args = parser.parse_args()
+    if args.command == "fit":
+        runs = [json.loads(p.read_text()) for p in args.runs[:2]]
+        args.out.write_text(json.dumps(fit(runs, args.volume_slices), indent=1) + "\n")
+        return
     if args.command == "collect":
         args.out.write_text(json.dumps(collect(args.results, args.summary), indent=1) + "\n")
         return

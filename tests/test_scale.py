@@ -17,6 +17,7 @@ from conftest import (
     tiny_phantom_config,
     workflow_environment,
 )
+from tact.costs import job_memory_mb
 from tact.logs import log_peaks
 
 sys.path.insert(0, str(REPO / "bench"))
@@ -76,10 +77,11 @@ def test_a_finished_run_is_collected_rule_by_rule(complete_phantom_run, tmp_path
 def test_a_retried_job_asks_for_more_memory(tmp_path):
     """A job killed for memory must not ask for the same again: the split's script, edited in a
     copy of the checkout, fails while its request is below twice the rule's; one retry runs."""
+    first = job_memory_mb("split")  # from the rehearsal's measurement
     checkout = copy_checkout(tmp_path / "checkout")
     script = checkout / "workflow/scripts/split.py"
     script.write_text(
-        "if snakemake.resources.mem_mb < 2 * 2000:\n"
+        f"if snakemake.resources.mem_mb < 2 * {first}:\n"
         "    raise MemoryError(f'asked {snakemake.resources.mem_mb} MB')\n" + script.read_text()
     )
     config = tiny_phantom_config(tmp_path / "c.yaml")
@@ -92,7 +94,7 @@ def test_a_retried_job_asks_for_more_memory(tmp_path):
         return subprocess.run(command, capture_output=True, text=True, env=workflow_environment())
 
     once = run()
-    assert once.returncode != 0 and "asked 2000 MB" in once.stdout + once.stderr
+    assert once.returncode != 0 and f"asked {first} MB" in once.stdout + once.stderr
     again = run("--retries", "1")
     assert again.returncode == 0, again.stdout + again.stderr
     assert (tmp_path / target).exists()

@@ -10,7 +10,8 @@
 # Trainings share the GPU three at a time (four, at 21 GiB each, ran out of an H100's 80 GiB),
 # two threads each (their data lives on the GPU); inference, segmentation and consistency do not
 # wait for a training to end (a --set-resources on the command line replaces the profile's whole
-# list, so the trainings' GPU is named again here).
+# list, so the trainings' GPU is named again here). BM3D gets 8 workers: the run's test volumes
+# are one or two, and with the rule's 4 the one test volume's BM3D outlasted everything else.
 set -euo pipefail
 what=${1:?usage: record_rehearsal.sh start|wait N [DEST]}
 n=${2:?number of phantom volumes}
@@ -21,7 +22,7 @@ run=rehearsal-$n
 args=(--profile profiles/local --scheduler greedy --configfile config/rehearsal.yaml
   --config "run=$run" "phantom={\"n_volumes\": $n}")
 jobs=(--resources gpu=3 --set-resources train_segmentation:gpu=1 train_reconstruction:gpu=1
-  --set-threads train_segmentation=2 train_reconstruction=2 infer=2 segment=2)
+  --set-threads train_segmentation=2 train_reconstruction=2 infer=2 segment=2 bm3d=8)
 case $what in
   start)
     date -u +%s > "/tmp/$run.start"

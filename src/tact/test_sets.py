@@ -55,15 +55,30 @@ class TestSet:
 
 
 def save_test_set(test_set: TestSet, path: str | Path) -> None:
-    write_arrays(
-        path, {"images": test_set.images, "volumes": test_set.volumes, "slices": test_set.slices}
-    )
+    """A method's test images (losslessly compressed: evaluation reads them a volume at a
+    time, :func:`load_test_volume`)."""
+    arrays = {"images": test_set.images, "volumes": test_set.volumes, "slices": test_set.slices}
+    write_arrays(path, arrays, compress=("images",))
 
 
 def load_test_set(path: str | Path) -> TestSet:
-    """A test-set file; its images memory-mapped (rows are read when indexed)."""
+    """A whole test-set file (small runs and tests; jobs read :func:`load_test_volume`)."""
     with read_arrays(path) as file:
         return TestSet(mapped(file["images"]), file["volumes"][()], file["slices"][()])
+
+
+def load_test_volume(path: str | Path, volume: int) -> TestSet:
+    """One volume's rows of a test-set file (its rows lie together, in the split's order)."""
+    with read_arrays(path) as file:
+        volumes = file["volumes"][()]
+        rows = _rows_of_volume(volumes, volume)
+        return TestSet(file["images"][rows], volumes[rows], file["slices"][rows])
+
+
+def _rows_of_volume(volumes: np.ndarray, volume: int) -> slice:
+    """The rows of one volume in a test-set or label file, where they lie together."""
+    at = np.flatnonzero(volumes == volume)
+    return slice(int(at[0]), int(at[-1]) + 1) if len(at) else slice(0, 0)
 
 
 def concatenate(parts: Sequence[TestSet]) -> TestSet:
@@ -120,7 +135,7 @@ def test_set_file(
     with array_file(path) as file:
         file.create_dataset("volumes", data=volumes)
         file.create_dataset("slices", data=slices)
-        images = add_array(file, "images", (len(volumes), *shape), np.float32)
+        images = add_array(file, "images", (len(volumes), *shape), np.float32, compress=True)
 
         def add(first: int, part: np.ndarray) -> None:
             images[first : first + len(part)] = part
@@ -134,10 +149,7 @@ def load_label_sets(path: str | Path, volume: int | None = None) -> dict[str, Te
         if "segmenters" not in file:
             raise InputDataError(path, "not a label file of this workflow (no segmenters)")
         volumes, slices = file["volumes"][()], file["slices"][()]
-        rows = slice(None)
-        if volume is not None:
-            at = np.flatnonzero(volumes == volume)
-            rows = slice(int(at[0]), int(at[-1]) + 1) if len(at) else slice(0, 0)
+        rows = slice(None) if volume is None else _rows_of_volume(volumes, volume)
         return {
             name.decode(): TestSet(file["labels"][k, rows], volumes[rows], slices[rows])
             for k, name in enumerate(file["segmenters"][()])
@@ -207,7 +219,7 @@ class TestImages(_TestRows):
         for path in self.paths:
             if len(self.paths) > 1 and volume_id_of(path) != volume:
                 continue
-            part = load_test_set(path).of_volume(volume)
+            part = load_test_volume(path, volume)
             if not np.array_equal(part.slices, wanted.to_numpy()):
                 raise InputDataError(
                     path, f"test slices of volume {volume} differ from the split's"

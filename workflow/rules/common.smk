@@ -9,6 +9,9 @@ _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
 
 from tact.config import load_schema, validate_config
+from tact.costs import RunSize, case_slices, cost_lines, job_memory_mb, labelled_share
+from tact.costs import stored_slices
+from tact.costs import measured as measured_costs
 from tact.data.labels import LITS_LABELS, LabelMapping
 from tact.data.layouts import DicomNames, open_data_folder
 from tact.data.names import dicom_case_name, lits_names
@@ -60,10 +63,25 @@ LOGS = f"{RESULTS}/logs"
 BENCHMARKS = f"{RESULTS}/benchmarks"
 
 
-def memory(mb):
-    """A rule's memory request in MB, larger on each retry: a job killed for running out of
-    memory must not ask for the same again (profiles/slurm: retries: 2)."""
-    return lambda wildcards, attempt: mb * attempt
+def memory(rule_name, unmeasured_mb):
+    """A rule's memory request in MB: from the scale rehearsal's measurement for the volume
+    the job holds (tact.costs; ``unmeasured_mb`` for a rule it did not measure), larger on
+    each retry: a job killed for running out of memory must not ask for the same again
+    (profiles/slurm: retries: 2)."""
+
+    def request(wildcards, attempt):
+        if rule_name not in measured_costs()["rules"]:
+            return unmeasured_mb * attempt
+        return job_memory_mb(rule_name, job_volume_slices(wildcards)) * attempt
+
+    return request
+
+
+def job_volume_slices(wildcards):
+    """The slices of the volume a job holds: its own volume's, else the largest volume's."""
+    if "vid" in wildcards.keys():
+        return VOLUME_SLICES.get(int(wildcards.vid))
+    return max(VOLUME_SLICES.values(), default=None)
 
 
 def script_code(script):
@@ -100,6 +118,10 @@ else:
     LAYOUT, CASES = _folder.layout, _folder.cases
     VOLUME_IDS = sorted(CASES)
 TUMOUR_LABELS = LABELS.has_tumour
+if config["data"]["source"] == "phantom":
+    VOLUME_SLICES = dict.fromkeys(VOLUME_IDS, config["phantom"]["n_slices"])
+else:  # from the headers (None where unreadable: the job that reads it says why)
+    VOLUME_SLICES = {vid: case_slices(CASES[vid].image) for vid in VOLUME_IDS}
 # The paper's numbers stand beside ours where the data are its data: LiTS' scans (as LiTS or as
 # the Decathlon's Task03) with their tumour labels.
 WITH_PAPER = (
@@ -432,3 +454,30 @@ def figure(name, label, category="Figures"):
         ),
         f"{name}_pdf": f"{RESULTS}/figures/{name}.pdf",
     }
+
+
+def run_size():
+    """What this run's cost depends on (tact.costs): its volumes and slices, the labelled
+    slices counted in the slice stores where extracted, and its trainings."""
+    known = [n for n in VOLUME_SLICES.values() if n]
+    stores = [Path(p) for p in slice_stores()]
+    counted = all(p.exists() for p in stores)
+    labelled_from = None
+    if counted:
+        labelled = sum(stored_slices(p) for p in stores)
+    else:
+        share, labelled_from = labelled_share(
+            phantom=config["data"]["source"] == "phantom"
+        )
+        labelled = round(sum(known) * share)
+    return RunSize(
+        volumes=len(VOLUME_IDS),
+        slices=sum(known),
+        largest_volume=max(known, default=0),
+        labelled=labelled,
+        labelled_from=labelled_from,
+        image_size=config["data"]["image_size"],
+        trainings=len(reconstruction_methods()) + len(segmenter_models()),
+        epochs=config["training"]["epochs"],
+        train_fraction=1 - config["data"]["split"]["test_fraction"],
+    )

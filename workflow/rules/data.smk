@@ -15,7 +15,7 @@ rule phantom:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
-        mem_mb=memory(4000),
+        mem_mb=memory("phantom", 4000),
         runtime=10,
     params:
         seed=phantom_seed(),
@@ -44,7 +44,7 @@ rule extract_slices:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
-        mem_mb=memory(8000),
+        mem_mb=memory("extract_slices", 8000),
         runtime=30,
     params:
         image_size=config["data"]["image_size"],
@@ -68,7 +68,7 @@ rule split:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
-        mem_mb=memory(2000),
+        mem_mb=memory("split", 2000),
         runtime=10,
     params:
         by=config["data"]["split"]["by"],
@@ -103,7 +103,7 @@ rule data_overview:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
-        mem_mb=memory(4000),
+        mem_mb=memory("data_overview", 4000),
         runtime=10,
     script:
         "../scripts/data_overview.py"

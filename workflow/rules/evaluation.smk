@@ -25,7 +25,7 @@ rule bm3d_sweep:
         "../../envs/cpu.yaml"
     threads: 8
     resources:
-        mem_mb=memory(8000),
+        mem_mb=memory("bm3d_sweep", 8000),
         runtime=240,
     params:
         sigmas=config["bm3d"]["sweep_sigmas"],
@@ -52,7 +52,7 @@ rule bm3d:
         "../../envs/cpu.yaml"
     threads: 4  # slices in parallel processes; the result does not depend on the count
     resources:
-        mem_mb=memory(8000),
+        mem_mb=memory("bm3d", 8000),
         runtime=360,
     params:
         sigma_psd=config["bm3d"]["sigma_psd"],
@@ -79,7 +79,7 @@ rule infer:
         "../../envs/gpu.yaml"
     threads: 4
     resources:
-        mem_mb=memory(32000),
+        mem_mb=memory("infer", 32000),
         runtime=60,
     params:
         network=config["reconstruction"],
@@ -108,7 +108,7 @@ rule segment:
         "../../envs/gpu.yaml"
     threads: 4
     resources:
-        mem_mb=memory(32000),
+        mem_mb=memory("segment", 32000),
         runtime=60,
     params:
         segmenters=list(evaluating_segmenter_models()),
@@ -139,7 +139,7 @@ rule consistency:
         "../../envs/gpu.yaml"
     threads: 1
     resources:
-        mem_mb=memory(16000),
+        mem_mb=memory("consistency", 16000),
         runtime=240,
     params:
         protocol=simulation_protocol(),
@@ -170,7 +170,7 @@ rule evaluate:
         "../../envs/cpu.yaml"
     threads: 4  # test volumes in parallel processes; the result does not depend on the count
     resources:
-        mem_mb=memory(16000),
+        mem_mb=memory("evaluate", 16000),
         runtime=240,
     params:
         tolerance_mm=config["evaluation"]["nsd_tolerance_mm"],
@@ -209,7 +209,7 @@ rule gather_metrics:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
-        mem_mb=memory(8000),
+        mem_mb=memory("gather_metrics", 8000),
         runtime=30,
     script:
         "../scripts/gather_metrics.py"

@@ -21,7 +21,7 @@ rule tables:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
-        mem_mb=memory(4000),
+        mem_mb=memory("tables", 4000),
         runtime=15,
     params:
         with_paper=WITH_PAPER,
@@ -54,7 +54,7 @@ rule slice_figures:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
-        mem_mb=memory(8000),
+        mem_mb=memory("slice_figures", 8000),
         runtime=15,
     params:
         methods=evaluated_methods(),
@@ -79,7 +79,7 @@ rule alpha_tradeoff:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
-        mem_mb=memory(4000),
+        mem_mb=memory("alpha_tradeoff", 4000),
         runtime=15,
     params:
         tumour_labels=TUMOUR_LABELS,
@@ -109,7 +109,7 @@ rule metric_correlation:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
-        mem_mb=memory(4000),
+        mem_mb=memory("metric_correlation", 4000),
         runtime=15,
     params:
         tumour_labels=TUMOUR_LABELS,
@@ -135,7 +135,7 @@ rule training_curves:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
-        mem_mb=memory(4000),
+        mem_mb=memory("training_curves", 4000),
         runtime=15,
     script:
         "../scripts/training_curves.py"

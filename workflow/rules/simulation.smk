@@ -23,7 +23,7 @@ rule tune_fbp:
         "../../envs/cpu.yaml"
     threads: 8
     resources:
-        mem_mb=memory(8000),
+        mem_mb=memory("tune_fbp", 8000),
         runtime=120,
     params:
         protocol=simulation_protocol(),
@@ -56,7 +56,7 @@ rule simulate:
         "../../envs/gpu.yaml"  # CUDA ASTRA and the torch FBPs on a GPU (CPU otherwise)
     threads: 1
     resources:
-        mem_mb=memory(8000),
+        mem_mb=memory("simulate", 8000),
         runtime=360,
     params:
         protocol=simulation_protocol(),
@@ -97,7 +97,7 @@ rule simulation_quality:
         "../../envs/cpu.yaml"
     threads: 1
     resources:
-        mem_mb=memory(8000),
+        mem_mb=memory("simulation_quality", 8000),
         runtime=30,
     script:
         "../scripts/simulation_quality.py"

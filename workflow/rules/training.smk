@@ -23,7 +23,7 @@ rule train_segmentation:
         "../../envs/gpu.yaml"
     threads: 8
     resources:
-        mem_mb=memory(64000),
+        mem_mb=memory("train_segmentation", 64000),
         runtime=720,
     params:
         network=lambda wildcards: network_of_segmenter(wildcards.segmenter),
@@ -55,7 +55,7 @@ rule train_reconstruction:
         "../../envs/gpu.yaml"
     threads: 8
     resources:
-        mem_mb=memory(64000),
+        mem_mb=memory("train_reconstruction", 64000),
         runtime=720,
     params:
         job=method_job,

@@ -217,29 +217,47 @@ def surface_dice_3d(
     tolerance_mm: float,
 ) -> float:
     """NSD of two 3-D masks (slice, row, col) on Nikolov et al.'s surface, with the empty-mask
-    rules: MONAI's ``compute_surface_dice(use_subvoxels=True)``, whose marching-cubes surface
-    areas are DeepMind's. MONAI is imported here, once per evaluation job (seconds): in 2-D
-    :func:`surface_dice` is ours, 2.5 times faster per slice (12 vs 29 ms on a 512 px liver)."""
+    rules: the value of MONAI's ``compute_surface_dice(use_subvoxels=True)`` (whose surface
+    areas are DeepMind's), computed as MONAI does (the surface elements of the 2 x 2 x 2 cells
+    of the masks' bounding box, their areas from MONAI's table, distances by a KD-tree) but with
+    the cells' codes from integer sums instead of a float convolution and without MONAI's
+    tensor plumbing: 3.5 times faster on a 128-slice liver at 512 px (6.9 s to 2.0 s for three
+    segmenters' liver and tumour, one core, 2026-12-06), where MONAI's took a quarter of the
+    evaluation. tests/test_anatomy_metrics.py holds it equal to MONAI's."""
     fixed = _empty_rule(predicted, true)
     if fixed is not None:
         return fixed
-    import torch
-    from monai.metrics import compute_surface_dice
+    from monai.metrics.utils import get_code_to_measure_table
+    from scipy.spatial import KDTree
 
+    table, kernel = get_code_to_measure_table(spacing_mm)
+    areas_of_code = table.numpy().astype(np.float32)
+    weights = kernel.numpy().reshape(2, 2, 2).astype(np.uint8)
     box = _union_box(predicted, true)
+    spacing = np.asarray(spacing_mm, dtype=np.float64)
+    elements = [_surface_elements(mask[box], weights, areas_of_code) for mask in (predicted, true)]
+    (where_p, area_p), (where_t, area_t) = elements
+    points_p, points_t = where_p * spacing, where_t * spacing
+    to_true = KDTree(points_t, leafsize=32).query(points_p, k=1)[0].astype(np.float32)
+    to_predicted = KDTree(points_p, leafsize=32).query(points_t, k=1)[0].astype(np.float32)
+    within = area_p[to_true <= tolerance_mm].sum() + area_t[to_predicted <= tolerance_mm].sum()
+    return float(within / (area_p.sum() + area_t.sum()))
 
-    def one_hot(mask: np.ndarray) -> torch.Tensor:
-        foreground = torch.from_numpy(np.ascontiguousarray(mask[box], dtype=np.float32))
-        return torch.stack([1 - foreground, foreground])[None]
 
-    nsd = compute_surface_dice(
-        one_hot(predicted),
-        one_hot(true),
-        class_thresholds=[tolerance_mm],
-        spacing=[float(s) for s in spacing_mm],
-        use_subvoxels=True,
-    )
-    return float(nsd.item())
+def _surface_elements(
+    mask: np.ndarray, weights: np.ndarray, areas_of_code: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cells of a 3-D mask (padded with background) that the surface crosses: their
+    positions (cell index) and surface areas. A cell's code weighs its 8 corners as MONAI's
+    encoding kernel does."""
+    m = np.pad(mask.astype(np.uint8), 1)
+    shape = tuple(n - 1 for n in m.shape)
+    codes = np.zeros(shape, np.uint8)
+    for dz, dy, dx in np.ndindex(2, 2, 2):
+        corner = m[dz : dz + shape[0], dy : dy + shape[1], dx : dx + shape[2]]
+        codes += corner * weights[dz, dy, dx]
+    where = np.argwhere((codes > 0) & (codes < 255))
+    return where.astype(np.float64), areas_of_code[codes[tuple(where.T)]]
 
 
 def volume_metrics(

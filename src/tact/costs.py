@@ -1,0 +1,156 @@
+"""What a run costs, said before it starts and asked of the cluster job by job (issue 32).
+
+Every figure comes from the scale rehearsal (config/rehearsal.yaml, docs/scale.md): per rule,
+its largest job's peak memory, its CPU and GPU seconds and the bytes it wrote, measured at two
+sizes and kept in ``costs.json`` beside this module (``python bench/scale.py fit`` writes it).
+Nothing here is guessed from the paper.
+
+A job's memory is bounded by one volume (or one batch) whatever the size of the run, so a
+rule's request grows with the slices of the volume the job holds: the rehearsal's peak times
+(volume slices / the rehearsal's volume slices), never less than that peak. That treats the
+whole peak as data (the interpreter and libraries too), which errs high, as a request should.
+Disk, CPU core-hours and the GPU-hours of the per-slice rules grow with the labelled slices
+and their pixels; the trainings' GPU-hours with the training slices, epochs, pixels and the
+measured images per second. The projection is of work at the rehearsal's pace (its GPU,
+its 16 cores).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+MEASURED = Path(__file__).with_name("costs.json")
+# What bounds each rule's memory: the volume a job holds (per-volume jobs, and those that go
+# volume by volume), or a fixed amount (a batch, a few slices, a table).
+BY_VOLUME = frozenset(
+    [
+        "phantom",
+        "extract_slices",
+        "simulate",
+        "bm3d",
+        "infer",
+        "segment",
+        "consistency",
+        "evaluate",
+        "simulation_quality",
+        "data_overview",
+    ]
+)
+TRAININGS = frozenset({"train_segmentation", "train_reconstruction"})
+LITS_LABELLED_SHARE = 19_163 / 58_638  # LiTS' slices with liver, of all its slices
+HEADROOM = 1.5  # a request over the measured peak: volumes unlike the rehearsal's, page cache
+MIN_REQUEST_MB = 1000
+
+
+@cache
+def measured() -> dict:
+    """The rehearsal's constants (``costs.json``)."""
+    return json.loads(MEASURED.read_text())
+
+
+def job_memory_mb(rule: str, volume_slices: int | None = None) -> int:
+    """The memory to ask for one job of ``rule`` holding a volume of ``volume_slices``
+    slices (the largest in the run when the job is not per volume), in MB."""
+    constants = measured()
+    peak = constants["rules"].get(rule, {}).get("peak_mb", MIN_REQUEST_MB)
+    if rule in BY_VOLUME and volume_slices:
+        peak *= max(1.0, volume_slices / constants["volume_slices"])
+    return max(MIN_REQUEST_MB, math.ceil(HEADROOM * peak / 100) * 100)
+
+
+@dataclass(frozen=True)
+class RunSize:
+    """What the cost of a run depends on, known before any job runs."""
+
+    volumes: int
+    slices: int  # every slice of every volume
+    largest_volume: int  # slices of the largest volume
+    labelled: int  # slices with liver: counted where extracted, else estimated
+    labelled_from: str | None  # how it was estimated; None where counted
+    image_size: int  # pixels a side
+    trainings: int  # networks trained (segmenters and reconstructions)
+    epochs: int
+    train_fraction: float  # of the labelled slices, the slices a training learns from
+
+
+@dataclass(frozen=True)
+class Cost:
+    disk_gb: float
+    largest_job: tuple[str, int]  # rule, MB
+    gpu_hours: float
+    cpu_core_hours: float
+
+
+def project(size: RunSize) -> Cost:
+    """The run's cost from the rehearsal's per-slice constants."""
+    constants = measured()
+    pixels = (size.image_size / constants["image_size"]) ** 2  # bytes and work per slice
+    per_labelled = pixels * size.labelled / constants["labelled_slices"]
+    disk = gpu_s = cpu_s = 0.0
+    for rule, c in constants["rules"].items():
+        scale = 1.0 if c.get("fixed") else per_labelled
+        disk += c["bytes"] * (1.0 if rule in TRAININGS else per_labelled)
+        cpu_s += c["cpu_s"] * scale
+        if c["gpu"] and rule not in TRAININGS:
+            gpu_s += c["job_s"] * scale
+    steps = size.trainings * size.epochs * size.labelled * size.train_fraction
+    gpu_s += (
+        steps / constants["training_images_per_s"] + size.trainings * constants["training_start_s"]
+    )
+    memory = {r: job_memory_mb(r, size.largest_volume) for r in constants["rules"]}
+    largest = max(memory.items(), key=lambda item: item[1])
+    return Cost(disk / 1e9, largest, gpu_s / 3600, cpu_s / 3600)
+
+
+def cost_lines(size: RunSize) -> list[str]:
+    """The dry run's lines: the run's size, then its projected cost."""
+    cost = project(size)
+    labelled = f"{size.labelled:,} labelled"
+    if size.labelled_from:
+        labelled = f"about {labelled} ({size.labelled_from}, until the slices are extracted)"
+    constants = measured()
+    return [
+        f"cost of this run, projected from the scale rehearsal ({constants['measured']};"
+        f" docs/scale.md): {size.volumes} volumes, {size.slices:,} slices, {labelled},"
+        f" {size.trainings} trainings of {size.epochs} epochs",
+        f"cost: disk for results/ {cost.disk_gb:.1f} GB; largest job {cost.largest_job[0]}"
+        f" {cost.largest_job[1] / 1000:.1f} GB of memory; {cost.gpu_hours:.1f} GPU-hours;"
+        f" {cost.cpu_core_hours:.1f} CPU core-hours",
+    ]
+
+
+def labelled_share(*, phantom: bool) -> tuple[float, str]:
+    """The share of a volume's slices that hold liver, before extraction has counted them,
+    and whose it is: the rehearsal's phantom volumes', or LiTS'."""
+    constants = measured()
+    if phantom:
+        share = constants["labelled_slices"] / (constants["volumes"] * constants["volume_slices"])
+        return share, f"the rehearsal phantoms' share, {share:.2f}"
+    return LITS_LABELLED_SHARE, f"LiTS' share, {LITS_LABELLED_SHARE:.2f}"
+
+
+def stored_slices(store: Path) -> int:
+    """The slices of an extracted slice store (the labelled ones), read from its index."""
+    import h5py
+
+    with h5py.File(store, "r") as file:
+        return len(file["slice_index"])
+
+
+def case_slices(image: Path) -> int | None:
+    """The slices of a case's CT without reading its voxels: a NIfTI header's last axis, or
+    the files of a DICOM series folder; None where that cannot be read (the job that reads
+    the case says why, in one line)."""
+    try:
+        if image.is_dir():
+            return sum(1 for p in image.iterdir() if p.is_file() and not p.name.startswith("."))
+        import nibabel as nib
+
+        shape = nib.load(image).shape
+    except (OSError, ValueError, nib.filebasedimages.ImageFileError):
+        return None
+    return int(shape[2]) if len(shape) >= 3 else 1

@@ -1,0 +1,101 @@
+"""The cost said before anything runs, and the memory each job asks for (issue 32): both come
+from the scale rehearsal's constants (src/tact/costs.json) through tact.costs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import h5py
+import pytest
+
+from conftest import TINY_PHANTOM, snakemake_command, tiny_phantom_config, workflow_environment
+from tact.costs import TRAININGS, RunSize, cost_lines, job_memory_mb, measured, project
+
+COST = re.compile(
+    r"tact: cost of this run.*?: (\d+) volumes, ([\d,]+) slices, (about )?([\d,]+) labelled"
+    r".*?(\d+) trainings of (\d+) epochs\ntact: cost: disk for results/ ([\d.]+) GB; largest job"
+    r" (\w+) ([\d.]+) GB of memory; ([\d.]+) GPU-hours; ([\d.]+) CPU core-hours"
+)
+
+
+def dry_run(tmp_path, config, *targets: str) -> re.Match:
+    command = snakemake_command(tmp_path, config, "--dry-run", *targets)
+    done = subprocess.run(command, capture_output=True, text=True, env=workflow_environment())
+    assert done.returncode == 0, done.stderr
+    found = COST.search(done.stderr)
+    assert found, done.stderr
+    assert done.stderr.count("tact: cost of this run") == 1  # once, before anything runs
+    return found
+
+
+def test_the_dry_run_says_the_cost_of_the_tiny_phantom(tmp_path):
+    """The lines name the run's size as configured (3 volumes, their slices, its trainings)
+    and the cost tact.costs projects for exactly that size; once the slices are extracted,
+    the labelled slices are counted, not estimated."""
+    config = tiny_phantom_config(tmp_path / "c.yaml")
+    found = dry_run(tmp_path, config)
+    volumes, slices = (
+        TINY_PHANTOM["n_volumes"],
+        TINY_PHANTOM["n_volumes"] * TINY_PHANTOM["n_slices"],
+    )
+    assert (int(found[1]), int(found[2].replace(",", ""))) == (volumes, slices)
+    assert found[3] == "about "
+    # g, two held-out segmenters; base, one joint, one task-adaptive network
+    assert (int(found[5]), int(found[6])) == (6, 2)
+    size = RunSize(
+        volumes=volumes,
+        slices=slices,
+        largest_volume=TINY_PHANTOM["n_slices"],
+        labelled=int(found[4].replace(",", "")),
+        labelled_from="estimated",
+        image_size=64,
+        trainings=6,
+        epochs=2,
+        train_fraction=0.8,
+    )
+    cost = project(size)
+    assert float(found[7]) == pytest.approx(cost.disk_gb, abs=0.051)
+    assert (found[8], float(found[9])) == (
+        cost.largest_job[0],
+        round(cost.largest_job[1] / 1000, 1),
+    )
+    assert float(found[10]) == pytest.approx(cost.gpu_hours, abs=0.051)
+    assert float(found[11]) == pytest.approx(cost.cpu_core_hours, abs=0.051)
+
+    subprocess.run(
+        snakemake_command(tmp_path, config, "results/test/data/split.csv"),
+        check=True,
+        capture_output=True,
+        env=workflow_environment(),
+    )
+    counted = dry_run(tmp_path, config)
+    stored = 0
+    for store in (tmp_path / "results/test/data/slices").glob("volume-*.h5"):
+        with h5py.File(store) as file:
+            stored += len(file["slice_index"])
+    assert counted[3] is None and int(counted[4].replace(",", "")) == stored
+
+
+def test_costs_grow_with_the_run():
+    """Twice the labelled slices: twice the disk (but the models) and the CPU hours (but
+    the sweeps'); a request for a
+    volume twice the rehearsal's is twice its measured peak (with the same headroom); a job
+    bounded by a batch asks the same whatever the volume."""
+    constants = measured()
+    small = RunSize(4, 800, 200, 574, None, 512, 10, 2, 0.8)
+    large = RunSize(8, 1600, 200, 1148, None, 512, 10, 2, 0.8)
+    models = sum(constants["rules"][r]["bytes"] for r in TRAININGS) / 1e9  # fixed: the models
+    assert project(large).disk_gb - models == pytest.approx(2 * (project(small).disk_gb - models))
+    sweeps = sum(c["cpu_s"] for c in constants["rules"].values() if c["fixed"]) / 3600
+    hours = [project(run).cpu_core_hours - sweeps for run in (small, large)]
+    assert hours[1] == pytest.approx(2 * hours[0])
+    volume = constants["volume_slices"]
+    simulate = job_memory_mb("simulate", volume)
+    assert simulate >= 1.5 * constants["rules"]["simulate"]["peak_mb"]
+    assert job_memory_mb("simulate", 2 * volume) == pytest.approx(2 * simulate, rel=0.02)
+    assert job_memory_mb("simulate", volume // 2) == simulate  # never below the measured peak
+    assert job_memory_mb("train_reconstruction", 10 * volume) == job_memory_mb(
+        "train_reconstruction", volume
+    )
+    assert len(cost_lines(small)) == 2
