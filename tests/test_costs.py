@@ -50,6 +50,7 @@ def test_the_dry_run_says_the_cost_of_the_tiny_phantom(tmp_path):
         labelled=int(found[4].replace(",", "")),
         labelled_from="estimated",
         image_size=64,
+        phantom=True,
         trainings=6,
         epochs=2,
         train_fraction=0.8,
@@ -83,8 +84,8 @@ def test_costs_grow_with_the_run():
     volume twice the rehearsal's is twice its measured peak (with the same headroom); a job
     bounded by a batch asks the same whatever the volume."""
     constants = measured()
-    small = RunSize(4, 800, 200, 574, None, 512, 10, 2, 0.8)
-    large = RunSize(8, 1600, 200, 1148, None, 512, 10, 2, 0.8)
+    small = RunSize(4, 800, 200, 574, None, 512, True, 10, 2, 0.8)
+    large = RunSize(8, 1600, 200, 1148, None, 512, True, 10, 2, 0.8)
     models = sum(constants["rules"][r]["bytes"] for r in TRAININGS) / 1e9  # fixed: the models
     assert project(large).disk_gb - models == pytest.approx(2 * (project(small).disk_gb - models))
     sweeps = sum(c["cpu_s"] for c in constants["rules"].values() if c["fixed"]) / 3600

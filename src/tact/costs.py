@@ -72,6 +72,7 @@ class RunSize:
     labelled: int  # slices with liver: counted where extracted, else estimated
     labelled_from: str | None  # how it was estimated; None where counted
     image_size: int  # pixels a side
+    phantom: bool  # the run makes its volumes (the phantom rule's work and files count)
     trainings: int  # networks trained (segmenters and reconstructions)
     epochs: int
     train_fraction: float  # of the labelled slices, the slices a training learns from
@@ -92,6 +93,8 @@ def project(size: RunSize) -> Cost:
     per_labelled = pixels * size.labelled / constants["labelled_slices"]
     disk = gpu_s = cpu_s = 0.0
     for rule, c in constants["rules"].items():
+        if rule == "phantom" and not size.phantom:
+            continue
         scale = 1.0 if c.get("fixed") else per_labelled
         disk += c["bytes"] * (1.0 if rule in TRAININGS else per_labelled)
         cpu_s += c["cpu_s"] * scale

@@ -477,6 +477,7 @@ def run_size():
         labelled=labelled,
         labelled_from=labelled_from,
         image_size=config["data"]["image_size"],
+        phantom=config["data"]["source"] == "phantom",
         trainings=len(reconstruction_methods()) + len(segmenter_models()),
         epochs=config["training"]["epochs"],
         train_fraction=1 - config["data"]["split"]["test_fraction"],
