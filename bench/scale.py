@@ -176,7 +176,7 @@ def report(runs: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fit(runs: list[dict], volume_slices: int) -> dict:
+def fit(runs: list[dict], volume_slices: int, drop: tuple[str, ...] = ()) -> dict:
     """tact.costs' constants from the larger run (``volume_slices``: each rehearsal volume's
     slices, the size a per-volume job holds). A training's GPU time is its start-up (its job
     less its epochs) plus its images at the harmonic mean of the measured rates: rates of
@@ -187,11 +187,13 @@ def fit(runs: list[dict], volume_slices: int) -> dict:
             "peak_mb": max(run["rules"].get(name, _empty())["max_rss_mb"] for run in runs),
             "cpu_s": rule["cpu_s"],
             "job_s": rule["job_s"],
+            "wall_s": rule["wall_s"],
             "bytes": rule["bytes"],
             "gpu": rule["gpu_peak_mib"] > 0,
             "fixed": name in FIXED_WORK,
         }
         for name, rule in last["rules"].items()
+        if name not in drop
     }
     rates = list(last["training_images_per_s"].values())
     trainings = [last["rules"][r] for r in FIXED_OUTPUT if r in last["rules"]]
@@ -221,11 +223,13 @@ def main() -> None:
     three = sub.add_parser("fit", help="write tact.costs' constants from collected runs")
     three.add_argument("runs", type=Path, nargs="+", help="collected runs, smaller first")
     three.add_argument("--volume-slices", type=int, required=True)
+    three.add_argument("--drop", nargs="*", default=(), help="rules not to take from the runs")
     three.add_argument("--out", type=Path, default=ROOT / "src/tact/costs.json")
     args = parser.parse_args()
     if args.command == "fit":
         runs = [json.loads(p.read_text()) for p in args.runs[:2]]
-        args.out.write_text(json.dumps(fit(runs, args.volume_slices), indent=1) + "\n")
+        constants = fit(runs, args.volume_slices, tuple(args.drop))
+        args.out.write_text(json.dumps(constants, indent=1) + "\n")
         return
     if args.command == "collect":
         args.out.write_text(json.dumps(collect(args.results, args.summary), indent=1) + "\n")

@@ -100,3 +100,20 @@ def test_costs_grow_with_the_run():
         "train_reconstruction", volume
     )
     assert len(cost_lines(small)) == 2
+
+
+def test_time_limits_grow_with_what_the_job_does():
+    """A job that goes through every test volume asks more time for a run of more labelled
+    slices, a per-volume job for a longer volume, a training for more epochs; never less than
+    the floor."""
+    from tact.costs import MIN_RUNTIME_MIN, job_runtime_min
+
+    small = RunSize(4, 800, 200, 574, None, 512, False, 10, 30, 0.8)
+    large = RunSize(131, 58_638, 448, 19_163, None, 512, False, 10, 30, 0.8)
+    for rule in ("evaluate", "consistency"):
+        assert job_runtime_min(rule, large) > job_runtime_min(rule, small) >= MIN_RUNTIME_MIN
+    assert job_runtime_min("simulate", large, 2000) > job_runtime_min("simulate", large, 200)
+    fewer = RunSize(131, 58_638, 448, 19_163, None, 512, False, 10, 3, 0.8)
+    assert job_runtime_min("train_reconstruction", large) > job_runtime_min(
+        "train_reconstruction", fewer
+    )

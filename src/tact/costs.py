@@ -41,9 +41,20 @@ BY_VOLUME = frozenset(
     ]
 )
 TRAININGS = frozenset({"train_segmentation", "train_reconstruction"})
+# What bounds each rule's time: the volume a job makes (one job per volume), or the run (jobs
+# that go through every test volume or every volume); the rest take a fixed time.
+ONE_VOLUME = frozenset({"phantom", "extract_slices", "simulate", "bm3d"})
+WHOLE_RUN = frozenset(
+    {"infer", "segment", "consistency", "evaluate", "simulation_quality", "data_overview"}
+)
 LITS_LABELLED_SHARE = 19_163 / 58_638  # LiTS' slices with liver, of all its slices
 HEADROOM = 1.5  # a request over the measured peak: volumes unlike the rehearsal's, page cache
 MIN_REQUEST_MB = 1000
+# a time limit over the measured time: the cluster's A100s and cores are slower than the
+# rehearsal's H100 and its 16 cores (a training that still hits its limit resumes from its
+# checkpoint when Snakemake retries it)
+TIME_HEADROOM = 3.0
+MIN_RUNTIME_MIN = 10
 
 
 @cache
@@ -60,6 +71,27 @@ def job_memory_mb(rule: str, volume_slices: int | None = None) -> int:
     if rule in BY_VOLUME and volume_slices:
         peak *= max(1.0, volume_slices / constants["volume_slices"])
     return max(MIN_REQUEST_MB, math.ceil(HEADROOM * peak / 100) * 100)
+
+
+def job_runtime_min(rule: str, size: RunSize, volume_slices: int | None = None) -> int:
+    """The time limit to ask for one job of ``rule`` in a run of ``size`` (``volume_slices``:
+    the volume a per-volume job makes), in minutes."""
+    constants = measured()
+    pixels = (size.image_size / constants["image_size"]) ** 2
+    c = constants["rules"].get(rule)
+    if rule in TRAININGS:
+        images = size.epochs * size.train_fraction * size.labelled * pixels
+        seconds = constants["training_start_s"] + images / constants["training_images_per_s"]
+    elif c is None:
+        return MIN_RUNTIME_MIN
+    elif rule in ONE_VOLUME:
+        seconds = c["wall_s"] * pixels * (volume_slices or size.largest_volume)
+        seconds /= constants["volume_slices"]
+    elif rule in WHOLE_RUN:
+        seconds = c["wall_s"] * pixels * size.labelled / constants["labelled_slices"]
+    else:
+        seconds = c["wall_s"]
+    return max(MIN_RUNTIME_MIN, math.ceil(TIME_HEADROOM * seconds / 60))
 
 
 @dataclass(frozen=True)

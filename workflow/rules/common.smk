@@ -9,7 +9,11 @@ _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
 
 from tact.config import load_schema, validate_config
-from tact.costs import RunSize, case_slices, cost_lines, job_memory_mb, labelled_share
+from functools import cache
+
+from tact.costs import TRAININGS as COST_TRAININGS
+from tact.costs import RunSize, case_slices, cost_lines, job_memory_mb, job_runtime_min
+from tact.costs import labelled_share
 from tact.costs import stored_slices
 from tact.costs import measured as measured_costs
 from tact.data.labels import LITS_LABELS, LabelMapping
@@ -73,6 +77,22 @@ def memory(rule_name, unmeasured_mb):
         if rule_name not in measured_costs()["rules"]:
             return unmeasured_mb * attempt
         return job_memory_mb(rule_name, job_volume_slices(wildcards)) * attempt
+
+    return request
+
+
+def minutes(rule_name, unmeasured_min):
+    """A rule's time limit in minutes: from the scale rehearsal's measurement for this run's
+    size and the job's volume (tact.costs; ``unmeasured_min`` for a rule it did not measure).
+    """
+
+    def request(wildcards):
+        if (
+            rule_name not in measured_costs()["rules"]
+            and rule_name not in COST_TRAININGS
+        ):
+            return unmeasured_min
+        return job_runtime_min(rule_name, run_size(), job_volume_slices(wildcards))
 
     return request
 
@@ -456,6 +476,7 @@ def figure(name, label, category="Figures"):
     }
 
 
+@cache
 def run_size():
     """What this run's cost depends on (tact.costs): its volumes and slices, the labelled
     slices counted in the slice stores where extracted, and its trainings."""

@@ -16,7 +16,7 @@ rule phantom:
     threads: 1
     resources:
         mem_mb=memory("phantom", 4000),
-        runtime=10,
+        runtime=minutes("phantom", 10),
     params:
         seed=phantom_seed(),
         size=config["phantom"]["size"],
@@ -45,7 +45,7 @@ rule extract_slices:
     threads: 1
     resources:
         mem_mb=memory("extract_slices", 8000),
-        runtime=30,
+        runtime=minutes("extract_slices", 30),
     params:
         image_size=config["data"]["image_size"],
         labels=LABELS.as_config(),
@@ -69,7 +69,7 @@ rule split:
     threads: 1
     resources:
         mem_mb=memory("split", 2000),
-        runtime=10,
+        runtime=minutes("split", 10),
     params:
         by=config["data"]["split"]["by"],
         test_fraction=config["data"]["split"]["test_fraction"],
@@ -104,6 +104,6 @@ rule data_overview:
     threads: 1
     resources:
         mem_mb=memory("data_overview", 4000),
-        runtime=10,
+        runtime=minutes("data_overview", 10),
     script:
         "../scripts/data_overview.py"

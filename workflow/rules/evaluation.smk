@@ -26,7 +26,7 @@ rule bm3d_sweep:
     threads: 8
     resources:
         mem_mb=memory("bm3d_sweep", 8000),
-        runtime=240,
+        runtime=minutes("bm3d_sweep", 240),
     params:
         sigmas=config["bm3d"]["sweep_sigmas"],
         n_slices=config["bm3d"]["sweep_slices"],
@@ -53,7 +53,7 @@ rule bm3d:
     threads: 4  # slices in parallel processes; the result does not depend on the count
     resources:
         mem_mb=memory("bm3d", 8000),
-        runtime=360,
+        runtime=minutes("bm3d", 360),
     params:
         sigma_psd=config["bm3d"]["sigma_psd"],
     script:
@@ -80,7 +80,7 @@ rule infer:
     threads: 4
     resources:
         mem_mb=memory("infer", 32000),
-        runtime=60,
+        runtime=minutes("infer", 60),
     params:
         network=config["reconstruction"],
         device=config["training"]["device"],
@@ -109,7 +109,7 @@ rule segment:
     threads: 4
     resources:
         mem_mb=memory("segment", 32000),
-        runtime=60,
+        runtime=minutes("segment", 60),
     params:
         segmenters=list(evaluating_segmenter_models()),
         networks=[
@@ -140,7 +140,7 @@ rule consistency:
     threads: 1
     resources:
         mem_mb=memory("consistency", 16000),
-        runtime=240,
+        runtime=minutes("consistency", 240),
     params:
         protocol=simulation_protocol(),
         backend=config["simulation"]["backend"],
@@ -171,7 +171,7 @@ rule evaluate:
     threads: 4  # test volumes in parallel processes; the result does not depend on the count
     resources:
         mem_mb=memory("evaluate", 16000),
-        runtime=240,
+        runtime=minutes("evaluate", 240),
     params:
         tolerance_mm=config["evaluation"]["nsd_tolerance_mm"],
         tumour_labels=TUMOUR_LABELS,
@@ -210,6 +210,6 @@ rule gather_metrics:
     threads: 1
     resources:
         mem_mb=memory("gather_metrics", 8000),
-        runtime=30,
+        runtime=minutes("gather_metrics", 30),
     script:
         "../scripts/gather_metrics.py"

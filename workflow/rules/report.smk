@@ -22,7 +22,7 @@ rule tables:
     threads: 1
     resources:
         mem_mb=memory("tables", 4000),
-        runtime=15,
+        runtime=minutes("tables", 15),
     params:
         with_paper=WITH_PAPER,
         fbp_filter=config["fbp"]["filter_type"],
@@ -55,7 +55,7 @@ rule slice_figures:
     threads: 1
     resources:
         mem_mb=memory("slice_figures", 8000),
-        runtime=15,
+        runtime=minutes("slice_figures", 15),
     params:
         methods=evaluated_methods(),
         image_files={name: test_image_files(name) for name in evaluated_methods()},
@@ -80,7 +80,7 @@ rule alpha_tradeoff:
     threads: 1
     resources:
         mem_mb=memory("alpha_tradeoff", 4000),
-        runtime=15,
+        runtime=minutes("alpha_tradeoff", 15),
     params:
         tumour_labels=TUMOUR_LABELS,
     script:
@@ -110,7 +110,7 @@ rule metric_correlation:
     threads: 1
     resources:
         mem_mb=memory("metric_correlation", 4000),
-        runtime=15,
+        runtime=minutes("metric_correlation", 15),
     params:
         tumour_labels=TUMOUR_LABELS,
     script:
@@ -136,6 +136,6 @@ rule training_curves:
     threads: 1
     resources:
         mem_mb=memory("training_curves", 4000),
-        runtime=15,
+        runtime=minutes("training_curves", 15),
     script:
         "../scripts/training_curves.py"

@@ -24,7 +24,7 @@ rule tune_fbp:
     threads: 8
     resources:
         mem_mb=memory("tune_fbp", 8000),
-        runtime=120,
+        runtime=minutes("tune_fbp", 120),
     params:
         protocol=simulation_protocol(),
         domain=config["simulation"]["domain"],
@@ -57,7 +57,7 @@ rule simulate:
     threads: 1
     resources:
         mem_mb=memory("simulate", 8000),
-        runtime=360,
+        runtime=minutes("simulate", 360),
     params:
         protocol=simulation_protocol(),
         domain=config["simulation"]["domain"],
@@ -98,6 +98,6 @@ rule simulation_quality:
     threads: 1
     resources:
         mem_mb=memory("simulation_quality", 8000),
-        runtime=30,
+        runtime=minutes("simulation_quality", 30),
     script:
         "../scripts/simulation_quality.py"

@@ -24,7 +24,7 @@ rule train_segmentation:
     threads: 8
     resources:
         mem_mb=memory("train_segmentation", 64000),
-        runtime=720,
+        runtime=minutes("train_segmentation", 720),
     params:
         network=lambda wildcards: network_of_segmenter(wildcards.segmenter),
         settings=segmenter_settings,
@@ -56,7 +56,7 @@ rule train_reconstruction:
     threads: 8
     resources:
         mem_mb=memory("train_reconstruction", 64000),
-        runtime=720,
+        runtime=minutes("train_reconstruction", 720),
     params:
         job=method_job,
         network=config["reconstruction"],
