@@ -117,3 +117,26 @@ def test_time_limits_grow_with_what_the_job_does():
     assert job_runtime_min("train_reconstruction", large) > job_runtime_min(
         "train_reconstruction", fewer
     )
+
+
+def test_a_case_is_counted_from_its_header_and_a_broken_one_is_left_to_its_job(tmp_path):
+    """The slices of a case come from the NIfTI header or the DICOM folder's files without
+    reading voxels; a file that cannot be read counts as unknown (None), so that the job that
+    reads it names the file and the problem, not the dry run's arithmetic."""
+    import nibabel as nib
+    import numpy as np
+
+    from tact.costs import case_slices, stored_slices
+
+    nib.save(nib.Nifti1Image(np.zeros((8, 8, 37), np.int16), np.eye(4)), tmp_path / "v.nii.gz")
+    assert case_slices(tmp_path / "v.nii.gz") == 37
+    series = tmp_path / "series"
+    series.mkdir()
+    for k in range(5):
+        (series / f"{k}.dcm").write_bytes(b"")
+    (series / ".DS_Store").write_bytes(b"")
+    assert case_slices(series) == 5
+    (tmp_path / "broken.nii").write_bytes(b"not a nifti")
+    assert case_slices(tmp_path / "broken.nii") is None
+    (tmp_path / "store.h5").write_bytes(b"\x89HDF\r\n\x1a\n truncated")
+    assert stored_slices(tmp_path / "store.h5") is None

@@ -196,3 +196,42 @@ def test_test_images_are_compressed_losslessly_and_read_a_volume_at_a_time(tmp_p
     seven = load_test_volume(path, 7)
     assert np.array_equal(seven.images, images[6:]) and list(seven.volumes) == [7] * 6
     assert len(load_test_volume(path, 5)) == 0
+
+
+def test_the_truths_skeletons_computed_once_give_the_same_tables(tmp_path):
+    """Evaluation reading the truth's skeletons from the file the workflow writes once
+    (save_truth_skeletons) gives exactly the tables of evaluation computing them itself:
+    per slice and, for a contiguous volume, in 3-D; a volume whose test slices skip one has
+    no 3-D skeleton in the file."""
+    from scipy import ndimage
+
+    from tact.evaluation import load_truth_skeletons, save_truth_skeletons
+
+    rng = np.random.default_rng(5)
+    split, labels = [], {}
+    for vid, index in ((0, np.arange(4, 12)), (1, np.arange(2, 18, 2))):
+        field = ndimage.gaussian_filter(rng.standard_normal((len(index), 48, 48)), (1, 4, 4))
+        mask = (field > 0.02).astype(np.uint8)
+        mask[field > 0.12] = 2
+        image = rng.uniform(0, 1, mask.shape).astype(np.float32)
+        spacing = np.array([0.8, 0.8, 2.0])
+        save_stack(SliceStack(vid, image, mask, index, spacing), tmp_path / f"volume-{vid}.h5")
+        split += [{"volume": vid, "slice": int(s), "split": "test"} for s in index]
+        labels[vid] = np.roll(mask, 2, axis=2)
+    pd.DataFrame(split).to_csv(tmp_path / "split.csv", index=False)
+    stores = (str(tmp_path / "volume-0.h5"), str(tmp_path / "volume-1.h5"))
+    truth = GroundTruth(stores, str(tmp_path / "split.csv"))
+    images = TestImages("fulldose", stores, str(tmp_path / "split.csv"))
+    volumes = np.concatenate([np.full(len(m), v) for v, m in labels.items()])
+    slices = np.concatenate([truth.of_volume(v)[1].slices for v in labels])
+    maps = TestSet(np.concatenate(list(labels.values())), volumes, slices)
+    save_label_sets({"g": maps, "held_out_1": maps}, tmp_path / "labels.h5")
+    save_truth_skeletons(truth, tmp_path / "skeletons.h5")
+    assert load_truth_skeletons(tmp_path / "skeletons.h5", 1).stacked is None  # not contiguous
+    computed = method_tables_from_files(images, truth, tmp_path / "labels.h5")
+    cached = method_tables_from_files(
+        images, truth, tmp_path / "labels.h5", skeletons=tmp_path / "skeletons.h5"
+    )
+    for ours, theirs in zip(computed, cached, strict=True):
+        pd.testing.assert_frame_equal(ours, theirs)
+    assert computed[1]["cldice_liver"].notna().sum() == 2  # volume 0, by both segmenters

@@ -38,6 +38,7 @@ BY_VOLUME = frozenset(
         "evaluate",
         "simulation_quality",
         "data_overview",
+        "truth_skeletons",
     ]
 )
 TRAININGS = frozenset({"train_segmentation", "train_reconstruction"})
@@ -46,6 +47,7 @@ TRAININGS = frozenset({"train_segmentation", "train_reconstruction"})
 ONE_VOLUME = frozenset({"phantom", "extract_slices", "simulate", "bm3d"})
 WHOLE_RUN = frozenset(
     {"infer", "segment", "consistency", "evaluate", "simulation_quality", "data_overview"}
+    | {"truth_skeletons"}
 )
 LITS_LABELLED_SHARE = 19_163 / 58_638  # LiTS' slices with liver, of all its slices
 HEADROOM = 1.5  # a request over the measured peak: volumes unlike the rehearsal's, page cache
@@ -168,24 +170,34 @@ def labelled_share(*, phantom: bool) -> tuple[float, str]:
     return LITS_LABELLED_SHARE, f"LiTS' share, {LITS_LABELLED_SHARE:.2f}"
 
 
-def stored_slices(store: Path) -> int:
-    """The slices of an extracted slice store (the labelled ones), read from its index."""
+def stored_slices(store: Path) -> int | None:
+    """The slices of an extracted slice store (the labelled ones), read from its index; None
+    where the store cannot be read (the job that reads it says why, in one line)."""
     import h5py
 
-    with h5py.File(store, "r") as file:
-        return len(file["slice_index"])
+    try:
+        with h5py.File(store, "r") as file:
+            return len(file["slice_index"])
+    except (OSError, KeyError):
+        return None
 
 
 def case_slices(image: Path) -> int | None:
     """The slices of a case's CT without reading its voxels: a NIfTI header's last axis, or
     the files of a DICOM series folder; None where that cannot be read (the job that reads
     the case says why, in one line)."""
+    import nibabel as nib
+
+    unreadable = (
+        OSError,
+        ValueError,
+        nib.filebasedimages.ImageFileError,
+        nib.spatialimages.HeaderDataError,
+    )
     try:
         if image.is_dir():
             return sum(1 for p in image.iterdir() if p.is_file() and not p.name.startswith("."))
-        import nibabel as nib
-
         shape = nib.load(image).shape
-    except (OSError, ValueError, nib.filebasedimages.ImageFileError):
+    except unreadable:
         return None
     return int(shape[2]) if len(shape) >= 3 else 1

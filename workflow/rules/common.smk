@@ -482,10 +482,10 @@ def run_size():
     slices counted in the slice stores where extracted, and its trainings."""
     known = [n for n in VOLUME_SLICES.values() if n]
     stores = [Path(p) for p in slice_stores()]
-    counted = all(p.exists() for p in stores)
+    stored = [stored_slices(p) if p.exists() else None for p in stores]
     labelled_from = None
-    if counted:
-        labelled = sum(stored_slices(p) for p in stores)
+    if None not in stored:
+        labelled = sum(stored)
     else:
         share, labelled_from = labelled_share(
             phantom=config["data"]["source"] == "phantom"

@@ -148,6 +148,29 @@ rule consistency:
         "../scripts/consistency.py"
 
 
+rule truth_skeletons:
+    """The skeletons of every test volume's true label maps, per slice and stacked: clDice's
+    side of the truth, the same for every method's evaluation (a volume at a time)."""
+    input:
+        stores=slice_stores(),
+        split=f"{RESULTS}/data/split.csv",
+        code=script_code("truth_skeletons.py"),
+    output:
+        f"{RESULTS}/metrics/truth_skeletons.h5",
+    log:
+        f"{LOGS}/truth_skeletons.log",
+    benchmark:
+        f"{BENCHMARKS}/truth_skeletons.tsv"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory("truth_skeletons", 8000),
+        runtime=minutes("truth_skeletons", 120),
+    script:
+        "../scripts/truth_skeletons.py"
+
+
 rule evaluate:
     """PSNR/SSIM in the ROI, consistency, and Dice, NSD, clDice per class by every segmenter,
     for one method's test images: per slice, and in 3-D per test volume (a volume per worker
@@ -157,6 +180,7 @@ rule evaluate:
         split=f"{RESULTS}/data/split.csv",
         images=test_images_of,
         labels=f"{RESULTS}/test/{{name}}.labels.h5",
+        skeletons=f"{RESULTS}/metrics/truth_skeletons.h5",
         consistency=f"{RESULTS}/metrics/consistency/{{name}}.csv",
         code=script_code("evaluate.py"),
     output:

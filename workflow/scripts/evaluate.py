@@ -14,6 +14,7 @@ def main() -> None:
         TestImages(snakemake.wildcards.name, tuple(snakemake.input.images), split),
         GroundTruth(tuple(snakemake.input.stores), split),
         snakemake.input.labels,
+        skeletons=snakemake.input.skeletons,
         consistency=pd.read_csv(snakemake.input.consistency),
         tolerance_mm=snakemake.params.tolerance_mm,
         tumour_labels=snakemake.params.tumour_labels,
