@@ -118,6 +118,7 @@ def _epoch_seconds(results: Path) -> dict[str, float]:
 
 
 PAPER_SLICES = 19_163  # LiTS' labelled slices: the paper's run
+PAPER_VOLUME_SLICES = round(58_638 / 131)  # LiTS' mean volume: what a per-volume job holds
 # what does not grow with the slices: the models' files; the sweeps' fixed number of slices
 FIXED_OUTPUT = {"train_segmentation", "train_reconstruction"}
 FIXED_WORK = {"bm3d_sweep", "tune_fbp"}
@@ -134,6 +135,17 @@ def paper_peak_mb(runs: list[dict], rule: str) -> float:
     return max(pb, pb + slope * (PAPER_SLICES - sb))
 
 
+def paper_request(runs: list[dict], rule: str) -> str:
+    """What a job of ``rule`` asks at the paper's scale (tact.costs, with the repository's
+    constants, for a volume of LiTS' mean slices), marked where the projected peak exceeds it."""
+    from tact.costs import job_memory_mb, measured
+
+    if rule not in measured()["rules"]:
+        return "declared"
+    asks = job_memory_mb(rule, PAPER_VOLUME_SLICES)
+    return f"{asks}" + (" (below the peak)" if paper_peak_mb(runs, rule) > asks else "")
+
+
 def report(runs: list[dict]) -> str:
     """docs/scale.md's table: every rule at each size, the ratio of its peak memory between
     two sizes, and the paper-scale projection (totals in proportion to the labelled slices)."""
@@ -146,11 +158,13 @@ def report(runs: list[dict]) -> str:
         "(Snakemake's benchmark `max_rss`, the job's whole process tree), peak GPU memory "
         "(the job's log), CPU seconds and output bytes of all its jobs; the last columns scale "
         f"the larger run's totals by {PAPER_SLICES:,} / {last['slices']} labelled slices "
-        "(not the trainings' model files, nor the FBP and BM3D sweeps' fixed slices).",
+        "(not the trainings' model files, nor the FBP and BM3D sweeps' fixed slices); "
+        "`paper: asks MB` is what its job requests there (tact.costs, src/tact/costs.json, "
+        f"a volume of {PAPER_VOLUME_SLICES} slices).",
         "",
         "| rule | jobs | longest job s | peak RSS MB | ratio | peak GPU MiB | CPU s | output MB "
-        "| paper: peak RSS MB | paper: output GB | paper: CPU core-h |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| paper: peak RSS MB | paper: asks MB | paper: output GB | paper: CPU core-h |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name in sorted(last["rules"]):
         each = [run["rules"].get(name, _empty()) for run in runs]
@@ -167,7 +181,7 @@ def report(runs: list[dict]) -> str:
             f"| {name} | {cells('jobs', 'd')} | {cells('wall_s', '.0f')} "
             f"| {cells('max_rss_mb', '.0f')} | {ratio} | {cells('gpu_peak_mib', 'd')} "
             f"| {cells('cpu_s', '.0f')} | {megabytes} "
-            f"| {paper_peak_mb(runs, name):.0f} "
+            f"| {paper_peak_mb(runs, name):.0f} | {paper_request(runs, name)} "
             f"| {b['bytes'] * (1 if name in FIXED_OUTPUT else scale) / 1e9:.1f} "
             f"| {b['cpu_s'] * (1 if name in FIXED_WORK else scale) / 3600:.1f} |"
         )

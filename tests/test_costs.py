@@ -54,6 +54,7 @@ def test_the_dry_run_says_the_cost_of_the_tiny_phantom(tmp_path):
         trainings=6,
         epochs=2,
         train_fraction=0.8,
+        base_channels=4,
     )
     cost = project(size)
     assert float(found[7]) == pytest.approx(cost.disk_gb, abs=0.051)

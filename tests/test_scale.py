@@ -71,6 +71,9 @@ def test_a_finished_run_is_collected_rule_by_rule(complete_phantom_run, tmp_path
     table = scale.report([collected, collected])
     row = next(line for line in table.splitlines() if line.startswith("| simulate |"))
     assert "| 1.00 |" in row  # the same run twice: its peak does not grow
+    cells = [cell.strip() for cell in row.split("|")]
+    peak, asks = float(cells[9]), cells[10]  # at paper scale: what the job asks, from costs.json
+    assert asks == "declared" or float(asks) >= peak
 
 
 @pytest.mark.slow

@@ -110,6 +110,7 @@ class RunSize:
     trainings: int  # networks trained (segmenters and reconstructions)
     epochs: int
     train_fraction: float  # of the labelled slices, the slices a training learns from
+    base_channels: int = 64  # the U-Nets' first width (the rehearsal's: the paper's 64)
 
 
 @dataclass(frozen=True)
@@ -125,12 +126,13 @@ def project(size: RunSize) -> Cost:
     constants = measured()
     pixels = (size.image_size / constants["image_size"]) ** 2  # bytes and work per slice
     per_labelled = pixels * size.labelled / constants["labelled_slices"]
+    weights = (size.base_channels / 64) ** 2  # a model's and its checkpoints' bytes
     disk = gpu_s = cpu_s = 0.0
     for rule, c in constants["rules"].items():
         if rule == "phantom" and not size.phantom:
             continue
         scale = 1.0 if c.get("fixed") else per_labelled
-        disk += c["bytes"] * (1.0 if rule in TRAININGS else per_labelled)
+        disk += c["bytes"] * (weights if rule in TRAININGS else per_labelled)
         cpu_s += c["cpu_s"] * scale
         if c["gpu"] and rule not in TRAININGS:
             gpu_s += c["job_s"] * scale

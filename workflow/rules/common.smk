@@ -502,4 +502,7 @@ def run_size():
         trainings=len(reconstruction_methods()) + len(segmenter_models()),
         epochs=config["training"]["epochs"],
         train_fraction=1 - config["data"]["split"]["test_fraction"],
+        base_channels=max(
+            config[n]["base_channels"] for n in ("segmentation", "reconstruction")
+        ),
     )
