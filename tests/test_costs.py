@@ -141,3 +141,27 @@ def test_a_case_is_counted_from_its_header_and_a_broken_one_is_left_to_its_job(t
     assert case_slices(tmp_path / "broken.nii") is None
     (tmp_path / "store.h5").write_bytes(b"\x89HDF\r\n\x1a\n truncated")
     assert stored_slices(tmp_path / "store.h5") is None
+
+
+def test_a_dry_run_with_an_unreadable_case_plans_the_run(tmp_path):
+    """A case whose header cannot be read does not break the dry run (its size is unknown:
+    the cost counts the readable cases, and a job not bound to a volume asks for the largest
+    readable one); the extraction job is the one that names the file."""
+    import nibabel as nib
+    import numpy as np
+
+    from conftest import write_config
+
+    lits = tmp_path / "LiTS"
+    lits.mkdir()
+    for vid in range(3):
+        labels = np.zeros((32, 32, 6), np.uint8)
+        labels[8:20, 8:20, 1:5] = 1
+        affine = np.diag([1.0, 1.0, 2.5, 1.0])
+        image = nib.Nifti1Image(np.full((32, 32, 6), -1000, np.int16), affine)
+        nib.save(image, lits / f"volume-{vid}.nii")
+        nib.save(nib.Nifti1Image(labels, affine), lits / f"segmentation-{vid}.nii")
+    (lits / "volume-2.nii").write_bytes(b"not a NIfTI file")
+    config = write_config(tmp_path / "c.yaml", data={"source": "lits", "lits_dir": str(lits)})
+    found = dry_run(tmp_path, config)
+    assert (int(found[1]), int(found[2])) == (3, 12)  # two readable cases of 6 slices

@@ -1,8 +1,9 @@
 """What a run costs, said before it starts and asked of the cluster job by job (issue 32).
 
 Every figure comes from the scale rehearsal (config/rehearsal.yaml, docs/scale.md): per rule,
-its largest job's peak memory, its CPU and GPU seconds and the bytes it wrote, measured at two
-sizes and kept in ``costs.json`` beside this module (``python bench/scale.py fit`` writes it).
+its largest job's peak memory, its CPU and GPU seconds and the bytes it wrote, measured at one
+size so far (two once the second is recorded) and kept in ``costs.json`` beside this module
+(``python bench/scale.py fit`` writes it).
 Nothing here is guessed from the paper.
 
 A job's memory is bounded by one volume (or one batch) whatever the size of the run, so a
@@ -136,10 +137,9 @@ def project(size: RunSize) -> Cost:
         cpu_s += c["cpu_s"] * scale
         if c["gpu"] and rule not in TRAININGS:
             gpu_s += c["job_s"] * scale
-    steps = size.trainings * size.epochs * size.labelled * size.train_fraction
-    gpu_s += (
-        steps / constants["training_images_per_s"] + size.trainings * constants["training_start_s"]
-    )
+    images = size.trainings * size.epochs * size.labelled * size.train_fraction * pixels
+    gpu_s += images / constants["training_images_per_s"]
+    gpu_s += size.trainings * constants["training_start_s"]
     memory = {r: job_memory_mb(r, size.largest_volume) for r in constants["rules"]}
     largest = max(memory.items(), key=lambda item: item[1])
     return Cost(disk / 1e9, largest, gpu_s / 3600, cpu_s / 3600)

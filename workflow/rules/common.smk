@@ -8,13 +8,12 @@ from pathlib import Path
 _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
 
-from tact.config import load_schema, validate_config
 from functools import cache
 
+from tact.config import load_schema, validate_config
 from tact.costs import TRAININGS as COST_TRAININGS
 from tact.costs import RunSize, case_slices, cost_lines, job_memory_mb, job_runtime_min
-from tact.costs import labelled_share
-from tact.costs import stored_slices
+from tact.costs import labelled_share, stored_slices
 from tact.costs import measured as measured_costs
 from tact.data.labels import LITS_LABELS, LabelMapping
 from tact.data.layouts import DicomNames, open_data_folder
@@ -98,10 +97,11 @@ def minutes(rule_name, unmeasured_min):
 
 
 def job_volume_slices(wildcards):
-    """The slices of the volume a job holds: its own volume's, else the largest volume's."""
+    """The slices of the volume a job holds: its own volume's, else the largest readable
+    volume's (None where unknown: the request is then the measured peak's)."""
     if "vid" in wildcards.keys():
         return VOLUME_SLICES.get(int(wildcards.vid))
-    return max(VOLUME_SLICES.values(), default=None)
+    return max((n for n in VOLUME_SLICES.values() if n), default=None)
 
 
 def script_code(script):
