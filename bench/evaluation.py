@@ -2,42 +2,44 @@
 and the projected wall time of the paper's test set on this machine.
 
     .venv/bin/python bench/evaluation.py [--baseline COMMIT | --baseline-source FILE]
-        [--no-baseline]
-        [--slices N] [--volumes N] [--workers N] [--json docs/benchmarks.json] [--write-docs]
+        [--no-baseline] [--slices N] [--volumes N] [--jobs N] [--workers N]
+        [--json docs/benchmarks.json] [--write-docs]
 
 The test slices are the labelled slices of a phantom volume shaped like a LiTS case (512 px of
 0.70 mm, 200 slices of 1 mm: about 144 with liver, as a LiTS case's 146), liver and tumours,
 each segmented by three "segmenters": the truth moved by a few pixels and grown or shrunk by
 one, as a trained network's map differs from the truth; the "method's" image is the full-dose
-one with noise. Measured, one process:
+one with noise. ``--volumes`` copies of it are written as the workflow writes them (slice
+stores, the method's test-image file, its label file, the split, the truth's skeletons).
 
-- ``today``: tact's evaluation of one method (:func:`tact.evaluation.method_tables`): per test
-  slice PSNR, SSIM and, by each of the three segmenters, Dice, NSD and clDice per class; per
-  test volume the same in 3-D. Seconds per test slice.
-- ``baseline``: the same per-slice work with the anatomy metrics of ``--baseline`` (default
-  88fcc03, before issue 19: edge-pixel NSD and clDice over the whole slice, no 3-D metrics),
-  loaded from git (or from ``--baseline-source`` where the checkout has no history).
-
-Then the throughput with every core (``--workers``), as the workflow runs it: ``--volumes``
-copies of the volume written as the workflow writes them (slice stores, the method's test-image
-file, its label file, the split), and one ``evaluate`` job's work
-(:func:`tact.evaluation.method_tables_from_files`) with ``--workers`` worker processes, each
-opening the volume it evaluates; the baseline's (unless ``--no-baseline``),
-measured the same way: its one process per method (the ``evaluate`` rule had one thread),
-min(11, workers) side by side. The projection: the paper's 3,833 test slices x 11 methods (three
-segmenters each) at that throughput, in minutes (``evaluation_paper_scale_minutes``).
+- Every core, as the workflow runs it: ``--jobs`` ``evaluate`` jobs side by side (default: the
+  cores over ``--workers``), as the 11 methods' jobs share a node, each one method's work over
+  every volume (:func:`tact.evaluation.method_tables_from_files`: per test slice PSNR, SSIM
+  and, by each of the three segmenters, Dice, NSD and clDice per class; per test volume the
+  same in 3-D) with ``--workers`` worker processes (the rule's 4 threads) each opening the
+  volume it evaluates. The projection (``evaluation_paper_scale_minutes``): the paper's 3,833
+  test slices x 11 methods at that throughput, plus the truth's skeletons of its test slices
+  (rule ``truth_skeletons``, once for every method) spread over the node's cores.
+- One process: seconds per test slice of one method's evaluation of one volume.
+- ``baseline`` (unless ``--no-baseline``): the per-slice work with the anatomy metrics of
+  ``--baseline`` (default 88fcc03, before issue 19: edge-pixel NSD and clDice over the whole
+  slice, no 3-D metrics), loaded from git (or from ``--baseline-source`` where the checkout has
+  no history), one process per method (its ``evaluate`` rule had one thread), min(11, cores)
+  side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
 import time
 import types
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,10 +49,10 @@ from scipy import ndimage
 from tact.data.phantom import PhantomSpec, generate_volume
 from tact.data.slices import SliceStack, save_stack
 from tact.data.units import hu_to_normalised
-from tact.evaluation import method_tables, method_tables_from_files
+from tact.evaluation import method_tables_from_files, save_truth_skeletons
 from tact.metrics.anatomy import slice_metrics
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
-from tact.parallel import in_processes
+from tact.parallel import THREAD_VARIABLES, in_processes
 from tact.roi import circular_roi
 from tact.test_sets import GroundTruth, TestImages, TestSet, save_label_sets, save_test_set
 
@@ -116,14 +118,19 @@ def test_sets(data: dict, copies: int) -> tuple:
     return tiled(data["truth"]), tiled(data["masks"]), spacing, tiled(data["image"]), labels
 
 
-def today_seconds_per_slice(data: dict) -> float:
-    truth, masks, spacing, image, labels = test_sets(data, 1)
-    method_tables(
-        "base", truth, masks, spacing, images=image, labels=labels
-    )  # warm-up: MONAI's import
+def today_seconds_per_slice(run: TestRun) -> float:
+    """One process's seconds per test slice for one method's evaluation of the run's first
+    volume, as a worker does it (from the files, the truth's skeletons read, not computed)."""
+    import monai.metrics.utils  # noqa: F401  (imported before the clock starts)
+
+    rows = run.truth.rows[run.truth.rows["volume"] == 0]
+    split = Path(run.truth.split).with_name("split-0.csv")
+    rows.assign(split="test").to_csv(split, index=False)
+    truth = GroundTruth(run.truth.stores, str(split))
+    images = TestImages(run.images.name, run.images.paths, str(split))
     start = time.perf_counter()
-    method_tables("base", truth, masks, spacing, images=image, labels=labels)
-    return (time.perf_counter() - start) / len(data["slices"])
+    method_tables_from_files(images, truth, run.labels, skeletons=run.skeletons, workers=1)
+    return (time.perf_counter() - start) / len(rows)
 
 
 def baseline_module_from(code: str, commit: str) -> types.ModuleType:
@@ -167,9 +174,22 @@ def baseline_seconds_per_slice(data: dict, anatomy: types.ModuleType) -> float:
     return (time.perf_counter() - start) / len(data["slices"])
 
 
-def write_test_run(data: dict, copies: int, root: Path) -> tuple:
+@dataclass
+class TestRun:
+    """A method's test set written as the workflow writes it (:func:`write_test_run`)."""
+
+    images: TestImages
+    truth: GroundTruth
+    labels: Path
+    skeletons: Path
+    n_slices: int
+    skeleton_s: float  # the truth's skeletons of every volume (rule truth_skeletons)
+
+
+def write_test_run(data: dict, copies: int, root: Path) -> TestRun:
     """``copies`` test volumes as the workflow stores them: a slice store per volume, the
-    method's test images (one file, as a network's), its label file and the split."""
+    method's test images (one file, as a network's), its label file, the split, and the
+    truth's skeletons (rule ``truth_skeletons``, timed)."""
     truth, masks, spacing, image, labels = test_sets(data, copies)
     stores = []
     for volume in range(copies):
@@ -183,18 +203,37 @@ def write_test_run(data: dict, copies: int, root: Path) -> tuple:
     split.to_csv(root / "split.csv", index=False)
     save_test_set(image, root / "base.h5")
     save_label_sets(labels, root / "base.labels.h5")
-    split_path = str(root / "split.csv")
-    images = TestImages("base", (str(root / "base.h5"),), split_path)
-    return images, GroundTruth(tuple(stores), split_path), root / "base.labels.h5", len(truth)
+    ground_truth = GroundTruth(tuple(stores), str(root / "split.csv"))
+    start = time.perf_counter()
+    save_truth_skeletons(ground_truth, root / "skeletons.h5")
+    skeleton_s = time.perf_counter() - start
+    images = TestImages("base", (str(root / "base.h5"),), str(root / "split.csv"))
+    return TestRun(
+        images, ground_truth, root / "base.labels.h5", root / "skeletons.h5", len(truth), skeleton_s
+    )
 
 
-def parallel_slices_per_s(data: dict, copies: int, workers: int) -> float:
-    """One evaluate job's throughput over files, ``workers`` worker processes."""
-    with tempfile.TemporaryDirectory() as root:
-        images, truth, labels, n_slices = write_test_run(data, copies, Path(root))
-        start = time.perf_counter()
-        method_tables_from_files(images, truth, labels, workers=workers)
-        return n_slices / (time.perf_counter() - start)
+def _evaluate_job(run: TestRun, workers: int) -> None:
+    """One ``evaluate`` job (one method over every test volume), as the rule runs it."""
+    method_tables_from_files(
+        run.images, run.truth, run.labels, skeletons=run.skeletons, workers=workers
+    )
+
+
+def node_slices_per_s(run: TestRun, jobs: int, workers: int) -> float:
+    """Test slices per second of ``jobs`` evaluate jobs side by side (as the methods' jobs
+    share a node), each over every volume of ``run`` with ``workers`` worker processes."""
+    spawn = multiprocessing.get_context("spawn")
+    processes = [spawn.Process(target=_evaluate_job, args=(run, workers)) for _ in range(jobs)]
+    start = time.perf_counter()
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    seconds = time.perf_counter() - start
+    if any(process.exitcode != 0 for process in processes):
+        raise RuntimeError("an evaluate job failed")
+    return jobs * run.n_slices / seconds
 
 
 def agreement(data: dict, anatomy: types.ModuleType) -> dict:
@@ -216,9 +255,9 @@ def report(r: dict) -> str:
     rows = [
         ("one process, s per test slice", "baseline_s_per_slice", "today_s_per_slice", ".3f"),
         (
-            f"every core ({r['workers']} workers), test slices per s",
+            f"every core ({r['processes']} processes), test slices per s",
             "baseline_slices_per_s_node",
-            "today_slices_per_s_node",
+            "today_slices_per_s_measured",
             ".2f",
         ),
         (
@@ -234,8 +273,12 @@ def report(r: dict) -> str:
 {r["slices"]} contiguous labelled slices of a LiTS-shaped 512 px phantom volume (0.70 mm pixels,
 1 mm slices), stored as the workflow stores them, each segmented by three segmenters (the truth
 moved, grown or shrunk); per slice PSNR and SSIM, and per segmenter Dice, NSD (2 mm) and clDice
-per class; per volume the same in 3-D (today only). Every core: one `evaluate` job's work over
-the files (`method_tables_from_files`), {r["workers"]} worker processes, each opening its volume.
+per class; per volume the same in 3-D (today only). Every core: {r["jobs"]} `evaluate` jobs side
+by side, as the methods' jobs share a node, each one method's work over every volume's files
+(`method_tables_from_files`) with {r["workers"]} worker processes (the rule's threads), the
+truth's skeletons read from the file that rule `truth_skeletons` writes once for every method
+({r["truth_skeletons_s_per_slice"]:.3f} s per test slice, one process; the projection adds them
+for the paper's test slices, spread over the node's cores).
 """
     headline = (
         "Headline (`docs/benchmarks.json`): `evaluation_paper_scale_minutes` = "
@@ -266,11 +309,11 @@ cores) side by side. Dice and clDice agree with the baseline's to
 
 
 def _scaled(r: dict) -> str:
-    if r["workers"] == r["node_cores"]:
+    if r["processes"] == r["node_cores"]:
         return ""
     return (
-        f" Measured with {r['workers']} workers, projected to {r['node_cores']} cores as"
-        f" {r['node_cores']} / {r['workers']} times the throughput (linear scaling assumed)."
+        f" Measured with {r['processes']} processes, projected to {r['node_cores']} cores as"
+        f" {r['node_cores']} / {r['processes']} times the throughput (linear scaling assumed)."
     )
 
 
@@ -278,8 +321,9 @@ def baseline_numbers(args: argparse.Namespace, data: dict, volumes: int) -> dict
     """The baseline's per-slice time and node throughput, and its agreement with today's."""
     code = baseline_code(args.baseline, args.baseline_source)
     anatomy = baseline_module_from(code, args.baseline)
-    jobs = min(PAPER_METHODS, args.workers)
-    repeats = max(1, round(volumes / args.workers))
+    cores = args.jobs * args.workers
+    jobs = min(PAPER_METHODS, cores)
+    repeats = max(1, round(volumes * args.jobs / cores))
     rate = baseline_parallel_slices_per_s(data, code, args.baseline, jobs, repeats)
     return {
         "baseline": args.baseline,
@@ -293,6 +337,13 @@ def baseline_numbers(args: argparse.Namespace, data: dict, volumes: int) -> dict
     }
 
 
+def paper_minutes(node_rate: float, skeleton_s_per_slice: float, node_cores: int) -> float:
+    """The paper's 11 methods x 3,833 test slices at ``node_rate`` (the node's), and the
+    truth's skeletons of its test slices (computed once, spread over the node's cores)."""
+    evaluate_s = PAPER_TEST_SLICES * PAPER_METHODS / node_rate
+    return (evaluate_s + skeleton_s_per_slice * PAPER_TEST_SLICES / node_cores) / 60
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -301,40 +352,45 @@ def main() -> None:
     parser.add_argument("--baseline-source", type=Path)
     parser.add_argument("--no-baseline", action="store_true", help="measure today's only")
     parser.add_argument("--slices", type=int, default=144, help="test slices per volume")
-    parser.add_argument("--workers", type=int, default=os.cpu_count())
-    parser.add_argument("--volumes", type=int, help="for the node throughput (default 2x workers)")
+    parser.add_argument("--workers", type=int, default=4, help="per job (the rule's threads)")
+    parser.add_argument("--jobs", type=int, help="evaluate jobs side by side (cores / workers)")
+    parser.add_argument("--volumes", type=int, default=8, help="test volumes per job")
     parser.add_argument("--node-cores", type=int, default=16, help="the node of the projection")
     parser.add_argument("--json", type=Path, help="merge the numbers into this file")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
+    args.jobs = args.jobs or max(1, (os.cpu_count() or 1) // args.workers)
     data = test_volume(args.slices)
-    volumes = args.volumes or 2 * args.workers
-    node_rate = parallel_slices_per_s(data, volumes, args.workers)
-    print(f"every core: {node_rate:.2f} test slices/s", flush=True)
-    import torch
-
-    torch.set_num_threads(1)  # one process is one core
-    today_s = today_seconds_per_slice(data)
-    print(f"one process: today {today_s:.3f} s/slice", flush=True)
-    scale = args.node_cores / args.workers  # 1 when measured on such a node
+    with tempfile.TemporaryDirectory() as root:
+        run = write_test_run(data, args.volumes, Path(root))
+        node_rate = node_slices_per_s(run, args.jobs, args.workers)
+        print(f"every core: {node_rate:.2f} test slices/s", flush=True)
+        os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))  # one process is one core
+        today_s = today_seconds_per_slice(run)
+        print(f"one process: today {today_s:.3f} s/slice", flush=True)
+    processes = args.jobs * args.workers
+    measured_rate = node_rate
+    node_rate *= args.node_cores / processes  # unchanged when measured on such a node
+    skeleton_s = run.skeleton_s / run.n_slices
     r = {
         "command": "python bench/evaluation.py " + " ".join(sys.argv[1:]),
         "machine": machine(),
         "date": today(),
         "baseline": None,
         "slices": len(data["slices"]),
-        "volumes": volumes,
+        "volumes": args.volumes,
+        "jobs": args.jobs,
         "workers": args.workers,
+        "processes": processes,
+        "truth_skeletons_s_per_slice": skeleton_s,
         "today_s_per_slice": today_s,
+        "today_slices_per_s_measured": measured_rate,
         "today_slices_per_s_node": node_rate,
         "node_cores": args.node_cores,
-        "evaluation_paper_scale_minutes": PAPER_TEST_SLICES
-        * PAPER_METHODS
-        / (node_rate * scale)
-        / 60,
+        "evaluation_paper_scale_minutes": paper_minutes(node_rate, skeleton_s, args.node_cores),
     }
     if not args.no_baseline:
-        r |= baseline_numbers(args, data, volumes)
+        r |= baseline_numbers(args, data, args.volumes)
         r["speedup_paper_scale"] = (
             r["baseline_paper_scale_minutes"] / r["evaluation_paper_scale_minutes"]
         )

