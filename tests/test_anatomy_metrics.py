@@ -354,6 +354,35 @@ def test_cropped_metrics_equal_whole_slice_ones_on_phantom_masks():
     assert compared >= 20
 
 
+def test_slice_metrics_equal_each_metric_on_the_whole_slice():
+    """slice_metrics computes on the box of the slice's labelled pixels: every column equals
+    its metric on the whole slice, with the truth's skeletons given or not, for slices where
+    both maps, one of them or neither hold labels."""
+    volume = generate_volume(5, PhantomSpec(size=96, n_slices=8, slice_thickness_mm=9.0))
+    spacing = volume.spacing_mm[:2]
+    empty = np.zeros_like(volume.labels[0])
+    labelled = volume.labels[volume.labels.reshape(8, -1).any(1)]
+    pairs = [(np.roll(t, (5, -7), axis=(0, 1)), t) for t in labelled]
+    pairs += [(empty, labelled[0]), (labelled[0], empty), (empty, empty)]
+    for prediction, truth in pairs:
+        rows = [
+            slice_metrics(prediction, truth, spacing, tolerance_mm=2.0),
+            slice_metrics(
+                prediction, truth, spacing, tolerance_mm=2.0, truth_skeletons=class_skeletons(truth)
+            ),
+        ]
+        expected = {"dice": paper_dice(prediction, truth)}
+        for name, label in CLASSES.items():
+            p, t, column = prediction == label, truth == label, CLASS_COLUMNS[name]
+            expected[f"dice_{column}"] = dice(p, t)
+            expected[f"nsd_{column}"] = surface_dice(p, t, spacing, 2.0)
+            expected[f"cldice_{column}"] = whole_slice_cl_dice(p, t)
+        for row in rows:
+            assert row.keys() == expected.keys()
+            for key, value in expected.items():
+                assert row[key] == pytest.approx(value, nan_ok=True), key
+
+
 def ball(spacing, centre_mm=(20.0, 16.0, 16.0), radius_mm=8.0, shape=(16, 32, 32)):
     """A ball in a (slice, row, col) grid with the given spacing in mm."""
     z, r, c = (np.indices(shape).T * np.asarray(spacing)).T

@@ -6,6 +6,7 @@
 #   docs/scripts/record_rehearsal.sh start N     start the run in its own session, return
 #   docs/scripts/record_rehearsal.sh wait N DEST wait (up to WAIT_S seconds) for it, then collect
 #                                                into DEST: rehearsal-N.json, its summary, logs
+#                                                (PARTIAL=1: collect what finished, if it has not)
 #
 # Trainings share the GPU three at a time (four, at 21 GiB each, ran out of an H100's 80 GiB),
 # two threads each (their data lives on the GPU); inference, segmentation and consistency do not
@@ -36,13 +37,17 @@ case $what in
     while [ ! -f "/tmp/$run.rc" ] && [ "$(date -u +%s)" -lt "$deadline" ]; do sleep 10; done
     mkdir -p "$dest"
     cp "/tmp/$run.log" "$dest/$run.snakemake.log"
-    if [ ! -f "/tmp/$run.rc" ]; then tail -5 "/tmp/$run.log"; echo "still running"; exit 0; fi
-    echo "exit $(cat /tmp/$run.rc), wall $(( $(stat -c %Y /tmp/$run.rc) - $(cat /tmp/$run.start) )) s"
+    if [ -f "/tmp/$run.rc" ]; then
+      echo "exit $(cat /tmp/$run.rc), wall $(( $(stat -c %Y /tmp/$run.rc) - $(cat /tmp/$run.start) )) s"
+    else  # PARTIAL=1: collect the jobs that finished (the machine goes back with the rest)
+      tail -5 "/tmp/$run.log"; echo "still running after $(( $(date -u +%s) - $(cat /tmp/$run.start) )) s"
+      [ -n "${PARTIAL:-}" ] || exit 0
+    fi
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
     snakemake "${args[@]}" --summary > "$dest/$run.summary.tsv" 2>/dev/null
     python3 bench/scale.py collect "results/$run" --summary "$dest/$run.summary.tsv" \
       --out "$dest/$run.json"
-    tar czf "$dest/$run.logs.tar.gz" "results/$run/logs" "results/$run/benchmarks" \
+    tar czf "$dest/$run.logs.tar.gz" --ignore-failed-read "results/$run/logs" "results/$run/benchmarks" \
       "results/$run/tables" "results/$run/training"
     ;;
 esac
