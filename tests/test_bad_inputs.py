@@ -269,6 +269,10 @@ BAD_SETTINGS = {
         "data.image_size: 36 is not a multiple of 8, which reconstruction.depth: 3 needs",
     ),
     "cuda_without_gpu": ({"training": {"device": "cuda"}}, "training.device: cuda"),
+    "photons_inf": (
+        {"simulation": {"photons_per_pixel": float("inf")}},
+        "simulation.photons_per_pixel: not a finite number",
+    ),
 }
 
 
@@ -289,6 +293,55 @@ def test_a_bad_setting_stops_before_any_job(tmp_path, case):
     nothing_partial(tmp_path)
     run_workflow(tmp_path, lits_config(tmp_path, root), SPLIT, check=True)  # the fix
     assert volume_ids_of_split(tmp_path) == [0, 1, 2]
+
+
+# A config file as a user writes it (issue 33): the faults PyYAML passes or Snakemake reports
+# without file or line. `default` is the file the Snakefile reads itself (config/config.yaml of
+# the working directory); Snakemake reads --configfile files before tact can, so a syntax error
+# is tested in the default file, a key given twice in both.
+BAD_CONFIG_FILES = {
+    "section_twice": (
+        "configfile",
+        "run: test\ntraining:\n  epochs: 1\ntraining:\n  epochs: 2\n",
+        4,
+    ),
+    "key_twice": (
+        "configfile",
+        "run: test\ntraining:\n  epochs: 1\n  batch_size: 4\n  epochs: 2\n",
+        5,
+    ),
+    "key_twice_default": ("default", "run: test\nseed: 1\nseed: 2\n", 3),
+    "tab": ("default", "run: test\ntraining:\n\tepochs: 1\n", 3),
+    "unclosed_bracket": ("default", "run: test\ntask_adaptive: {alphas: [0.5\n", 3),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIG_FILES))
+def test_a_bad_config_file_is_one_line_naming_the_file_and_line(tmp_path, case):
+    which, text, line = BAD_CONFIG_FILES[case]
+    good = write_config(tmp_path / "good.yaml")
+    bad = tmp_path / ("config/config.yaml" if which == "default" else "bad.yaml")
+    bad.parent.mkdir(exist_ok=True)
+    bad.write_text(text)
+    result = run_workflow(tmp_path, bad if which == "configfile" else good, "--dry-run", SPLIT)
+    assert result.returncode != 0
+    error = tact_line(result.stderr, f"{bad}:{line}: ", "")
+    assert error.startswith("tact: error: "), result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_relative_data_folder_is_said_resolved_and_a_tilde_expanded(tmp_path, monkeypatch):
+    three_cases(tmp_path)
+    relative = run_workflow(tmp_path, lits_config(tmp_path, "LiTS"), "--dry-run", SPLIT)
+    assert relative.returncode == 0, relative.stderr
+    tact_line(relative.stderr, "data.lits_dir: LiTS is relative", f"read as {tmp_path / 'LiTS'}")
+    missing = run_workflow(tmp_path, lits_config(tmp_path, "Lits"), "--dry-run", SPLIT)
+    assert missing.returncode != 0
+    tact_line(missing.stderr, f"tact: error: {tmp_path / 'Lits'}", "")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    home = run_workflow(tmp_path, lits_config(tmp_path, "~/LiTS"), "--dry-run", SPLIT)
+    assert home.returncode == 0, home.stderr
+    assert home.stdout.count("rule extract_slices:") == 3
 
 
 def test_any_alpha_and_c_in_range_make_a_valid_method_id(tmp_path):

@@ -10,7 +10,7 @@ sys.path.insert(0, _SRC)
 
 from functools import cache
 
-from tact.config import load_schema, validate_config
+from tact.config import load_schema, resolve_data_dir, validate_config
 from tact.costs import TRAININGS as COST_TRAININGS
 from tact.costs import RunSize, case_slices, cost_lines, job_memory_mb, job_runtime_min
 from tact.costs import labelled_share, stored_slices
@@ -60,6 +60,13 @@ except TactError as exc:
     _fail(exc)
 config.clear()
 config.update(_validated)
+# data.lits_dir: ~ expanded, a relative path said and made absolute
+if config["data"]["source"] == "lits":
+    config["data"]["lits_dir"], _said = resolve_data_dir(
+        config["data"]["lits_dir"], Path.cwd()
+    )
+    if _said and workflow.is_main_process:
+        print(f"tact: {_said}", file=sys.stderr)
 
 RESULTS = f"results/{config['run']}"
 LOGS = f"{RESULTS}/logs"
