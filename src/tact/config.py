@@ -124,6 +124,20 @@ def _non_finite(value: Any, where: str = "") -> str | None:
     return next((key for key in found if key), None)
 
 
+def canonical(value: Any) -> Any:
+    """``value`` with every mapping's keys in sorted order, recursively (lists keep theirs).
+
+    Snakemake decides whether a job's params changed by comparing their ``repr``, in which a
+    dict's key order shows: a config section whose keys were only reordered would rerun every
+    job that reads it. Every param comes from the validated config, so sorting it once here
+    makes each param's form depend on its value alone."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
 def resolve_data_dir(value: str, base: Path) -> tuple[str, str | None]:
     """``data.lits_dir`` as tact reads it: ``~`` expanded, a relative path joined to ``base``
     (Snakemake's working directory, set by --directory), with a line saying so: a relative
@@ -180,4 +194,4 @@ def validate_config(config: dict[str, Any], schema: dict[str, Any]) -> dict[str,
     LabelMapping.from_config(data["labels"])
     if config["phantom"]["fov_mm"][0] > config["phantom"]["fov_mm"][1]:
         raise ConfigError("phantom.fov_mm: expected [smallest, largest]")
-    return config
+    return canonical(config)
