@@ -344,6 +344,31 @@ def test_a_relative_data_folder_is_said_resolved_and_a_tilde_expanded(tmp_path, 
     assert home.stdout.count("rule extract_slices:") == 3
 
 
+def test_a_run_name_reused_with_other_data_settings_stops_before_any_job(tmp_path):
+    """Issue 33: another config under the same run name replaced the run's data in place."""
+    root = three_cases(tmp_path)
+    first = lits_config(tmp_path, root)
+    run_workflow(tmp_path, first, SPLIT, check=True)
+    stores = sorted((tmp_path / "results/test/data/slices").glob("*.h5"))
+    made = {p: p.stat().st_mtime_ns for p in [*stores, tmp_path / SPLIT]}
+    other = write_config(
+        tmp_path / "other.yaml", data={"source": "lits", "lits_dir": str(root), "image_size": 16}
+    )
+    result = run_workflow(tmp_path, other, SPLIT)
+    assert result.returncode != 0
+    line = tact_line(result.stderr, "results/test: made from other data settings", "")
+    assert "data.image_size: 32 -> 16" in line and "--config overwrite=true" in line
+    assert {p: p.stat().st_mtime_ns for p in made} == made, "nothing was rewritten"
+    nothing_partial(tmp_path)
+    # training settings are a change within the run: a job runs, no refusal
+    training = lits_config(tmp_path, root, training={"epochs": 3})
+    run_workflow(tmp_path, training, "results/test/figures/data_overview.png", check=True)
+    run_workflow(tmp_path, other, SPLIT, "--config", "overwrite=true", check=True)
+    assert all(p.stat().st_mtime_ns != made[p] for p in stores), "the data were remade"
+    run_workflow(tmp_path, other, SPLIT, check=True)  # the record now names the new settings
+    assert run_workflow(tmp_path, first, SPLIT).returncode != 0
+
+
 def test_any_alpha_and_c_in_range_make_a_valid_method_id(tmp_path):
     """alpha 0.00001 once made the id task_a1e-05, which the wildcard refused mid-run."""
     config = write_config(

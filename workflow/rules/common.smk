@@ -30,6 +30,7 @@ from tact.methods import (
     parse_method,
     task_adaptive_id,
 )
+from tact.run_data import claim_run_folder, data_settings
 from tact.stopping import stop_promptly_on_signals
 from tact.segmenters import (
     G_MODEL,
@@ -191,6 +192,10 @@ onstart:
 
         if not torch.cuda.is_available():
             _fail(NO_GPU)
+    try:  # results/{run} holds one run's data: another config's stops here (tact.run_data)
+        claim_run_folder(Path(RESULTS), data_settings(config), config["overwrite"])
+    except TactError as exc:
+        _fail(exc)
 
 
 def phantom_case(vid):
