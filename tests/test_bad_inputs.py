@@ -7,6 +7,8 @@ import errno
 import os
 import shutil
 import struct
+import subprocess
+import sys
 
 import nibabel as nib
 import numpy as np
@@ -328,6 +330,18 @@ def test_a_bad_config_file_is_one_line_naming_the_file_and_line(tmp_path, case):
     error = tact_line(result.stderr, f"{bad}:{line}: ", "")
     assert error.startswith("tact: error: "), result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_syntax_error_in_a_configfile_is_named_by_the_check_the_readme_gives(tmp_path):
+    """Snakemake reads --configfile files before tact can and names neither file nor line of a
+    syntax error; `python -m tact.config FILE` (README, When things go wrong) names both."""
+    bad = tmp_path / "my.yaml"
+    bad.write_text("run: test\ntraining:\n\tepochs: 1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "tact.config", str(bad)], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"tact: error: {bad}:3: not valid YAML"), result.stderr
 
 
 def test_a_relative_data_folder_is_said_resolved_and_a_tilde_expanded(tmp_path, monkeypatch):

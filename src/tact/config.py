@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +196,19 @@ def validate_config(config: dict[str, Any], schema: dict[str, Any]) -> dict[str,
     if config["phantom"]["fov_mm"][0] > config["phantom"]["fov_mm"][1]:
         raise ConfigError("phantom.fov_mm: expected [smallest, largest]")
     return canonical(config)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tact.config FILE...``: check config files as the workflow does. Snakemake
+    reads --configfile files itself before tact runs, and names neither file nor line for a
+    YAML syntax error in one; this names both."""
+    try:
+        check_config_files(argv)
+    except (ConfigError, OSError) as exc:
+        print(f"tact: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
