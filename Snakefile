@@ -1,8 +1,29 @@
 # tact: task-adaptive low-dose CT reconstruction (Sefercioglu et al.), end to end.
 # Quick start: README.md. Configuration keys: config/README.md.
+import os
+import sys
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
+
+# Every config file read strictly before Snakemake's own reading is used: a key given twice, or
+# a YAML syntax error in the default file, is one line naming the file and the line (Snakemake
+# keeps the last of two keys silently; files given with --configfile it reads before this runs).
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from tact.config import check_config_files
+from tact.errors import ConfigError
+
+try:
+    check_config_files(
+        [
+            *workflow.overwrite_configfiles,
+            *filter(os.path.exists, [os.path.abspath("config/config.yaml")]),
+        ]
+    )
+except ConfigError as exc:
+    sys.exit(f"tact: error: {exc}")
 
 
 configfile: "config/config.yaml"

@@ -7,6 +7,8 @@ import errno
 import os
 import shutil
 import struct
+import subprocess
+import sys
 
 import nibabel as nib
 import numpy as np
@@ -289,6 +291,108 @@ def test_a_bad_setting_stops_before_any_job(tmp_path, case):
     nothing_partial(tmp_path)
     run_workflow(tmp_path, lits_config(tmp_path, root), SPLIT, check=True)  # the fix
     assert volume_ids_of_split(tmp_path) == [0, 1, 2]
+
+
+# A config file as a user writes it (issue 33): the faults PyYAML passes or Snakemake reports
+# without file or line. `default` is the file the Snakefile reads itself (config/config.yaml of
+# the working directory); Snakemake reads --configfile files before tact can, so a syntax error
+# is tested in the default file, a key given twice in both.
+BAD_CONFIG_FILES = {
+    "section_twice": (
+        "configfile",
+        "run: test\ntraining:\n  epochs: 1\ntraining:\n  epochs: 2\n",
+        4,
+    ),
+    "key_twice": (
+        "configfile",
+        "run: test\ntraining:\n  epochs: 1\n  batch_size: 4\n  epochs: 2\n",
+        5,
+    ),
+    "key_twice_default": ("default", "run: test\nseed: 1\nseed: 2\n", 3),
+    "tab": ("default", "run: test\ntraining:\n\tepochs: 1\n", 3),
+    "unclosed_bracket": ("default", "run: test\ntask_adaptive: {alphas: [0.5\n", 3),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIG_FILES))
+def test_a_bad_config_file_is_one_line_naming_the_file_and_line(tmp_path, case):
+    which, text, line = BAD_CONFIG_FILES[case]
+    good = write_config(tmp_path / "good.yaml")
+    bad = tmp_path / ("config/config.yaml" if which == "default" else "bad.yaml")
+    bad.parent.mkdir(exist_ok=True)
+    bad.write_text(text)
+    result = run_workflow(tmp_path, bad if which == "configfile" else good, "--dry-run", SPLIT)
+    assert result.returncode != 0
+    error = tact_line(result.stderr, f"{bad}:{line}: ", "")
+    assert error.startswith("tact: error: "), result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ({"simulation": {"photons_per_pixel": float("inf")}}, "simulation.photons_per_pixel"),
+        ({"training": {"learning_rate": float("nan")}}, "training.learning_rate"),
+        ({"bm3d": {"sweep_sigmas": [0.02, float("-inf")]}}, "bm3d.sweep_sigmas[1]"),
+    ],
+)
+def test_a_non_finite_number_is_refused_naming_its_key(tmp_path, section, key):
+    """`.inf` passed the schema (JSON schema's number admits it) and failed in simulate."""
+    result = run_workflow(tmp_path, write_config(tmp_path / "c.yaml", **section), "--dry-run")
+    assert result.returncode != 0
+    tact_line(result.stderr, "tact: error: ", f"{key}: not a finite number")
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_syntax_error_in_a_configfile_is_named_by_the_check_the_readme_gives(tmp_path):
+    """Snakemake reads --configfile files before tact can and names neither file nor line of a
+    syntax error; `python -m tact.config FILE` (README, When things go wrong) names both."""
+    bad = tmp_path / "my.yaml"
+    bad.write_text("run: test\ntraining:\n\tepochs: 1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "tact.config", str(bad)], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"tact: error: {bad}:3: not valid YAML"), result.stderr
+
+
+def test_a_relative_data_folder_is_said_resolved_and_a_tilde_expanded(tmp_path, monkeypatch):
+    three_cases(tmp_path)
+    relative = run_workflow(tmp_path, lits_config(tmp_path, "LiTS"), "--dry-run", SPLIT)
+    assert relative.returncode == 0, relative.stderr
+    tact_line(relative.stderr, "data.lits_dir: LiTS is relative", f"read as {tmp_path / 'LiTS'}")
+    missing = run_workflow(tmp_path, lits_config(tmp_path, "Lits"), "--dry-run", SPLIT)
+    assert missing.returncode != 0
+    tact_line(missing.stderr, f"tact: error: {tmp_path / 'Lits'}", "")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    home = run_workflow(tmp_path, lits_config(tmp_path, "~/LiTS"), "--dry-run", SPLIT)
+    assert home.returncode == 0, home.stderr
+    assert home.stdout.count("rule extract_slices:") == 3
+
+
+def test_a_run_name_reused_with_other_data_settings_stops_before_any_job(tmp_path):
+    """Issue 33: another config under the same run name replaced the run's data in place."""
+    root = three_cases(tmp_path)
+    first = lits_config(tmp_path, root)
+    run_workflow(tmp_path, first, SPLIT, check=True)
+    stores = sorted((tmp_path / "results/test/data/slices").glob("*.h5"))
+    made = {p: p.stat().st_mtime_ns for p in [*stores, tmp_path / SPLIT]}
+    other = write_config(
+        tmp_path / "other.yaml", data={"source": "lits", "lits_dir": str(root), "image_size": 16}
+    )
+    result = run_workflow(tmp_path, other, SPLIT)
+    assert result.returncode != 0
+    line = tact_line(result.stderr, "results/test: made from other data settings", "")
+    assert "data.image_size: 32 -> 16" in line and "--config overwrite=true" in line
+    assert {p: p.stat().st_mtime_ns for p in made} == made, "nothing was rewritten"
+    nothing_partial(tmp_path)
+    # training settings are a change within the run: a job runs, no refusal
+    training = lits_config(tmp_path, root, training={"epochs": 3})
+    run_workflow(tmp_path, training, "results/test/figures/data_overview.png", check=True)
+    run_workflow(tmp_path, other, SPLIT, "--config", "overwrite=true", check=True)
+    assert all(p.stat().st_mtime_ns != made[p] for p in stores), "the data were remade"
+    run_workflow(tmp_path, other, SPLIT, check=True)  # the record now names the new settings
+    assert run_workflow(tmp_path, first, SPLIT).returncode != 0
 
 
 def test_any_alpha_and_c_in_range_make_a_valid_method_id(tmp_path):

@@ -18,10 +18,20 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from conftest import REPO, TINY_PHANTOM, PlannedJob, import_closure, rule_scripts
+from conftest import (
+    REPO,
+    TINY_PHANTOM,
+    PlannedJob,
+    import_closure,
+    planned_jobs,
+    rule_scripts,
+)
+from tact.config import load_schema, validate_config
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +60,50 @@ def run(complete_phantom_run):
 def test_nothing_is_pending_after_a_complete_run(run):
     assert run.pending(run.config("base")) == set()
     assert "Nothing to be done" in run.snakemake(run.config("base"), "--dry-run")
+
+
+def reversed_keys(value: Any) -> Any:
+    """``value`` with every mapping's keys in reverse order, recursively."""
+    if isinstance(value, dict):
+        return {key: reversed_keys(value[key]) for key in reversed(list(value))}
+    return value
+
+
+def test_reordering_the_keys_of_every_section_plans_no_job(run):
+    """Every key of the schema written out (so every rule's params are in the file), each
+    section's keys in reverse order: the same values, so nothing may rerun (issue 33)."""
+    schema = load_schema(run.checkout / "workflow/schemas/config.schema.yaml")
+    full = validate_config(yaml.safe_load(run.config("base").read_text()), schema)
+    for order in (full, reversed_keys(full)):
+        config = run.workdir / "reordered.yaml"
+        config.write_text(yaml.safe_dump(order, sort_keys=False))
+        assert "Nothing to be done" in run.snakemake(config, "--dry-run")
+
+
+def test_settings_that_cannot_change_a_result_rerun_nothing(run):
+    """Checkpoint spacing, and the device where the result is the same (this CPU machine, the
+    tiny run's `auto`, against `cpu`), leave every finished job as it is."""
+    if shutil.which("nvidia-smi"):
+        pytest.skip("on a GPU machine `auto` trains on the GPU")
+    config = run.config("placement", training={"checkpoint_every": 3, "device": "cpu"})
+    assert run.pending(config) == set()
+
+
+def test_all_makes_every_file_so_a_deleted_intermediate_is_made_again(run):
+    """`all` names every file the run makes; the measured counts deleted after the run (read
+    only by the consistency jobs, which were done) are made again by the next `all`."""
+    jobs = run.graph(run.config("base"))
+    (everything,) = [job for job in jobs if job.rule == "all"]
+    assert set().union(*(job.outputs for job in jobs)) == everything.inputs
+    counts = "results/test/sim/volume-1.counts.npz"
+    aside = run.workdir / "counts.aside"
+    shutil.move(run.workdir / counts, aside)  # a rename: its time stamp goes back with it
+    try:
+        plan = run.snakemake(run.config("base"), "--dry-run")
+    finally:
+        shutil.move(aside, run.workdir / counts)
+    (simulate,) = [job for job in planned_jobs(plan) if job.rule == "simulate"]
+    assert counts in simulate.outputs
 
 
 def test_adding_an_alpha_adds_one_training_and_what_depends_on_it(run):

@@ -7,6 +7,9 @@ users need one line naming the key, e.g. ``data.imagesize: unknown key``.
 from __future__ import annotations
 
 import copy
+import math
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,56 @@ import yaml
 
 from tact.data.labels import LabelMapping
 from tact.errors import ConfigError
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a key given twice in one mapping is an error: YAML
+    forbids it, but PyYAML (and so Snakemake) keeps the last value without a word, so a second
+    ``training:`` section would silently replace the first."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if (
+                not isinstance(key_node, yaml.ScalarNode)
+                or key_node.tag == "tag:yaml.org,2002:merge"
+            ):
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(
+                    f"{key_node.start_mark.name}:{line}: {key!r} is given twice in one section"
+                    f" (first on line {seen[key]}); YAML keeps only the last, so remove one"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_config_file(path: str | Path) -> Any:
+    """A config file read as tact reads it: one line naming the file and the line for a YAML
+    syntax error (a tab, an unclosed bracket) or a key given twice."""
+    with open(path, encoding="utf-8") as handle:
+        try:
+            return yaml.load(handle, Loader=_StrictLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f"{path}:{mark.line + 1}" if mark else str(path)
+            problem = " ".join(filter(None, (exc.context, exc.problem)))
+            if exc.context_mark and mark and exc.context_mark.line != mark.line:
+                problem += f" (from line {exc.context_mark.line + 1})"
+            raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+
+
+def check_config_files(paths: list[str | Path]) -> None:
+    """Read every config file strictly (see ``read_config_file``); raise on the first fault.
+
+    Snakemake reads them first and says neither file nor line for a syntax error, and nothing
+    for a key given twice."""
+    for path in paths:
+        read_config_file(path)
 
 
 def _fill_defaults(schema: dict[str, Any], instance: dict[str, Any]) -> None:
@@ -57,6 +110,50 @@ def _coerce(schema: dict[str, Any], value: Any) -> Any:
     return value
 
 
+def _non_finite(value: Any, where: str = "") -> str | None:
+    """The key of the first number that is infinite or NaN (YAML's .inf, .nan), if any: JSON
+    schema's ``number`` admits them, and no setting of tact means anything with one."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where or "(top level)"
+    if isinstance(value, dict):
+        children = [(f"{where}.{key}" if where else str(key), v) for key, v in value.items()]
+    elif isinstance(value, list):
+        children = [(f"{where}[{i}]", v) for i, v in enumerate(value)]
+    else:
+        return None
+    found = (_non_finite(child, key) for key, child in children)
+    return next((key for key in found if key), None)
+
+
+def canonical(value: Any) -> Any:
+    """``value`` with every mapping's keys in sorted order, recursively (lists keep theirs).
+
+    Snakemake decides whether a job's params changed by comparing their ``repr``, in which a
+    dict's key order shows: a config section whose keys were only reordered would rerun every
+    job that reads it. Every param comes from the validated config, so sorting it once here
+    makes each param's form depend on its value alone."""
+    if isinstance(value, dict):
+        return {key: canonical(value[key]) for key in sorted(value, key=str)}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    return value
+
+
+def resolve_data_dir(value: str, base: Path) -> tuple[str, str | None]:
+    """``data.lits_dir`` as tact reads it: ``~`` expanded, a relative path joined to ``base``
+    (Snakemake's working directory, set by --directory), with a line saying so: a relative
+    path read against another folder than the user's shell is an easy surprise."""
+    expanded = Path(os.path.expanduser(value))
+    if expanded.is_absolute():
+        said = None if str(expanded) == value else f"data.lits_dir: {value} read as {expanded}"
+        return str(expanded), said
+    resolved = base / expanded
+    return str(resolved), (
+        f"data.lits_dir: {value} is relative: read as {resolved}"
+        " (relative to the working directory, which --directory sets)"
+    )
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     if error.validator == "additionalProperties":
@@ -84,6 +181,9 @@ def load_schema(path: str | Path) -> dict[str, Any]:
 def validate_config(config: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     """Return a validated copy of ``config`` with defaults filled; raise ConfigError otherwise."""
     config = _coerce(schema, copy.deepcopy(config))
+    where = _non_finite(config)
+    if where:
+        raise ConfigError(f"invalid configuration: {where}: not a finite number")
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
@@ -95,4 +195,20 @@ def validate_config(config: dict[str, Any], schema: dict[str, Any]) -> dict[str,
     LabelMapping.from_config(data["labels"])
     if config["phantom"]["fov_mm"][0] > config["phantom"]["fov_mm"][1]:
         raise ConfigError("phantom.fov_mm: expected [smallest, largest]")
-    return config
+    return canonical(config)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m tact.config FILE...``: check config files as the workflow does. Snakemake
+    reads --configfile files itself before tact runs, and names neither file nor line for a
+    YAML syntax error in one; this names both."""
+    try:
+        check_config_files(argv)
+    except (ConfigError, OSError) as exc:
+        print(f"tact: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

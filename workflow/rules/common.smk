@@ -10,7 +10,7 @@ sys.path.insert(0, _SRC)
 
 from functools import cache
 
-from tact.config import load_schema, validate_config
+from tact.config import load_schema, resolve_data_dir, validate_config
 from tact.costs import TRAININGS as COST_TRAININGS
 from tact.costs import RunSize, case_slices, cost_lines, job_memory_mb, job_runtime_min
 from tact.costs import labelled_share, stored_slices
@@ -30,6 +30,7 @@ from tact.methods import (
     parse_method,
     task_adaptive_id,
 )
+from tact.run_data import claim_run_folder, data_settings
 from tact.stopping import stop_promptly_on_signals
 from tact.segmenters import (
     G_MODEL,
@@ -60,6 +61,13 @@ except TactError as exc:
     _fail(exc)
 config.clear()
 config.update(_validated)
+# data.lits_dir: ~ expanded, a relative path said and made absolute
+if config["data"]["source"] == "lits":
+    config["data"]["lits_dir"], _said = resolve_data_dir(
+        config["data"]["lits_dir"], Path.cwd()
+    )
+    if _said and workflow.is_main_process:
+        print(f"tact: {_said}", file=sys.stderr)
 
 RESULTS = f"results/{config['run']}"
 LOGS = f"{RESULTS}/logs"
@@ -184,6 +192,10 @@ onstart:
 
         if not torch.cuda.is_available():
             _fail(NO_GPU)
+    try:  # results/{run} holds one run's data: another config's stops here (tact.run_data)
+        claim_run_folder(Path(RESULTS), data_settings(config), config["overwrite"])
+    except TactError as exc:
+        _fail(exc)
 
 
 def phantom_case(vid):
@@ -266,9 +278,29 @@ def method_job(wildcards):
     return {"kind": trained.kind, "weight": trained.weight}
 
 
+# Settings that say where and how a job runs but cannot change what it makes. As params they
+# would rerun finished trainings when a user moves them to a GPU or checkpoints more often.
+PLACEMENT = ("device", "checkpoint_every")
+
+
+def untracked(value):
+    """A param that cannot change a job's result: Snakemake leaves params computed from a job's
+    input out of its rerun check (it calls them derived), so changing one reruns nothing.
+    """
+    return lambda wildcards, input: value
+
+
+def placement():
+    """training.device and training.checkpoint_every, untracked. The device is taken as
+    result-neutral: where it is not (a CPU model against a GPU one), the two differ as any
+    rerun on other hardware does, and a finished model is kept rather than retrained."""
+    return untracked({key: config["training"][key] for key in PLACEMENT})
+
+
 def train_settings(kind, defence=None):
     """The training settings a kind of training depends on (and only those)."""
-    settings = {**config["training"], "seed": config["seed"]}
+    training = {k: v for k, v in config["training"].items() if k not in PLACEMENT}
+    settings = {**training, "seed": config["seed"]}
     if kind == "segmentation":
         settings["cross_entropy"] = config["segmentation"]["cross_entropy"]
     if kind == "joint":
@@ -415,6 +447,44 @@ def all_targets():
         f"{RESULTS}/metrics/per_slice.csv",
         f"{RESULTS}/metrics/per_volume.csv",
         *report_targets(),
+        *intermediate_targets(),
+    ]
+
+
+def intermediate_targets():
+    """Every other file the run makes. Snakemake remakes a missing file only when a target
+    needs it, and the finished tables need none: an intermediate deleted after a run (the
+    measured counts, a method's test images) would come back only when some later change made
+    a step read it, as a large rerun nobody expected. As targets, they are made again by the
+    next run, as the README says."""
+    evaluated = evaluated_methods()
+    tuned, swept = bool(tuned_fbp_reading()), bool(bm3d_sigma_file())
+    phantom = (
+        [p for vid in VOLUME_IDS for p in phantom_case(vid).values()]
+        if config["data"]["source"] == "phantom"
+        else []
+    )
+    return [
+        *phantom,
+        *slice_stores(),
+        *measured_counts(),
+        *([f"{RESULTS}/physics/fbp_tuning.csv", tuned_fbp_reading()] if tuned else []),
+        f"{RESULTS}/figures/simulation_example.png",
+        *([f"{RESULTS}/baselines/bm3d_sweep.csv", bm3d_sigma_file()] if swept else []),
+        *bm3d_volumes(),
+        *expand(f"{RESULTS}/test/{{m}}.h5", m=reconstruction_methods()),
+        *expand(f"{RESULTS}/test/{{n}}.labels.h5", n=evaluated),
+        *expand(f"{RESULTS}/metrics/consistency/{{n}}.csv", n=evaluated),
+        *expand(
+            f"{RESULTS}/metrics/per_method/{{n}}{{k}}.csv",
+            n=evaluated,
+            k=["", ".volumes"],
+        ),
+        f"{RESULTS}/metrics/truth_skeletons.h5",
+        *expand(
+            f"{RESULTS}/training/{{m}}.csv",
+            m=[*segmenter_models(), *reconstruction_methods()],
+        ),
     ]
 
 

@@ -83,7 +83,7 @@ rule infer:
         runtime=minutes("infer", 60),
     params:
         network=config["reconstruction"],
-        device=config["training"]["device"],
+        device=untracked(config["training"]["device"]),
     script:
         "../scripts/infer.py"
 
@@ -116,7 +116,7 @@ rule segment:
             network_of_segmenter(model)
             for model in evaluating_segmenter_models().values()
         ],
-        device=config["training"]["device"],
+        device=untracked(config["training"]["device"]),
     script:
         "../scripts/segment.py"
 

@@ -28,6 +28,7 @@ rule train_segmentation:
     params:
         network=lambda wildcards: network_of_segmenter(wildcards.segmenter),
         settings=segmenter_settings,
+        placement=placement(),
         checkpoint=f"{RESULTS}/checkpoints/{{segmenter}}.ckpt",
     script:
         "../scripts/train_segmentation.py"
@@ -62,6 +63,7 @@ rule train_reconstruction:
         network=config["reconstruction"],
         segmenter_network=network_of_segmenter(G_MODEL),  # g and every defence segmenter
         settings=reconstruction_settings,
+        placement=placement(),
         checkpoint=f"{RESULTS}/checkpoints/{{method}}.ckpt",
     script:
         "../scripts/train_reconstruction.py"

@@ -17,7 +17,7 @@ def main() -> None:
             network=NetworkSettings(**params.network),
             segmenter_network=NetworkSettings(**params.segmenter_network),
         ),
-        TrainSettings(**params.settings),
+        TrainSettings(**params.settings, **params.placement),
         store_paths=snakemake.input.stores,
         split_path=snakemake.input.split,
         model_path=snakemake.output.model,

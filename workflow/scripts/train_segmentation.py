@@ -13,7 +13,7 @@ def main() -> None:
     sims = list(snakemake.input.sims)
     train_from_files(
         Job("segmentation", network=NetworkSettings(**params.network), lowdose_copies=bool(sims)),
-        TrainSettings(**params.settings),
+        TrainSettings(**params.settings, **params.placement),
         store_paths=snakemake.input.stores,
         split_path=snakemake.input.split,
         model_path=snakemake.output.model,
