@@ -118,23 +118,40 @@ def test_slices_are_ordered_by_position_not_by_file_name_or_instance_number(tmp_
     np.testing.assert_array_equal(as_slices(data, affine), slices)
 
 
-def test_rescale_slope_and_intercept_of_each_file_are_applied(tmp_path):
+def test_the_series_rescale_slope_and_intercept_are_applied(tmp_path):
     slices = write(tmp_path / "series", rescale=(0.5, -1000.0))
     assert pydicom.dcmread(tmp_path / "series/slice-0001.dcm").RescaleSlope == 0.5
     data, affine = read_series(tmp_path / "series")
     np.testing.assert_array_equal(as_slices(data, affine), slices)
 
-    def own_rescale(k: int, ds: Dataset) -> None:  # the same HU, stored differently per file
-        stored = ds.pixel_array.astype(np.int32)
-        if k % 2:
-            stored, ds.RescaleSlope = stored * 2, "0.25"
-        else:
-            stored, ds.RescaleIntercept = stored + 10, "-1005"
-        ds.PixelData = stored.astype(ds.pixel_array.dtype).tobytes()
 
-    edit_each(tmp_path / "series", own_rescale)
-    data, affine = read_series(tmp_path / "series")
-    np.testing.assert_array_equal(as_slices(data, affine), slices)
+def drop_rescale(ds: Dataset) -> None:
+    del ds.RescaleSlope, ds.RescaleIntercept
+
+
+def other_intercept(ds: Dataset) -> None:  # the same HU, stored with another intercept
+    ds.PixelData = (ds.pixel_array.astype(np.int32) + 10).astype(ds.pixel_array.dtype).tobytes()
+    ds.RescaleIntercept = "-1034"
+
+
+def signed(ds: Dataset) -> None:  # stored values read as two's complement
+    ds.PixelRepresentation = 1
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (drop_rescale, "RescaleSlope: 1 in 6 slices, absent in 1 (slice-0004.dcm)"),
+        (other_intercept, "RescaleIntercept: -1024 in 6 slices, -1034 in 1 (slice-0004.dcm)"),
+        (signed, "PixelRepresentation: 0 in 6 slices, 1 in 1 (slice-0004.dcm)"),
+    ],
+)
+def test_files_that_disagree_on_what_changes_their_values_are_named(tmp_path, change, problem):
+    """Issue 33: a file without the rescale tags was read with slope 1, intercept 0 (1024 HU
+    off, exit 0); one file's own tags are never applied where the series disagrees."""
+    write(tmp_path, rescale=(1.0, -1024.0))
+    edit_each(tmp_path, one_file(change))
+    expect_error(tmp_path, "its files disagree on " + problem)
 
 
 def test_a_label_series_without_rescale_tags_reads_as_stored(tmp_path):
@@ -225,8 +242,8 @@ def test_a_gantry_tilt_is_kept_as_reconstructed_with_a_warning_then_refused(tmp_
 
 
 def enhanced_ct(single: Path, path: Path, order: list[int]) -> None:
-    """One multi-frame file of the single-frame series' slices, frames in `order`, each frame
-    stored with its own intercept (per-frame groups) and the geometry in the shared groups."""
+    """One multi-frame file of the single-frame series' slices, frames in `order`, each frame's
+    rescale in its per-frame groups and the geometry in the shared groups."""
     sources = [pydicom.dcmread(p) for p in sorted(single.glob("slice-*.dcm"))]
     first = sources[0]
     ds = Dataset()
@@ -251,16 +268,16 @@ def enhanced_ct(single: Path, path: Path, order: list[int]) -> None:
     shared.PlaneOrientationSequence, shared.PixelMeasuresSequence = [orientation], [measures]
     ds.SharedFunctionalGroupsSequence = [shared]
     frames, pixels = [], []
-    for f, k in enumerate(order):
+    for k in order:
         position, transform, frame = Dataset(), Dataset(), Dataset()
         position.ImagePositionPatient = sources[k].ImagePositionPatient
         transform.RescaleSlope = sources[k].RescaleSlope
-        transform.RescaleIntercept = str(float(sources[k].RescaleIntercept) - f)
+        transform.RescaleIntercept = sources[k].RescaleIntercept
         transform.RescaleType = "HU"
         frame.PlanePositionSequence = [position]
         frame.PixelValueTransformationSequence = [transform]
         frames.append(frame)
-        pixels.append(sources[k].pixel_array + f)
+        pixels.append(sources[k].pixel_array)
     ds.PerFrameFunctionalGroupsSequence = frames
     ds.PixelData = np.stack(pixels).astype(first.pixel_array.dtype).tobytes()
     ds.save_as(path, enforce_file_format=True)

@@ -30,6 +30,7 @@ Hidden files (names starting with a dot, as a killed writer's temporary files) a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -220,6 +221,65 @@ def _check_same_geometry(folder: Path, frames: list[_Frame]) -> None:
                 )
 
 
+def _shown(value: object) -> str:
+    """A value-changing tag's value as compared and shown: 1 and "1.0" alike, "absent"."""
+    if value is None or value == "":
+        return "absent"
+    try:
+        return f"{float(value):g}"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _digest(item: Dataset) -> str:
+    """A short fingerprint of a lookup table, to tell two tables apart in a message."""
+    return hashlib.sha1(repr(item).encode()).hexdigest()[:8]
+
+
+def _value_tags(frame: _Frame) -> dict[str, str]:
+    """What turns a slice's stored numbers into its values, each as :func:`_shown` gives it."""
+    ds, index = frame.ds, frame.index
+    table = ds.get("ModalityLUTSequence")
+    return {
+        "RescaleSlope": _shown(
+            _value(ds, index, "PixelValueTransformationSequence", "RescaleSlope")
+        ),
+        "RescaleIntercept": _shown(
+            _value(ds, index, "PixelValueTransformationSequence", "RescaleIntercept")
+        ),
+        "ModalityLUTSequence": "absent" if not table else f"table {_digest(table[0])}",
+        "PixelRepresentation": _shown(ds.get("PixelRepresentation")),
+        "BitsStored": _shown(ds.get("BitsStored")),
+    }
+
+
+def _few(labels: list[str]) -> str:
+    """Up to five file names for a message, '...' for the rest."""
+    return ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+
+
+def _check_same_values(folder: Path, frames: list[_Frame]) -> None:
+    """Every slice must store its values alike: a file without the rescale tags (read with
+    slope 1, intercept 0) or with its own would be a slice 1024 HU off that no later check
+    sees, so a series that disagrees stops, naming the files that differ."""
+    tags = [_value_tags(frame) for frame in frames]
+    for name in tags[0]:
+        groups: dict[str, list[str]] = {}
+        for frame, values in zip(frames, tags, strict=True):
+            groups.setdefault(values[name], []).append(frame.label)
+        if len(groups) == 1:
+            continue
+        (usual, common), *others = sorted(groups.items(), key=lambda item: -len(item[1]))
+        differing = "; ".join(
+            f"{value} in {len(labels)} ({_few(labels)})" for value, labels in others
+        )
+        raise InputDataError(
+            folder,
+            f"its files disagree on {name}: {usual} in {len(common)} slices, {differing}; a"
+            " series must store its values alike (fix or remove the files that differ)",
+        )
+
+
 def _mm(value: float) -> str:
     """A position or distance in a message: 45.0, 0.625, -12.5."""
     text = f"{value + 0.0:.3f}".rstrip("0")
@@ -342,6 +402,7 @@ def read_series(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
     _check_one_series(folder, images)
     frames = [frame for path, ds in images for frame in _frames(path, ds)]
     _check_same_geometry(folder, frames)
+    _check_same_values(folder, frames)
     frames, normal, step = _stack(folder, frames)
     rows, cols = frames[0].shape
     data = np.empty((cols, rows, len(frames)), dtype=np.float64)
