@@ -13,7 +13,12 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import EnhancedCTImageStorage, ExplicitVRLittleEndian, JPEGLSLossless
+from pydicom.uid import (
+    EnhancedCTImageStorage,
+    ExplicitVRLittleEndian,
+    JPEGLSLossless,
+    MediaStorageDirectoryStorage,
+)
 
 from tact.data.dicom import is_dicom, read_series, write_series
 from tact.data.labels import LabelMapping
@@ -399,3 +404,29 @@ def test_per_structure_masks_as_dicom_series_or_nifti_files(tmp_path):
     assert_same_volume(read_case(Case(3, image, masks), by_name), reference)
     with pytest.raises(InputDataError, match="one mask per structure"):
         read_case(Case(3, image, masks))  # the default mapping gives label values
+
+
+def dicomdir(path: Path) -> None:
+    """A DICOMDIR as a DICOM medium holds it: an index, no image."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = MediaStorageDirectoryStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.FileSetID = "TACT"
+    ds.save_as(path, enforce_file_format=True)
+
+
+def test_a_dicomdir_and_a_broken_unused_structure_leave_the_masks_read(tmp_path):
+    """Issue 33: a DICOMDIR beside the structure folders made them one label-map series, and a
+    broken bone/ that data.labels does not use stopped the case."""
+    nifti, image, _ = phantom_case(tmp_path)
+    volume = generate_volume(3, PhantomSpec(size=64, n_slices=8, slice_thickness_mm=5.0))
+    _, structures = write_dicom_case(volume, tmp_path / "ircad", 3, structures=True)
+    dicomdir(structures / "DICOMDIR")
+    (structures / "bone").mkdir()
+    (structures / "bone/slice-0001.dcm").write_bytes(bytes(128) + b"DICM\x02\x00")  # cut short
+    by_name = LabelMapping(liver=("liver",), tumour=("tumour",))
+    assert_same_volume(read_case(Case(3, image, structures), by_name), read_case(nifti))
+    with pytest.raises(InputDataError, match=r"labels/bone: holds no DICOM image file"):
+        read_case(Case(3, image, structures), LabelMapping(liver=("liver",), tumour=("b*",)))

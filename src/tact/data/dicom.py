@@ -42,7 +42,12 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, pixel_array
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import (
+    CTImageStorage,
+    ExplicitVRLittleEndian,
+    MediaStorageDirectoryStorage,
+    generate_uid,
+)
 
 from tact.data.orientation import MAX_OBLIQUE_DEGREES
 from tact.errors import InputDataError
@@ -93,6 +98,24 @@ def is_dicom(path: str | Path) -> bool:
             return f.read(4) == b"DICM"
     except PermissionError as exc:
         raise InputDataError(path, "permission denied: tact may not read it (chmod a+r)") from exc
+
+
+def _is_dicomdir(path: Path) -> bool:
+    """A DICOMDIR: the index of a DICOM medium, not an image (its file meta says so)."""
+    try:
+        meta = pydicom.filereader.read_file_meta_info(path)
+    except Exception:  # unreadable here: the series reader names it
+        return False
+    return meta.get("MediaStorageSOPClassUID") == MediaStorageDirectoryStorage
+
+
+def holds_dicom_images(folder: Path) -> bool:
+    """Whether ``folder`` holds DICOM files itself (a series), a DICOMDIR not counted: at the
+    top of a folder of per-structure masks it would make the folder look like one series."""
+    return any(
+        p.is_file() and not p.name.startswith(".") and is_dicom(p) and not _is_dicomdir(p)
+        for p in folder.iterdir()
+    )
 
 
 def _read_header(path: Path) -> Dataset | None:

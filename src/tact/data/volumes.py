@@ -28,10 +28,9 @@ import numpy as np
 from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
-from tact.data.dicom import is_dicom, read_series
+from tact.data.dicom import holds_dicom_images, read_series
 from tact.data.labels import LITS_LABELS, LabelMapping
-from tact.data.layouts import Case
-from tact.data.names import is_nifti, nifti_stem
+from tact.data.layouts import Case, structure_entries, structure_name
 from tact.data.orientation import MAX_OBLIQUE_DEGREES, ras_to_radiological
 from tact.errors import InputDataError
 
@@ -159,28 +158,26 @@ def _load_image(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _load_labels(case: Case, mapping: LabelMapping) -> tuple[np.ndarray, np.ndarray, Path]:
-    """The case's labels as tact's classes in RAS+ order, their affine, and their path."""
+    """The case's labels as tact's classes in RAS+ order, their affine, and their path. Of
+    per-structure masks only those data.labels names are read: an unused broken one (bone/)
+    must not stop the case."""
     path = case.labels
-    if path.is_file() or any(is_dicom(p) for p in path.iterdir() if p.is_file()):
+    entries = structure_entries(path)
+    if not entries:
+        if path.is_dir() and not holds_dicom_images(path):
+            raise InputDataError(path, "holds no label map and no per-structure mask")
         raw, affine = _to_canonical(*_load_image(path))
         return mapping.label_map(raw, path), affine, path
-    entries = [
-        e
-        for e in sorted(path.iterdir())
-        if not e.name.startswith(".") and (e.is_dir() or is_nifti(e))
-    ]
-    if not entries:
-        raise InputDataError(path, "holds no label map and no per-structure mask")
-    grids = {entry: _to_canonical(*_load_image(entry)) for entry in entries}
+    names = mapping.used_structures([structure_name(e) for e in entries], path)
+    used = [e for e in entries if structure_name(e) in names]
+    for entry in sorted(set(entries) - set(used)):
+        log.info("%s: not read, data.labels does not name it", entry)
+    grids = {entry: _to_canonical(*_load_image(entry)) for entry in used}
     first, (first_mask, first_affine) = next(iter(grids.items()))
     for entry, (mask, affine) in grids.items():
         _check_same_grid(entry, mask, affine, first, first_mask.shape, first_affine)
-    masks = {_structure_name(entry): mask for entry, (mask, _) in grids.items()}
+    masks = {structure_name(entry): mask for entry, (mask, _) in grids.items()}
     return mapping.structures(masks, path), first_affine, path
-
-
-def _structure_name(entry: Path) -> str:
-    return entry.name if entry.is_dir() else nifti_stem(entry)
 
 
 def _check_same_grid(
