@@ -20,7 +20,8 @@ from pydicom.uid import (
     MediaStorageDirectoryStorage,
 )
 
-from tact.data.dicom import is_dicom, read_series, write_series
+from tact.data.dicom import is_dicom, read_series
+from tact.data.dicom_writing import write_series
 from tact.data.labels import LabelMapping
 from tact.data.layouts import Case
 from tact.data.orientation import ras_to_radiological
