@@ -129,6 +129,24 @@ def files_under(root: Path) -> Iterator[Path]:
         yield from (Path(folder) / name for name in sorted(files))
 
 
+def case_files(case: Case) -> list[Path]:
+    """Every file a case's extraction reads: a NIfTI file itself, every file of a DICOM folder
+    (the masks' subfolders too; hidden files are not read).
+
+    Why the files and not a manifest of their sizes and times that tact writes: Snakemake
+    judges a folder input by the folder's own time, which an edit of a file in place (pydicom's
+    ``save_as``, a mask copied over another) does not change. Given the files, Snakemake's own
+    checks see each edit (a file newer than the slice store) and a file added or removed (the
+    set of inputs changed). A manifest would have to be rewritten at every start of the
+    workflow to be current, a write during a dry run, for the same stat of every file."""
+    return [
+        path
+        for part in (case.image, case.labels)
+        for path in (files_under(part) if part.is_dir() else [part])
+        if not any(name.startswith(".") for name in path.relative_to(part).parts)
+    ]
+
+
 def check_listed(path: Path, kind: str = "file") -> Path:
     """What the listing shows: a link that points nowhere, an entry tact may not read."""
     if not path.exists():
