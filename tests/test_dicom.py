@@ -16,6 +16,7 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import (
     EnhancedCTImageStorage,
     ExplicitVRLittleEndian,
+    JPEG2000Lossless,
     JPEGLSLossless,
     MediaStorageDirectoryStorage,
 )
@@ -360,6 +361,26 @@ def test_pixel_data_that_pydicom_cannot_decode_names_the_file_and_its_compressio
     with pytest.raises(InputDataError, match="JPEG-LS") as caught:
         read_series(tmp_path)
     assert caught.value.path == path and "\n" not in str(caught.value)
+
+
+def test_data_that_is_not_what_its_transfer_syntax_says_is_one_line_without_install_advice(
+    tmp_path,
+):
+    """Issue 33: JPEG 2000 by its transfer syntax, raw pixels inside: the decoder pydicom has
+    (Pillow) fails; the message said 'install a decoder plugin' above the plugin's lines."""
+    write(tmp_path)
+    path = tmp_path / "slice-0002.dcm"
+    ds = pydicom.dcmread(path)
+    ds.file_meta.TransferSyntaxUID = JPEG2000Lossless
+    ds.PixelData = encapsulate([ds.PixelData])
+    ds["PixelData"].VR = "OB"
+    ds.save_as(path)
+    with pytest.raises(InputDataError) as caught:
+        read_series(tmp_path)
+    message = str(caught.value)
+    assert caught.value.path == path and "\n" not in message
+    assert "its pixel data is not valid JPEG 2000 Image Compression (Lossless Only)" in message
+    assert "pillow: cannot identify image file" in message and "install" not in message
 
 
 # ---- a DICOM case through tact's reader: CT and labels in either format --------------------

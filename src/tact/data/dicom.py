@@ -40,8 +40,9 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
-from pydicom.pixels import apply_modality_lut, pixel_array
+from pydicom.pixels import apply_modality_lut, get_decoder, pixel_array
 from pydicom.uid import (
+    UID,
     MediaStorageDirectoryStorage,
 )
 
@@ -385,15 +386,33 @@ def _decode(path: Path, ds: Dataset) -> np.ndarray:
     try:
         pixels = pixel_array(path)
     except Exception as exc:  # missing decoder plugin, damaged data: pydicom varies the kind
-        reason = _reason(exc)
-        if syntax is not None and syntax.is_compressed:
-            raise InputDataError(
-                path,
-                f"its pixel data is compressed as {syntax.name} ({syntax}), which pydicom cannot"
-                f" decode here ({reason}); decompress the series or install a decoder plugin",
-            ) from exc
-        raise InputDataError(path, f"its pixel data cannot be decoded ({reason})") from exc
+        raise InputDataError(path, _undecodable(syntax, exc)) from exc
     return pixels.reshape(-1, *pixels.shape[-2:])
+
+
+def _has_decoder(syntax: UID) -> bool:
+    """Whether pydicom has a working decoder plugin for ``syntax`` here."""
+    try:
+        return get_decoder(syntax).is_available
+    except NotImplementedError:  # a transfer syntax pydicom has no decoder for at all
+        return False
+
+
+def _undecodable(syntax: UID | None, exc: Exception) -> str:
+    """Why pixel data failed to decode, in one line: no decoder here (install one), or a
+    decoder that failed (the data is not what the transfer syntax says, or is damaged)."""
+    if syntax is None or not syntax.is_compressed:
+        return f"its pixel data cannot be decoded ({_reason(exc)})"
+    if not _has_decoder(syntax):
+        return (
+            f"its pixel data is compressed as {syntax.name} ({syntax}), which pydicom cannot"
+            f" decode here ({_reason(exc)}); decompress the series or install a decoder plugin"
+        )
+    said = "; ".join(line.strip() for line in str(exc).splitlines()[1:]) or _reason(exc)
+    return (
+        f"its pixel data is not valid {syntax.name}, as its transfer syntax ({syntax}) says:"
+        f" the decoder failed ({said}); the file is damaged or mislabelled"
+    )
 
 
 def _affine(first: _Frame, normal: np.ndarray, step: float) -> np.ndarray:
