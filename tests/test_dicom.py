@@ -452,3 +452,16 @@ def test_a_dicomdir_and_a_broken_unused_structure_leave_the_masks_read(tmp_path)
     assert_same_volume(read_case(Case(3, image, structures), by_name), read_case(nifti))
     with pytest.raises(InputDataError, match=r"labels/bone: holds no DICOM image file"):
         read_case(Case(3, image, structures), LabelMapping(liver=("liver",), tumour=("b*",)))
+
+
+def test_an_mr_series_given_as_the_ct_is_named_as_mr(tmp_path):
+    """Issue 33: it was refused with advice about the rescale intercept, or, with values that
+    look like HU, read as a CT."""
+    _, image, labels = phantom_case(tmp_path)
+    edit_each(image, lambda k, ds: setattr(ds, "Modality", "MR"))
+    with pytest.raises(InputDataError) as caught:
+        read_case(Case(3, image, labels))
+    assert str(caught.value) == (
+        f"{image}: its Modality is MR ('tact phantom'), not CT: tact reads CT in HU; point"
+        " data.dicom.image at the CT series"
+    )

@@ -160,6 +160,19 @@ def _check_one_series(folder: Path, images: list[tuple[Path, Dataset]]) -> None:
         )
 
 
+def _check_modality(folder: Path, ds: Dataset, modality: str) -> None:
+    """An MR or PET series given as the CT has no HU: say so, not that its values look odd
+    (a series without the tag is read, and its values checked)."""
+    found = str(ds.get("Modality") or "")
+    if found and found.upper() != modality:
+        described = f" ('{ds.get('SeriesDescription')}')" if ds.get("SeriesDescription") else ""
+        raise InputDataError(
+            folder,
+            f"its Modality is {found}{described}, not {modality}: tact reads CT in HU; point"
+            " data.dicom.image at the CT series",
+        )
+
+
 def _value(ds: Dataset, frame: int, group: str, keyword: str) -> object:
     """A frame's attribute from its functional group (per-frame, then shared), else top level."""
     for groups_name, index in (
@@ -426,15 +439,18 @@ def _affine(first: _Frame, normal: np.ndarray, step: float) -> np.ndarray:
     return LPS_TO_RAS @ lps
 
 
-def read_series(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def read_series(folder: str | Path, modality: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read the one DICOM image series in `folder` -> (data, affine).
 
     ``data`` is float64, modality LUT applied (HU for CT), axes (column, row, slice) with
     slices sorted along their normal; ``affine`` maps those indices to RAS+ mm, as nibabel's.
+    With ``modality`` (``CT``), a series that says it is another is refused.
     """
     folder = Path(folder)
     images = _read_headers(folder)
     _check_one_series(folder, images)
+    if modality is not None:
+        _check_modality(folder, images[0][1], modality)
     frames = [frame for path, ds in images for frame in _frames(path, ds)]
     _check_same_geometry(folder, frames)
     _check_same_values(folder, frames)

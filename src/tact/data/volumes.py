@@ -204,7 +204,9 @@ def _check_same_grid(
 
 def read_case(case: Case, labels: LabelMapping = LITS_LABELS) -> CanonicalVolume:
     """Load, validate and canonicalise one case; raise InputDataError naming the bad file."""
-    image, image_affine = _load_image(case.image)
+    image, image_affine = (
+        read_series(case.image, "CT") if case.image.is_dir() else _load(case.image)
+    )
     hu = image.astype(np.float32)
     del image
     mask, mask_affine, mask_path = _load_labels(case, labels)
