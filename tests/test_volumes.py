@@ -145,6 +145,23 @@ def test_affine_mismatch(tmp_path):
     expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", "affine does not match")
 
 
+def test_mask_positions_rounded_below_a_voxel_are_one_grid_and_a_refusal_gives_the_distance(
+    tmp_path,
+):
+    """Issue 33: a mask 0.01 mm off (an export's rounding) was refused, printing two matrices
+    that looked equal; 0.5 mm off (more than a tenth of a 0.8 mm voxel) is refused."""
+    write_case(tmp_path, 0)
+    _, labels = make_case(0)
+    affine = ras_affine()
+    affine[:3, 3] += [0.01, 0.0, -0.005]
+    write_nifti(tmp_path / "segmentation-0.nii", labels, affine)
+    np.testing.assert_array_equal(read_case(_pair(tmp_path)).labels.max(), 2)
+    affine[:3, 3] += [0.5, 0.0, 0.0]
+    write_nifti(tmp_path / "segmentation-0.nii", labels, affine)
+    message = expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", "affine does not")
+    assert "its voxels lie up to 0.51 mm from volume-0.nii's" in message and "\n" not in message
+
+
 @pytest.mark.parametrize("bad_value", [3, 255, 1.5])
 def test_labels_outside_lits_set(tmp_path, bad_value):
     write_case(tmp_path, 0)

@@ -18,6 +18,7 @@ nearest axes without resampling: with a warning in the job's log up to
 
 from __future__ import annotations
 
+import itertools
 import logging
 import zlib
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from tact.errors import InputDataError
 
 log = logging.getLogger(__name__)
 
-AFFINE_TOLERANCE_MM = 1e-3
+GRID_ROUNDING_VOXELS = 0.1  # grids whose voxels lie closer than this (in voxels) are one
 OBLIQUE_NOTE_DEGREES = 0.01
 VOXEL_MM = (0.05, 50.0)  # plausible voxel sizes of a CT volume
 # HU plausibility, over the voxels inside the field of view (padding outside it excluded).
@@ -188,17 +189,21 @@ def _check_same_grid(
     shape: tuple[int, ...],
     ref_affine: np.ndarray,
 ) -> None:
-    """Image and labels must share one voxel grid."""
+    """Image and labels must share one voxel grid; positions that differ by the rounding of
+    an export (0.01 mm), well below a voxel, are one grid."""
     if data.shape != shape:
         raise InputDataError(
             path, f"shape {data.shape} does not match {reference.name} shape {shape}"
         )
-    if not np.allclose(affine, ref_affine, rtol=0, atol=AFFINE_TOLERANCE_MM):
+    corners = np.array([[*c, 1.0] for c in itertools.product(*[(0, n - 1) for n in shape])]).T
+    apart = float(np.max(np.linalg.norm(((affine - ref_affine) @ corners)[:3], axis=0)))
+    allowed = GRID_ROUNDING_VOXELS * float(np.min(nib.affines.voxel_sizes(ref_affine)))
+    if apart > allowed:
         raise InputDataError(
             path,
-            f"affine does not match {reference.name} (image and mask must share one geometry):\n"
-            f"{np.array2string(affine, precision=4)}\nvs\n"
-            f"{np.array2string(ref_affine, precision=4)}",
+            f"affine does not match {reference.name}: its voxels lie up to {apart:.3g} mm from"
+            f" {reference.name}'s (rounding up to {allowed:.3g} mm, a tenth of a voxel, is"
+            " accepted); image and mask must share one geometry",
         )
 
 
