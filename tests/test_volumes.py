@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import make_case, ras_affine, write_case, write_nifti
+from tact.data.labels import LabelMapping
 from tact.data.layouts import Case, discover_cases
 from tact.data.volumes import read_case
 from tact.errors import InputDataError
@@ -162,14 +163,39 @@ def test_mask_positions_rounded_below_a_voxel_are_one_grid_and_a_refusal_gives_t
     assert "its voxels lie up to 0.51 mm from volume-0.nii's" in message and "\n" not in message
 
 
-@pytest.mark.parametrize("bad_value", [3, 255, 1.5])
-def test_labels_outside_lits_set(tmp_path, bad_value):
+@pytest.mark.parametrize(
+    ("bad_value", "problem"),
+    [(3, "labels outside {0, 1, 2}: 3"), (255, "outside {0, 1, 2}: 255"), (1.5, "not whole")],
+)
+def test_labels_outside_lits_set(tmp_path, bad_value, problem):
     write_case(tmp_path, 0)
     _, labels = make_case(0)
     labels = labels.astype(np.float32)
     labels[5, 5, 5] = bad_value
     write_nifti(tmp_path / "segmentation-0.nii", labels, ras_affine())
-    expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", "labels outside {0, 1, 2}")
+    expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", problem)
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        (
+            (0.0, 255.0, 255.0),
+            "none of its labels (255) is one data.labels maps (liver [1], tumour [2]",
+        ),
+        ((0.0, 0.5, 1.5), "its labels are not whole numbers (0.5, 1.5)"),
+    ],
+)
+def test_float_labels_that_map_to_nothing_are_not_called_all_zero(tmp_path, values, problem):
+    """Issue 33: with other: background, such a label map was 'all labels are 0'."""
+    write_case(tmp_path, 0)
+    _, labels = make_case(0)
+    write_nifti(
+        tmp_path / "segmentation-0.nii", np.take(values, labels).astype(np.float32), ras_affine()
+    )
+    with pytest.raises(InputDataError) as caught:
+        read_case(_pair(tmp_path), LabelMapping(other="background"))
+    assert problem in str(caught.value) and "all labels are 0" not in str(caught.value)
 
 
 @pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])

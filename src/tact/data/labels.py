@@ -91,18 +91,32 @@ class LabelMapping:
             )
         if not np.all(np.isfinite(raw)):
             raise InputDataError(path, "contains NaN or infinite labels")
+        fractional = raw[raw != np.rint(raw)]
+        if fractional.size:
+            raise InputDataError(
+                path,
+                f"its labels are not whole numbers ({_shown(np.unique(fractional))}): a label map"
+                " resampled with interpolation? resample it with nearest neighbours",
+            )
         labels = np.zeros(raw.shape, dtype=np.uint8)
         liver, tumour = np.isin(raw, self.liver), np.isin(raw, self.tumour)
         labels[liver], labels[tumour] = LIVER, TUMOUR
         unknown = (raw != 0) & ~liver & ~tumour
         if self.other == "error" and unknown.any():
             raise InputDataError(path, self._unknown_values(np.unique(raw[unknown])))
+        if not labels.any() and unknown.any():  # not "all labels are 0": they are not
+            raise InputDataError(
+                path,
+                f"none of its labels ({_shown(np.unique(raw[unknown]))}) is one data.labels maps"
+                f" (liver {list(self.liver)}, tumour {list(self.tumour)}; other: background"
+                " ignores the rest)",
+            )
         return self.checked(labels, path)
 
     def _unknown_values(self, values: np.ndarray) -> str:
-        shown = ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
         return (
-            f"has labels outside {{0, {', '.join(map(str, self.liver + self.tumour))}}}: {shown}"
+            f"has labels outside {{0, {', '.join(map(str, self.liver + self.tumour))}}}:"
+            f" {_shown(values)}"
             " (data.labels maps liver and tumour; other: background ignores the rest)"
         )
 
@@ -153,6 +167,11 @@ class LabelMapping:
         if not (labels == LIVER).any():
             raise InputDataError(path, "has tumour but no liver")
         return labels
+
+
+def _shown(values: np.ndarray) -> str:
+    """Up to five label values for a message."""
+    return ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
 
 
 def _matches(name: str, pattern: int | str) -> bool:
