@@ -416,3 +416,12 @@ def test_volume_ids_and_file_names_map_one_way():
     assert volume_id_of(Path("volume-3.npz")) == 3
     with pytest.raises(ValueError, match="not a per-volume file"):
         volume_id_of("segmentation-3.npz")
+
+
+def test_a_single_slice_nifti_is_refused_as_a_single_slice_dicom_series_is(tmp_path):
+    """Issue 33: one rule for both readers (a single-slice NIfTI was read without a word)."""
+    hu, labels = make_case(0)
+    write_nifti(tmp_path / "volume-0.nii", hu[:, :, 5:6].astype(np.int16), ras_affine())
+    write_nifti(tmp_path / "segmentation-0.nii", labels[:, :, 5:6], ras_affine())
+    message = expect_error(_pair(tmp_path), tmp_path / "volume-0.nii", "holds 1 slice along")
+    assert "not a volume: tact needs at least 2" in message

@@ -52,6 +52,7 @@ from tact.errors import InputDataError
 log = logging.getLogger(__name__)
 
 MAX_TILT_DEGREES = MAX_OBLIQUE_DEGREES
+MIN_SLICES = 2  # a case is a volume: one slice has no spacing, no 3-D metrics
 TILT_NOTE_DEGREES = 0.01  # below this, the rounding of positions to decimal strings
 IOP_TOLERANCE = 1e-4
 PIXEL_MM_TOLERANCE = 1e-4
@@ -368,7 +369,7 @@ def _check_tilt(folder: Path, positions: np.ndarray, normal: np.ndarray, step: f
 
 def _stack(folder: Path, frames: list[_Frame]) -> tuple[list[_Frame], np.ndarray, float]:
     """Slices sorted along their normal, the normal, and the slice spacing."""
-    if len(frames) < 2:
+    if len(frames) < MIN_SLICES:  # no spacing from one position; tact.data.volumes: the rule
         raise InputDataError(folder, f"holds a single slice ({frames[0].label}), not a volume")
     row, col = frames[0].orientation[:3], frames[0].orientation[3:]
     normal = np.cross(row, col)

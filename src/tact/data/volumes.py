@@ -29,7 +29,7 @@ import numpy as np
 from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
-from tact.data.dicom import holds_dicom_images, read_series
+from tact.data.dicom import MIN_SLICES, holds_dicom_images, read_series
 from tact.data.labels import LITS_LABELS, LabelMapping
 from tact.data.layouts import Case, structure_entries, structure_name
 from tact.data.orientation import MAX_OBLIQUE_DEGREES, ras_to_radiological
@@ -207,6 +207,17 @@ def _check_same_grid(
         )
 
 
+def _check_slices(path: Path, n_slices: int) -> None:
+    """One rule for NIfTI and DICOM (whose reader cannot place a single slice): a case is a
+    volume of at least MIN_SLICES slices along the body axis, as its 3-D metrics need."""
+    if n_slices < MIN_SLICES:
+        raise InputDataError(
+            path,
+            f"holds {n_slices} slice along the body axis, not a volume: tact needs at least"
+            f" {MIN_SLICES} (its 3-D metrics, the slice spacing)",
+        )
+
+
 def read_case(case: Case, labels: LabelMapping = LITS_LABELS) -> CanonicalVolume:
     """Load, validate and canonicalise one case; raise InputDataError naming the bad file."""
     image, image_affine = (
@@ -216,6 +227,7 @@ def read_case(case: Case, labels: LabelMapping = LITS_LABELS) -> CanonicalVolume
     del image
     mask, mask_affine, mask_path = _load_labels(case, labels)
     hu_ras, ras_affine = _to_canonical(hu, image_affine)
+    _check_slices(case.image, hu_ras.shape[2])
     _check_same_grid(mask_path, mask, mask_affine, case.image, hu_ras.shape, ras_affine)
     _check_geometry(case.image, image_affine)
     n_bad = int(np.size(hu) - np.count_nonzero(np.isfinite(hu)))
