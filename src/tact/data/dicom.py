@@ -24,6 +24,13 @@ is left out of the geometry, which is what a pipeline of 2-D slices needs. The s
 then the distance between positions projected on the normal, and a warning names the folder
 and the angle. Beyond that limit the series is refused: resample it first.
 
+Values: a series is read with one way from stored numbers to values. Slices that disagree on
+what changes their values (the rescale slope or intercept, present or not, the modality LUT,
+the pixel representation, the bits stored) are refused naming the files that differ: applying
+each file's own tags, with a missing one read as slope 1 and intercept 0, made one slice 1024
+HU off, which no later check sees. A series given as the CT whose Modality says another is
+refused saying so.
+
 Every problem is raised as :class:`tact.errors.InputDataError` naming the folder or the file.
 Hidden files (names starting with a dot, as a killed writer's temporary files) are not read.
 """
