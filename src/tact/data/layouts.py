@@ -282,7 +282,7 @@ def _case_entry(folder: Path, name: str, key: str) -> Path | None:
     path = folder / name
     if path.exists() or path.is_symlink():
         return path
-    for entry in sorted(folder.iterdir()):
+    for entry in _listing(folder):
         if entry.name.lower() == name.lower():
             raise InputDataError(
                 entry, f"is spelled otherwise than {key}: {name}; rename it or set {key}"
@@ -292,10 +292,23 @@ def _case_entry(folder: Path, name: str, key: str) -> Path | None:
     return None
 
 
+def _listing(folder: Path) -> list[Path]:
+    """A folder's entries, sorted; [] for one tact may not list (said by :func:`_left_out`)."""
+    try:
+        return sorted(folder.iterdir())
+    except PermissionError:
+        return []
+
+
 def _left_out(root: Path, names: DicomNames) -> list[str]:
     """One line for each folder of ``root`` that is not a case, and why."""
     return [
-        f"{folder}: left out, not a case: no {names.image}/ folder in it (data.dicom.image)"
+        f"{folder}: left out, not a case: "
+        + (
+            f"no {names.image}/ folder in it (data.dicom.image)"
+            if os.access(folder, os.R_OK | os.X_OK)
+            else "permission denied, tact may not list it"
+        )
         for folder in _subfolders(root)
         if _case_entry(folder, names.image, "data.dicom.image") is None
     ]
