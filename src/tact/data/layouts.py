@@ -73,6 +73,8 @@ def open_data_folder(
         said.append(labels.check_names(names, Path(root) / "dataset.json"))
     if layout == "dicom":
         said.extend(_left_out(Path(root), dicom))
+    if layout == "decathlon":
+        said.extend(_unlisted_images(Path(root), cases))
     if labels.by_name:
         said.extend(_check_structure_names(list(cases.values()), labels))
     return DataFolder(layout, cases, tuple(said))
@@ -85,11 +87,14 @@ def detect_layout(root: str | Path, dicom: DicomNames = DicomNames()) -> str:
     if len(found) == 1:
         return found[0]
     if not found:
+        zips = sorted(p.name for p in files_under(root) if p.name.lower().endswith(".zip"))
+        unzip = f"; it holds zip files ({', '.join(zips[:3])}): unzip them" if zips else ""
         raise InputDataError(
             root,
             "holds none of the layouts tact reads: LiTS (volume-N.nii[.gz] +"
             " segmentation-N.nii[.gz]), Decathlon (imagesTr/ + labelsTr/) or DICOM (one folder"
-            f" per case with {dicom.image}/ and {dicom.labels}); see README, 'Your own data'",
+            f" per case with {dicom.image}/ and {dicom.labels}); see README, 'Your own data'"
+            + unzip,
         )
     raise InputDataError(root, f"holds several layouts ({', '.join(found)}): set data.layout")
 
@@ -238,6 +243,18 @@ def decathlon_label_names(root: str | Path) -> dict[int, str]:
         elif isinstance(value, int):
             names[value] = str(key)
     return names
+
+
+def _unlisted_images(root: Path, cases: dict[int, Case]) -> list[str]:
+    """One line for each image of ``imagesTr/`` that is not a case (``dataset.json``'s training
+    list leaves it out), so that no image is dropped without a word."""
+    used = {case.image.resolve() for case in cases.values()}
+    images = root / "imagesTr"
+    return [
+        f"{image}: left out, not a case: not in {root / 'dataset.json'}'s training list"
+        for image in (_listing(images) if images.is_dir() else [])
+        if not image.name.startswith(".") and is_nifti(image) and image.resolve() not in used
+    ]
 
 
 def _decathlon_listing(root: Path) -> list[tuple[Path, Path]]:
