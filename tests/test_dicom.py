@@ -13,9 +13,16 @@ import pydicom
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import EnhancedCTImageStorage, ExplicitVRLittleEndian, JPEGLSLossless
+from pydicom.uid import (
+    EnhancedCTImageStorage,
+    ExplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGLSLossless,
+    MediaStorageDirectoryStorage,
+)
 
-from tact.data.dicom import is_dicom, read_series, write_series
+from tact.data.dicom import is_dicom, read_series
+from tact.data.dicom_writing import write_series
 from tact.data.labels import LabelMapping
 from tact.data.layouts import Case
 from tact.data.orientation import ras_to_radiological
@@ -118,23 +125,40 @@ def test_slices_are_ordered_by_position_not_by_file_name_or_instance_number(tmp_
     np.testing.assert_array_equal(as_slices(data, affine), slices)
 
 
-def test_rescale_slope_and_intercept_of_each_file_are_applied(tmp_path):
+def test_the_series_rescale_slope_and_intercept_are_applied(tmp_path):
     slices = write(tmp_path / "series", rescale=(0.5, -1000.0))
     assert pydicom.dcmread(tmp_path / "series/slice-0001.dcm").RescaleSlope == 0.5
     data, affine = read_series(tmp_path / "series")
     np.testing.assert_array_equal(as_slices(data, affine), slices)
 
-    def own_rescale(k: int, ds: Dataset) -> None:  # the same HU, stored differently per file
-        stored = ds.pixel_array.astype(np.int32)
-        if k % 2:
-            stored, ds.RescaleSlope = stored * 2, "0.25"
-        else:
-            stored, ds.RescaleIntercept = stored + 10, "-1005"
-        ds.PixelData = stored.astype(ds.pixel_array.dtype).tobytes()
 
-    edit_each(tmp_path / "series", own_rescale)
-    data, affine = read_series(tmp_path / "series")
-    np.testing.assert_array_equal(as_slices(data, affine), slices)
+def drop_rescale(ds: Dataset) -> None:
+    del ds.RescaleSlope, ds.RescaleIntercept
+
+
+def other_intercept(ds: Dataset) -> None:  # the same HU, stored with another intercept
+    ds.PixelData = (ds.pixel_array.astype(np.int32) + 10).astype(ds.pixel_array.dtype).tobytes()
+    ds.RescaleIntercept = "-1034"
+
+
+def signed(ds: Dataset) -> None:  # stored values read as two's complement
+    ds.PixelRepresentation = 1
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (drop_rescale, "RescaleSlope: 1 in 6 slices, absent in 1 (slice-0004.dcm)"),
+        (other_intercept, "RescaleIntercept: -1024 in 6 slices, -1034 in 1 (slice-0004.dcm)"),
+        (signed, "PixelRepresentation: 0 in 6 slices, 1 in 1 (slice-0004.dcm)"),
+    ],
+)
+def test_files_that_disagree_on_what_changes_their_values_are_named(tmp_path, change, problem):
+    """Issue 33: a file without the rescale tags was read with slope 1, intercept 0 (1024 HU
+    off, exit 0); one file's own tags are never applied where the series disagrees."""
+    write(tmp_path, rescale=(1.0, -1024.0))
+    edit_each(tmp_path, one_file(change))
+    expect_error(tmp_path, "its files disagree on " + problem)
 
 
 def test_a_label_series_without_rescale_tags_reads_as_stored(tmp_path):
@@ -225,8 +249,8 @@ def test_a_gantry_tilt_is_kept_as_reconstructed_with_a_warning_then_refused(tmp_
 
 
 def enhanced_ct(single: Path, path: Path, order: list[int]) -> None:
-    """One multi-frame file of the single-frame series' slices, frames in `order`, each frame
-    stored with its own intercept (per-frame groups) and the geometry in the shared groups."""
+    """One multi-frame file of the single-frame series' slices, frames in `order`, each frame's
+    rescale in its per-frame groups and the geometry in the shared groups."""
     sources = [pydicom.dcmread(p) for p in sorted(single.glob("slice-*.dcm"))]
     first = sources[0]
     ds = Dataset()
@@ -251,16 +275,16 @@ def enhanced_ct(single: Path, path: Path, order: list[int]) -> None:
     shared.PlaneOrientationSequence, shared.PixelMeasuresSequence = [orientation], [measures]
     ds.SharedFunctionalGroupsSequence = [shared]
     frames, pixels = [], []
-    for f, k in enumerate(order):
+    for k in order:
         position, transform, frame = Dataset(), Dataset(), Dataset()
         position.ImagePositionPatient = sources[k].ImagePositionPatient
         transform.RescaleSlope = sources[k].RescaleSlope
-        transform.RescaleIntercept = str(float(sources[k].RescaleIntercept) - f)
+        transform.RescaleIntercept = sources[k].RescaleIntercept
         transform.RescaleType = "HU"
         frame.PlanePositionSequence = [position]
         frame.PixelValueTransformationSequence = [transform]
         frames.append(frame)
-        pixels.append(sources[k].pixel_array + f)
+        pixels.append(sources[k].pixel_array)
     ds.PerFrameFunctionalGroupsSequence = frames
     ds.PixelData = np.stack(pixels).astype(first.pixel_array.dtype).tobytes()
     ds.save_as(path, enforce_file_format=True)
@@ -339,6 +363,26 @@ def test_pixel_data_that_pydicom_cannot_decode_names_the_file_and_its_compressio
     assert caught.value.path == path and "\n" not in str(caught.value)
 
 
+def test_data_that_is_not_what_its_transfer_syntax_says_is_one_line_without_install_advice(
+    tmp_path,
+):
+    """Issue 33: JPEG 2000 by its transfer syntax, raw pixels inside: the decoder pydicom has
+    (Pillow) fails; the message said 'install a decoder plugin' above the plugin's lines."""
+    write(tmp_path)
+    path = tmp_path / "slice-0002.dcm"
+    ds = pydicom.dcmread(path)
+    ds.file_meta.TransferSyntaxUID = JPEG2000Lossless
+    ds.PixelData = encapsulate([ds.PixelData])
+    ds["PixelData"].VR = "OB"
+    ds.save_as(path)
+    with pytest.raises(InputDataError) as caught:
+        read_series(tmp_path)
+    message = str(caught.value)
+    assert caught.value.path == path and "\n" not in message
+    assert "its pixel data is not valid JPEG 2000 Image Compression (Lossless Only)" in message
+    assert "pillow: cannot identify image file" in message and "install" not in message
+
+
 # ---- a DICOM case through tact's reader: CT and labels in either format --------------------
 
 
@@ -382,3 +426,42 @@ def test_per_structure_masks_as_dicom_series_or_nifti_files(tmp_path):
     assert_same_volume(read_case(Case(3, image, masks), by_name), reference)
     with pytest.raises(InputDataError, match="one mask per structure"):
         read_case(Case(3, image, masks))  # the default mapping gives label values
+
+
+def dicomdir(path: Path) -> None:
+    """A DICOMDIR as a DICOM medium holds it: an index, no image."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = MediaStorageDirectoryStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.FileSetID = "TACT"
+    ds.save_as(path, enforce_file_format=True)
+
+
+def test_a_dicomdir_and_a_broken_unused_structure_leave_the_masks_read(tmp_path):
+    """Issue 33: a DICOMDIR beside the structure folders made them one label-map series, and a
+    broken bone/ that data.labels does not use stopped the case."""
+    nifti, image, _ = phantom_case(tmp_path)
+    volume = generate_volume(3, PhantomSpec(size=64, n_slices=8, slice_thickness_mm=5.0))
+    _, structures = write_dicom_case(volume, tmp_path / "ircad", 3, structures=True)
+    dicomdir(structures / "DICOMDIR")
+    (structures / "bone").mkdir()
+    (structures / "bone/slice-0001.dcm").write_bytes(bytes(128) + b"DICM\x02\x00")  # cut short
+    by_name = LabelMapping(liver=("liver",), tumour=("tumour",))
+    assert_same_volume(read_case(Case(3, image, structures), by_name), read_case(nifti))
+    with pytest.raises(InputDataError, match=r"labels/bone: holds no DICOM image file"):
+        read_case(Case(3, image, structures), LabelMapping(liver=("liver",), tumour=("b*",)))
+
+
+def test_an_mr_series_given_as_the_ct_is_named_as_mr(tmp_path):
+    """Issue 33: it was refused with advice about the rescale intercept, or, with values that
+    look like HU, read as a CT."""
+    _, image, labels = phantom_case(tmp_path)
+    edit_each(image, lambda k, ds: setattr(ds, "Modality", "MR"))
+    with pytest.raises(InputDataError) as caught:
+        read_case(Case(3, image, labels))
+    assert str(caught.value) == (
+        f"{image}: its Modality is MR ('tact phantom'), not CT: tact reads CT in HU; point"
+        " data.dicom.image at the CT series"
+    )

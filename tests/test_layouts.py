@@ -196,3 +196,20 @@ def test_open_data_folder_says_the_detected_layout_only_when_it_detected_it(tmp_
     assert (detected.layout, sorted(detected.cases)) == ("decathlon", [4, 9])
     assert detected.said == (f"{root}: decathlon layout",)  # no dataset.json: no label names
     assert open_data_folder(root, "decathlon", DicomNames(), LabelMapping()).said == ()
+
+
+def test_no_image_and_no_zip_is_left_out_without_a_word(tmp_path):
+    """Issue 33: every case is used or named: an image dataset.json leaves out, a zip where the
+    layouts are expected."""
+    root = decathlon(tmp_path / "Task03_Liver", index=True)
+    write_case(tmp_path / "x", 7, suffix=".nii.gz")
+    (tmp_path / "x/volume-7.nii.gz").rename(root / "imagesTr/liver_7.nii.gz")
+    said = open_data_folder(root, "decathlon", DicomNames(), LabelMapping()).said
+    assert said == (
+        f"{root}/imagesTr/liver_7.nii.gz: left out, not a case: not in"
+        f" {root}/dataset.json's training list",
+    )
+    (tmp_path / "zipped").mkdir()
+    (tmp_path / "zipped/Training_Batch1.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    with pytest.raises(InputDataError, match=r"holds zip files \(Training_Batch1.zip\): unzip"):
+        detect_layout(tmp_path / "zipped")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import make_case, ras_affine, write_case, write_nifti
+from tact.data.labels import LabelMapping
 from tact.data.layouts import Case, discover_cases
 from tact.data.volumes import read_case
 from tact.errors import InputDataError
@@ -145,14 +146,56 @@ def test_affine_mismatch(tmp_path):
     expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", "affine does not match")
 
 
-@pytest.mark.parametrize("bad_value", [3, 255, 1.5])
-def test_labels_outside_lits_set(tmp_path, bad_value):
+def test_mask_positions_rounded_below_a_voxel_are_one_grid_and_a_refusal_gives_the_distance(
+    tmp_path,
+):
+    """Issue 33: a mask 0.01 mm off (an export's rounding) was refused, printing two matrices
+    that looked equal; 0.5 mm off (more than a tenth of a 0.8 mm voxel) is refused."""
+    write_case(tmp_path, 0)
+    _, labels = make_case(0)
+    affine = ras_affine()
+    affine[:3, 3] += [0.01, 0.0, -0.005]
+    write_nifti(tmp_path / "segmentation-0.nii", labels, affine)
+    np.testing.assert_array_equal(read_case(_pair(tmp_path)).labels.max(), 2)
+    affine[:3, 3] += [0.5, 0.0, 0.0]
+    write_nifti(tmp_path / "segmentation-0.nii", labels, affine)
+    message = expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", "affine does not")
+    assert "its voxels lie up to 0.51 mm from volume-0.nii's" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("bad_value", "problem"),
+    [(3, "labels outside {0, 1, 2}: 3"), (255, "outside {0, 1, 2}: 255"), (1.5, "not whole")],
+)
+def test_labels_outside_lits_set(tmp_path, bad_value, problem):
     write_case(tmp_path, 0)
     _, labels = make_case(0)
     labels = labels.astype(np.float32)
     labels[5, 5, 5] = bad_value
     write_nifti(tmp_path / "segmentation-0.nii", labels, ras_affine())
-    expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", "labels outside {0, 1, 2}")
+    expect_error(_pair(tmp_path), tmp_path / "segmentation-0.nii", problem)
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        (
+            (0.0, 255.0, 255.0),
+            "none of its labels (255) is one data.labels maps (liver [1], tumour [2]",
+        ),
+        ((0.0, 0.5, 1.5), "its labels are not whole numbers (0.5, 1.5)"),
+    ],
+)
+def test_float_labels_that_map_to_nothing_are_not_called_all_zero(tmp_path, values, problem):
+    """Issue 33: with other: background, such a label map was 'all labels are 0'."""
+    write_case(tmp_path, 0)
+    _, labels = make_case(0)
+    write_nifti(
+        tmp_path / "segmentation-0.nii", np.take(values, labels).astype(np.float32), ras_affine()
+    )
+    with pytest.raises(InputDataError) as caught:
+        read_case(_pair(tmp_path), LabelMapping(other="background"))
+    assert problem in str(caught.value) and "all labels are 0" not in str(caught.value)
 
 
 @pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
@@ -373,3 +416,12 @@ def test_volume_ids_and_file_names_map_one_way():
     assert volume_id_of(Path("volume-3.npz")) == 3
     with pytest.raises(ValueError, match="not a per-volume file"):
         volume_id_of("segmentation-3.npz")
+
+
+def test_a_single_slice_nifti_is_refused_as_a_single_slice_dicom_series_is(tmp_path):
+    """Issue 33: one rule for both readers (a single-slice NIfTI was read without a word)."""
+    hu, labels = make_case(0)
+    write_nifti(tmp_path / "volume-0.nii", hu[:, :, 5:6].astype(np.int16), ras_affine())
+    write_nifti(tmp_path / "segmentation-0.nii", labels[:, :, 5:6], ras_affine())
+    message = expect_error(_pair(tmp_path), tmp_path / "volume-0.nii", "holds 1 slice along")
+    assert "not a volume: tact needs at least 2" in message

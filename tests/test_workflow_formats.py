@@ -4,11 +4,14 @@ on labels without tumours completes and says so."""
 
 import gzip
 import json
+import os
+import shutil
 from types import SimpleNamespace
 
 import jinja2
 import numpy as np
 import pandas as pd
+import pydicom
 import pytest
 
 from conftest import REPO, make_case, ras_affine, run_workflow, write_config, write_nifti
@@ -171,3 +174,50 @@ def test_a_dicom_series_with_a_missing_slice_stops_its_case_naming_the_series(tm
     assert f"{root}/patient-1/image: missing slice(s)" in line, line
     assert not (tmp_path / "results/test/data/slices/volume-1.h5").exists()
     assert not (tmp_path / "results/test/data/split.csv").exists()
+
+
+def test_an_edit_inside_a_dicom_series_reruns_its_extraction(tmp_path):
+    """Issue 33: Snakemake judged a series by its folder's time, which an edit of a file in
+    place does not change: a fixed slice or a replaced mask gave 'Nothing to be done'."""
+    root = tmp_path / "ircad"
+    spec = PhantomSpec(size=64, n_slices=8, slice_thickness_mm=5.0)
+    for vid in range(2):
+        volume = generate_volume(derive_seed(0, vid), spec)
+        write_dicom_case(volume, root / f"3Dircadb1.{vid}", vid, structures=True)
+    data = {"source": "lits", "lits_dir": str(root), "image_size": 32}
+    data["labels"] = {"liver": ["liver"], "tumour": ["tumour"]}
+    config = write_config(tmp_path / "c.yaml", data=data)
+    store = "results/test/data/slices/volume-1.h5"
+    case = root / "3Dircadb1.1"
+    for edit in (fix_one_pixel, replace_a_mask):
+        run_workflow(tmp_path, config, store, check=True)
+        path = edit(case)
+        folders = {p: p.stat().st_mtime_ns for p in path.parents[:3]}
+        for folder, made in folders.items():  # an edit in place leaves the folders' times
+            os.utime(folder, ns=(made, made))
+        plan = run_workflow(tmp_path, config, "--dry-run", store, check=True).stdout
+        assert "rule extract_slices:" in plan and store in plan, (edit, plan)
+
+
+def one_pixel_changed(path, saved_as):
+    """``path`` with its first pixel one higher, saved by pydicom as ``saved_as``."""
+    ds = pydicom.dcmread(path)
+    pixels = ds.pixel_array.copy()
+    pixels[0, 0] += 1
+    ds.PixelData = pixels.tobytes()
+    ds.save_as(saved_as)
+
+
+def fix_one_pixel(case):
+    """One CT slice corrected with pydicom's save_as, in place."""
+    path = case / "image/slice-0003.dcm"
+    one_pixel_changed(path, path)
+    return path
+
+
+def replace_a_mask(case):
+    """A corrected mask file copied over the old one."""
+    path = case / "labels/liver/slice-0004.dcm"
+    one_pixel_changed(path, case.parent / "fixed.dcm")
+    shutil.copyfile(case.parent / "fixed.dcm", path)
+    return path

@@ -16,7 +16,7 @@ from tact.costs import RunSize, case_slices, cost_lines, job_memory_mb, job_runt
 from tact.costs import labelled_share, stored_slices
 from tact.costs import measured as measured_costs
 from tact.data.labels import LITS_LABELS, LabelMapping
-from tact.data.layouts import DicomNames, open_data_folder
+from tact.data.layouts import DicomNames, case_files, open_data_folder
 from tact.data.names import dicom_case_name, lits_names
 from tact.data.split import check_split_possible
 from tact.dependencies import jobs_import_from, library_files
@@ -222,7 +222,13 @@ def volume_pair(wildcards):
         return phantom_case(vid)
     if vid not in CASES:
         raise ValueError(f"volume {vid} is not in {config['data']['lits_dir']}")
-    return {"image": str(CASES[vid].image), "mask": str(CASES[vid].labels)}
+    case = CASES[vid]
+    # and the files themselves: an edit inside a DICOM folder leaves its time (case_files)
+    return {
+        "image": str(case.image),
+        "mask": str(case.labels),
+        "files": case_files(case),
+    }
 
 
 def simulation_protocol():

@@ -1,9 +1,9 @@
-"""Reading and writing one CT DICOM series (a folder of slices) with pydicom.
+"""Reading one CT DICOM series (a folder of slices) with pydicom.
 
 :func:`read_series` gives what nibabel gives for a NIfTI file: the modality-LUT-applied values
 (HU for CT) as a 3-D array with axes (column, row, slice) and its RAS+ voxel-to-world affine, so
-that :mod:`tact.data.volumes` treats a DICOM case exactly like a NIfTI one. :func:`write_series`
-writes the built-in phantom as such a series (and makes the test series).
+that :mod:`tact.data.volumes` treats a DICOM case exactly like a NIfTI one.
+:mod:`tact.data.dicom_writing` writes the built-in phantom as such a series.
 
 Why pydicom, with our own ordering and checks, and not MONAI's ``PydicomReader``: that reader
 (MONAI 1.6.1, ``monai/data/image_reader.py``, ``_combine_dicom_series``) sorts a series' slices by
@@ -24,40 +24,48 @@ is left out of the geometry, which is what a pipeline of 2-D slices needs. The s
 then the distance between positions projected on the normal, and a warning names the folder
 and the angle. Beyond that limit the series is refused: resample it first.
 
+Values: a series is read with one way from stored numbers to values. Slices that disagree on
+what changes their values (the rescale slope or intercept, present or not, the modality LUT,
+the pixel representation, the bits stored) are refused naming the files that differ: applying
+each file's own tags, with a missing one read as slope 1 and intercept 0, made one slice 1024
+HU off, which no later check sees. A series given as the CT whose Modality says another is
+refused saying so.
+
 Every problem is raised as :class:`tact.errors.InputDataError` naming the folder or the file.
 Hidden files (names starting with a dot, as a killed writer's temporary files) are not read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
-from pydicom.pixels import apply_modality_lut, pixel_array
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.pixels import apply_modality_lut, get_decoder, pixel_array
+from pydicom.uid import (
+    UID,
+    MediaStorageDirectoryStorage,
+)
 
 from tact.data.orientation import MAX_OBLIQUE_DEGREES
 from tact.errors import InputDataError
-from tact.io import atomic_path
 
 log = logging.getLogger(__name__)
 
 MAX_TILT_DEGREES = MAX_OBLIQUE_DEGREES
+MIN_SLICES = 2  # a case is a volume: one slice has no spacing, no 3-D metrics
 TILT_NOTE_DEGREES = 0.01  # below this, the rounding of positions to decimal strings
 IOP_TOLERANCE = 1e-4
 PIXEL_MM_TOLERANCE = 1e-4
 SAME_POSITION_MM = 1e-3
 GAP_TOLERANCE = 0.10  # a slice step more than 10 % off the series' usual one
-DS_MAX_CHARS = 16
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
-_SLICE_NAME = re.compile(r"slice-\d{4,}\.dcm")
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,24 @@ def is_dicom(path: str | Path) -> bool:
             return f.read(4) == b"DICM"
     except PermissionError as exc:
         raise InputDataError(path, "permission denied: tact may not read it (chmod a+r)") from exc
+
+
+def _is_dicomdir(path: Path) -> bool:
+    """A DICOMDIR: the index of a DICOM medium, not an image (its file meta says so)."""
+    try:
+        meta = pydicom.filereader.read_file_meta_info(path)
+    except Exception:  # unreadable here: the series reader names it
+        return False
+    return meta.get("MediaStorageSOPClassUID") == MediaStorageDirectoryStorage
+
+
+def holds_dicom_images(folder: Path) -> bool:
+    """Whether ``folder`` holds DICOM files itself (a series), a DICOMDIR not counted: at the
+    top of a folder of per-structure masks it would make the folder look like one series."""
+    return any(
+        p.is_file() and not p.name.startswith(".") and is_dicom(p) and not _is_dicomdir(p)
+        for p in folder.iterdir()
+    )
 
 
 def _read_header(path: Path) -> Dataset | None:
@@ -139,6 +165,19 @@ def _check_one_series(folder: Path, images: list[tuple[Path, Dataset]]) -> None:
         )
         raise InputDataError(
             folder, f"holds {len(series)} DICOM series, put each series in its own folder: {listed}"
+        )
+
+
+def _check_modality(folder: Path, ds: Dataset, modality: str) -> None:
+    """An MR or PET series given as the CT has no HU: say so, not that its values look odd
+    (a series without the tag is read, and its values checked)."""
+    found = str(ds.get("Modality") or "")
+    if found and found.upper() != modality:
+        described = f" ('{ds.get('SeriesDescription')}')" if ds.get("SeriesDescription") else ""
+        raise InputDataError(
+            folder,
+            f"its Modality is {found}{described}, not {modality}: tact reads CT in HU; point"
+            " data.dicom.image at the CT series",
         )
 
 
@@ -220,6 +259,65 @@ def _check_same_geometry(folder: Path, frames: list[_Frame]) -> None:
                 )
 
 
+def _shown(value: object) -> str:
+    """A value-changing tag's value as compared and shown: 1 and "1.0" alike, "absent"."""
+    if value is None or value == "":
+        return "absent"
+    try:
+        return f"{float(value):g}"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _digest(item: Dataset) -> str:
+    """A short fingerprint of a lookup table, to tell two tables apart in a message."""
+    return hashlib.sha1(repr(item).encode()).hexdigest()[:8]
+
+
+def _value_tags(frame: _Frame) -> dict[str, str]:
+    """What turns a slice's stored numbers into its values, each as :func:`_shown` gives it."""
+    ds, index = frame.ds, frame.index
+    table = ds.get("ModalityLUTSequence")
+    return {
+        "RescaleSlope": _shown(
+            _value(ds, index, "PixelValueTransformationSequence", "RescaleSlope")
+        ),
+        "RescaleIntercept": _shown(
+            _value(ds, index, "PixelValueTransformationSequence", "RescaleIntercept")
+        ),
+        "ModalityLUTSequence": "absent" if not table else f"table {_digest(table[0])}",
+        "PixelRepresentation": _shown(ds.get("PixelRepresentation")),
+        "BitsStored": _shown(ds.get("BitsStored")),
+    }
+
+
+def _few(labels: list[str]) -> str:
+    """Up to five file names for a message, '...' for the rest."""
+    return ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+
+
+def _check_same_values(folder: Path, frames: list[_Frame]) -> None:
+    """Every slice must store its values alike: a file without the rescale tags (read with
+    slope 1, intercept 0) or with its own would be a slice 1024 HU off that no later check
+    sees, so a series that disagrees stops, naming the files that differ."""
+    tags = [_value_tags(frame) for frame in frames]
+    for name in tags[0]:
+        groups: dict[str, list[str]] = {}
+        for frame, values in zip(frames, tags, strict=True):
+            groups.setdefault(values[name], []).append(frame.label)
+        if len(groups) == 1:
+            continue
+        (usual, common), *others = sorted(groups.items(), key=lambda item: -len(item[1]))
+        differing = "; ".join(
+            f"{value} in {len(labels)} ({_few(labels)})" for value, labels in others
+        )
+        raise InputDataError(
+            folder,
+            f"its files disagree on {name}: {usual} in {len(common)} slices, {differing}; a"
+            " series must store its values alike (fix or remove the files that differ)",
+        )
+
+
 def _mm(value: float) -> str:
     """A position or distance in a message: 45.0, 0.625, -12.5."""
     text = f"{value + 0.0:.3f}".rstrip("0")
@@ -278,7 +376,7 @@ def _check_tilt(folder: Path, positions: np.ndarray, normal: np.ndarray, step: f
 
 def _stack(folder: Path, frames: list[_Frame]) -> tuple[list[_Frame], np.ndarray, float]:
     """Slices sorted along their normal, the normal, and the slice spacing."""
-    if len(frames) < 2:
+    if len(frames) < MIN_SLICES:  # no spacing from one position; tact.data.volumes: the rule
         raise InputDataError(folder, f"holds a single slice ({frames[0].label}), not a volume")
     row, col = frames[0].orientation[:3], frames[0].orientation[3:]
     normal = np.cross(row, col)
@@ -309,15 +407,33 @@ def _decode(path: Path, ds: Dataset) -> np.ndarray:
     try:
         pixels = pixel_array(path)
     except Exception as exc:  # missing decoder plugin, damaged data: pydicom varies the kind
-        reason = _reason(exc)
-        if syntax is not None and syntax.is_compressed:
-            raise InputDataError(
-                path,
-                f"its pixel data is compressed as {syntax.name} ({syntax}), which pydicom cannot"
-                f" decode here ({reason}); decompress the series or install a decoder plugin",
-            ) from exc
-        raise InputDataError(path, f"its pixel data cannot be decoded ({reason})") from exc
+        raise InputDataError(path, _undecodable(syntax, exc)) from exc
     return pixels.reshape(-1, *pixels.shape[-2:])
+
+
+def _has_decoder(syntax: UID) -> bool:
+    """Whether pydicom has a working decoder plugin for ``syntax`` here."""
+    try:
+        return get_decoder(syntax).is_available
+    except NotImplementedError:  # a transfer syntax pydicom has no decoder for at all
+        return False
+
+
+def _undecodable(syntax: UID | None, exc: Exception) -> str:
+    """Why pixel data failed to decode, in one line: no decoder here (install one), or a
+    decoder that failed (the data is not what the transfer syntax says, or is damaged)."""
+    if syntax is None or not syntax.is_compressed:
+        return f"its pixel data cannot be decoded ({_reason(exc)})"
+    if not _has_decoder(syntax):
+        return (
+            f"its pixel data is compressed as {syntax.name} ({syntax}), which pydicom cannot"
+            f" decode here ({_reason(exc)}); decompress the series or install a decoder plugin"
+        )
+    said = "; ".join(line.strip() for line in str(exc).splitlines()[1:]) or _reason(exc)
+    return (
+        f"its pixel data is not valid {syntax.name}, as its transfer syntax ({syntax}) says:"
+        f" the decoder failed ({said}); the file is damaged or mislabelled"
+    )
 
 
 def _affine(first: _Frame, normal: np.ndarray, step: float) -> np.ndarray:
@@ -331,17 +447,21 @@ def _affine(first: _Frame, normal: np.ndarray, step: float) -> np.ndarray:
     return LPS_TO_RAS @ lps
 
 
-def read_series(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def read_series(folder: str | Path, modality: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read the one DICOM image series in `folder` -> (data, affine).
 
     ``data`` is float64, modality LUT applied (HU for CT), axes (column, row, slice) with
     slices sorted along their normal; ``affine`` maps those indices to RAS+ mm, as nibabel's.
+    With ``modality`` (``CT``), a series that says it is another is refused.
     """
     folder = Path(folder)
     images = _read_headers(folder)
     _check_one_series(folder, images)
+    if modality is not None:
+        _check_modality(folder, images[0][1], modality)
     frames = [frame for path, ds in images for frame in _frames(path, ds)]
     _check_same_geometry(folder, frames)
+    _check_same_values(folder, frames)
     frames, normal, step = _stack(folder, frames)
     rows, cols = frames[0].shape
     data = np.empty((cols, rows, len(frames)), dtype=np.float64)
@@ -352,142 +472,3 @@ def read_series(folder: str | Path) -> tuple[np.ndarray, np.ndarray]:
             k = slot[(path, index)]
             data[:, :, k] = apply_modality_lut(stored, _modality_source(ds, index)).T
     return data, _affine(frames[0], normal, step)
-
-
-def _ds(value: float) -> str:
-    """A decimal string (at most 16 characters): the shortest repr of the float32 value."""
-    value32 = np.float32(value + 0.0)  # + 0.0: no "-0"
-    text = np.format_float_positional(value32, trim="-")
-    if len(text) > DS_MAX_CHARS:
-        text = np.format_float_scientific(value32, trim="-")
-    if len(text) > DS_MAX_CHARS or not np.isfinite(value32):
-        raise ValueError(f"{value} does not fit a DICOM decimal string")
-    return text
-
-
-def _stored(slices: np.ndarray, slope: float, intercept: float) -> np.ndarray:
-    """Stored pixel values, uint16 if none is negative else int16; integer-valued input must be
-    exactly representable (HU, label values), other input is rounded to the stored grid."""
-    values = np.asarray(slices, dtype=np.float64)
-    if not np.all(np.isfinite(values)):
-        raise ValueError("slices hold NaN or infinite values")
-    stored = np.rint((values - intercept) / slope)
-    if np.array_equal(values, np.rint(values)) and not np.array_equal(
-        stored * slope + intercept, values
-    ):
-        raise ValueError(
-            f"values are not exactly representable with slope {slope}, intercept {intercept}"
-        )
-    dtype = np.uint16 if stored.min() >= 0 else np.int16
-    limits = np.iinfo(dtype)
-    if stored.min() < limits.min or stored.max() > limits.max:
-        raise ValueError(
-            f"stored values {stored.min():.0f}..{stored.max():.0f} do not fit {dtype.__name__}"
-            f" (slope {slope}, intercept {intercept})"
-        )
-    return stored.astype(dtype)
-
-
-@dataclass(frozen=True)
-class _SeriesHeader:
-    """What every slice of a written series shares."""
-
-    series_uid: str
-    description: str
-    modality: str
-    spacing: tuple[str, str, str]  # decimal strings: row, col, thickness
-    rescale: tuple[str, str]  # decimal strings: slope, intercept
-    shape: tuple[int, int]  # rows, cols
-
-    def uid(self, what: str) -> str:
-        """A UID derived from the series UID: the same every run."""
-        return str(generate_uid(entropy_srcs=[self.series_uid, what]))
-
-
-def _slice_dataset(header: _SeriesHeader, k: int, pixels: np.ndarray) -> Dataset:
-    """One CT Image Storage file of the series: slice k (0-based), its stored pixels."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = header.uid(f"instance {k + 1}")
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
-    ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
-    ds.Modality, ds.SeriesDescription = header.modality, header.description
-    ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = "tact", "tact", "", ""
-    ds.StudyInstanceUID, ds.StudyID = header.uid("study"), ""
-    ds.StudyDate, ds.StudyTime, ds.ReferringPhysicianName, ds.AccessionNumber = "", "", "", ""
-    ds.SeriesInstanceUID, ds.SeriesNumber = header.series_uid, 1
-    ds.FrameOfReferenceUID, ds.PositionReferenceIndicator = header.uid("frame of reference"), ""
-    ds.Manufacturer, ds.KVP, ds.AcquisitionNumber = "tact", "", 1
-    ds.InstanceNumber = k + 1
-    row, col, thickness = header.spacing
-    rows, cols = header.shape
-    z = _ds(k * float(thickness))
-    ds.ImagePositionPatient = [
-        _ds(-(cols - 1) * float(col) / 2),
-        _ds(-(rows - 1) * float(row) / 2),
-        z,
-    ]
-    ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
-    ds.PixelSpacing, ds.SliceThickness, ds.SliceLocation = [row, col], thickness, z
-    ds.Rows, ds.Columns, ds.SamplesPerPixel = rows, cols, 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 16, 15
-    ds.PixelRepresentation = int(pixels.dtype == np.int16)
-    ds.RescaleSlope, ds.RescaleIntercept = header.rescale
-    ds.RescaleType = "HU" if header.modality == "CT" else "US"
-    ds.PixelData = np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder("<")).tobytes()
-    return ds
-
-
-def write_series(
-    folder: str | Path,
-    slices: np.ndarray,
-    spacing_mm: tuple[float, float, float],
-    *,
-    rescale: tuple[float, float] = (1.0, -1024.0),
-    series_uid: str | None = None,
-    description: str = "tact phantom",
-    modality: str = "CT",
-) -> list[Path]:
-    """Write (Z, rows, cols) radiological slices as one single-frame DICOM series.
-
-    Values are stored as round((value - intercept) / slope); the geometry is that of
-    :func:`tact.data.phantom.writing.lits_affine`, so this series and the NIfTI file of the
-    same slices read alike. Files are ``slice-0001.dcm``...; a given ``series_uid`` makes them
-    byte-identical between runs. Earlier ``slice-*.dcm`` files beyond Z are removed.
-    """
-    slices = np.asarray(slices)
-    if slices.ndim != 3 or 0 in slices.shape:
-        raise ValueError(f"expected a non-empty (Z, rows, cols) array, got shape {slices.shape}")
-    if not all(np.isfinite(s) and s > 0 for s in spacing_mm):
-        raise ValueError(f"spacing_mm must be positive, got {spacing_mm}")
-    slope, intercept = (_ds(v) for v in rescale)
-    if float(slope) == 0:
-        raise ValueError("the rescale slope must not be 0")
-    series_uid = str(generate_uid()) if series_uid is None else series_uid
-    if not pydicom.uid.UID(series_uid).is_valid:
-        raise ValueError(f"{series_uid!r} is not a valid DICOM UID")
-    stored = _stored(slices, float(slope), float(intercept))
-    header = _SeriesHeader(
-        series_uid=series_uid,
-        description=description,
-        modality=modality,
-        spacing=(_ds(spacing_mm[0]), _ds(spacing_mm[1]), _ds(spacing_mm[2])),
-        rescale=(slope, intercept),
-        shape=(int(slices.shape[1]), int(slices.shape[2])),
-    )
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for k in range(stored.shape[0]):
-        path = folder / f"slice-{k + 1:04d}.dcm"
-        with atomic_path(path) as tmp:
-            _slice_dataset(header, k, stored[k]).save_as(tmp, enforce_file_format=True)
-        written.append(path)
-    for stale in folder.iterdir():  # a longer series written here before
-        if _SLICE_NAME.fullmatch(stale.name) and stale not in written:
-            stale.unlink()
-    return written

@@ -91,40 +91,73 @@ class LabelMapping:
             )
         if not np.all(np.isfinite(raw)):
             raise InputDataError(path, "contains NaN or infinite labels")
+        fractional = raw[raw != np.rint(raw)]
+        if fractional.size:
+            raise InputDataError(
+                path,
+                f"its labels are not whole numbers ({_shown(np.unique(fractional))}): a label map"
+                " resampled with interpolation? resample it with nearest neighbours",
+            )
         labels = np.zeros(raw.shape, dtype=np.uint8)
         liver, tumour = np.isin(raw, self.liver), np.isin(raw, self.tumour)
         labels[liver], labels[tumour] = LIVER, TUMOUR
         unknown = (raw != 0) & ~liver & ~tumour
         if self.other == "error" and unknown.any():
             raise InputDataError(path, self._unknown_values(np.unique(raw[unknown])))
+        if not labels.any() and unknown.any():  # not "all labels are 0": they are not
+            raise InputDataError(
+                path,
+                f"none of its labels ({_shown(np.unique(raw[unknown]))}) is one data.labels maps"
+                f" (liver {list(self.liver)}, tumour {list(self.tumour)}; other: background"
+                " ignores the rest)",
+            )
         return self.checked(labels, path)
 
     def _unknown_values(self, values: np.ndarray) -> str:
-        shown = ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
         return (
-            f"has labels outside {{0, {', '.join(map(str, self.liver + self.tumour))}}}: {shown}"
+            f"has labels outside {{0, {', '.join(map(str, self.liver + self.tumour))}}}:"
+            f" {_shown(values)}"
             " (data.labels maps liver and tumour; other: background ignores the rest)"
         )
 
-    def structures(self, masks: dict[str, np.ndarray], folder: Path) -> np.ndarray:
-        """Per-structure masks (name -> nonzero inside) -> uint8 classes."""
+    def uses(self, name: str) -> bool:
+        """Whether a structure's mask is read: its name matches a liver or tumour pattern."""
+        return any(_matches(name, p) for p in self.liver + self.tumour)
+
+    def unmatched(self, names: list[str]) -> list[tuple[str, int | str]]:
+        """The (key, pattern) pairs that match none of a case's structure names."""
+        return [
+            (key, p)
+            for key, patterns in (("liver", self.liver), ("tumour", self.tumour))
+            for p in patterns
+            if not any(_matches(name, p) for name in names)
+        ]
+
+    def used_structures(self, names: list[str], folder: Path) -> list[str]:
+        """The structure names data.labels reads, of those a folder holds; an error when they
+        are not names, or when no liver pattern matches."""
         if not self.by_name:
             raise InputDataError(
                 folder,
-                f"holds one mask per structure ({', '.join(sorted(masks))}), but data.labels"
+                f"holds one mask per structure ({', '.join(sorted(names))}), but data.labels"
                 " gives label values: name the structures (e.g. liver: [liver])",
             )
-        labels = np.zeros(next(iter(masks.values())).shape, dtype=np.uint8)
-        for cls, patterns in ((LIVER, self.liver), (TUMOUR, self.tumour)):
-            for name in sorted(masks):
-                if any(fnmatch.fnmatch(name.lower(), str(p).lower()) for p in patterns):
-                    labels[(masks[name] != 0) & (labels != TUMOUR)] = cls
-        if not (labels == LIVER).any() and not (labels == TUMOUR).any():
+        if not any(_matches(name, p) for name in names for p in self.liver):
             raise InputDataError(
                 folder,
                 f"no structure matches data.labels.liver {list(self.liver)}"
-                f" (structures found: {', '.join(sorted(masks))})",
+                f" (structures found: {', '.join(sorted(names))})",
             )
+        return [name for name in names if self.uses(name)]
+
+    def structures(self, masks: dict[str, np.ndarray], folder: Path) -> np.ndarray:
+        """Per-structure masks (name -> nonzero inside) -> uint8 classes."""
+        used = self.used_structures(list(masks), folder)
+        labels = np.zeros(next(iter(masks.values())).shape, dtype=np.uint8)
+        for cls, patterns in ((LIVER, self.liver), (TUMOUR, self.tumour)):
+            for name in sorted(used):
+                if any(_matches(name, p) for p in patterns):
+                    labels[(masks[name] != 0) & (labels != TUMOUR)] = cls
         return self.checked(labels, folder)
 
     def checked(self, labels: np.ndarray, path: Path) -> np.ndarray:
@@ -134,6 +167,16 @@ class LabelMapping:
         if not (labels == LIVER).any():
             raise InputDataError(path, "has tumour but no liver")
         return labels
+
+
+def _shown(values: np.ndarray) -> str:
+    """Up to five label values for a message."""
+    return ", ".join(f"{v:g}" for v in values[:5]) + (", ..." if len(values) > 5 else "")
+
+
+def _matches(name: str, pattern: int | str) -> bool:
+    """A structure name against a pattern of data.labels: shell pattern, any letter case."""
+    return fnmatch.fnmatch(name.lower(), str(pattern).lower())
 
 
 LITS_LABELS = LabelMapping()

@@ -22,9 +22,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tact.data.dicom import holds_dicom_images
 from tact.data.labels import LabelMapping
-from tact.data.names import IMAGE, LITS_FILE, MASK, is_nifti, last_number_in
-from tact.errors import InputDataError
+from tact.data.names import IMAGE, LITS_FILE, MASK, is_nifti, last_number_in, nifti_stem
+from tact.errors import ConfigError, InputDataError
 
 LAYOUTS = ("lits", "decathlon", "dicom")
 
@@ -70,6 +71,12 @@ def open_data_folder(
     names = decathlon_label_names(root) if layout == "decathlon" else {}
     if names and not labels.by_name:
         said.append(labels.check_names(names, Path(root) / "dataset.json"))
+    if layout == "dicom":
+        said.extend(_left_out(Path(root), dicom))
+    if layout == "decathlon":
+        said.extend(_unlisted_images(Path(root), cases))
+    if labels.by_name:
+        said.extend(_check_structure_names(list(cases.values()), labels))
     return DataFolder(layout, cases, tuple(said))
 
 
@@ -80,11 +87,14 @@ def detect_layout(root: str | Path, dicom: DicomNames = DicomNames()) -> str:
     if len(found) == 1:
         return found[0]
     if not found:
+        zips = sorted(p.name for p in files_under(root) if p.name.lower().endswith(".zip"))
+        unzip = f"; it holds zip files ({', '.join(zips[:3])}): unzip them" if zips else ""
         raise InputDataError(
             root,
             "holds none of the layouts tact reads: LiTS (volume-N.nii[.gz] +"
             " segmentation-N.nii[.gz]), Decathlon (imagesTr/ + labelsTr/) or DICOM (one folder"
-            f" per case with {dicom.image}/ and {dicom.labels}); see README, 'Your own data'",
+            f" per case with {dicom.image}/ and {dicom.labels}); see README, 'Your own data'"
+            + unzip,
         )
     raise InputDataError(root, f"holds several layouts ({', '.join(found)}): set data.layout")
 
@@ -122,6 +132,24 @@ def files_under(root: Path) -> Iterator[Path]:
             continue
         seen.add(real)
         yield from (Path(folder) / name for name in sorted(files))
+
+
+def case_files(case: Case) -> list[Path]:
+    """Every file a case's extraction reads: a NIfTI file itself, every file of a DICOM folder
+    (the masks' subfolders too; hidden files are not read).
+
+    Why the files and not a manifest of their sizes and times that tact writes: Snakemake
+    judges a folder input by the folder's own time, which an edit of a file in place (pydicom's
+    ``save_as``, a mask copied over another) does not change. Given the files, Snakemake's own
+    checks see each edit (a file newer than the slice store) and a file added or removed (the
+    set of inputs changed). A manifest would have to be rewritten at every start of the
+    workflow to be current, a write during a dry run, for the same stat of every file."""
+    return [
+        path
+        for part in (case.image, case.labels)
+        for path in (files_under(part) if part.is_dir() else [part])
+        if not any(name.startswith(".") for name in path.relative_to(part).parts)
+    ]
 
 
 def check_listed(path: Path, kind: str = "file") -> Path:
@@ -217,6 +245,18 @@ def decathlon_label_names(root: str | Path) -> dict[int, str]:
     return names
 
 
+def _unlisted_images(root: Path, cases: dict[int, Case]) -> list[str]:
+    """One line for each image of ``imagesTr/`` that is not a case (``dataset.json``'s training
+    list leaves it out), so that no image is dropped without a word."""
+    used = {case.image.resolve() for case in cases.values()}
+    images = root / "imagesTr"
+    return [
+        f"{image}: left out, not a case: not in {root / 'dataset.json'}'s training list"
+        for image in (_listing(images) if images.is_dir() else [])
+        if not image.name.startswith(".") and is_nifti(image) and image.resolve() not in used
+    ]
+
+
 def _decathlon_listing(root: Path) -> list[tuple[Path, Path]]:
     """imagesTr/<name> with labelsTr/<name>; ``._*`` (macOS metadata) and other hidden files
     are not cases."""
@@ -235,10 +275,10 @@ def _decathlon_listing(root: Path) -> list[tuple[Path, Path]]:
 
 def _dicom_cases(root: Path, names: DicomNames) -> list[Case]:
     pairs = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and (p / names.image).exists()):
-        pairs.append(
-            (check_listed(folder / names.image, "folder"), _dicom_labels(folder, names.labels))
-        )
+    for folder in _subfolders(root):
+        image = _case_entry(folder, names.image, "data.dicom.image")
+        if image is not None:
+            pairs.append((check_listed(image, "folder"), _dicom_labels(folder, names.labels)))
     if not pairs:
         raise InputDataError(
             root, f"holds no case folder with a DICOM series in {names.image}/ (data.dicom.image)"
@@ -247,14 +287,107 @@ def _dicom_cases(root: Path, names: DicomNames) -> list[Case]:
     return [Case(c.volume_id, c.image / names.image, c.labels) for c in cases]
 
 
+def _subfolders(root: Path) -> list[Path]:
+    """The folders directly in ``root`` that could be cases (hidden ones are not)."""
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _case_entry(folder: Path, name: str, key: str) -> Path | None:
+    """``folder/name`` if it is there; None if neither it nor a near miss is. A near miss is
+    an error of its own: another letter case (Linux tells them apart) or still zipped
+    (3D-IRCADb ships ``PATIENT_DICOM.zip`` in each case), which would drop the case silently."""
+    path = folder / name
+    if path.exists() or path.is_symlink():
+        return path
+    for entry in _listing(folder):
+        if entry.name.lower() == name.lower():
+            raise InputDataError(
+                entry, f"is spelled otherwise than {key}: {name}; rename it or set {key}"
+            )
+        if entry.name.lower() == f"{name.lower()}.zip":
+            raise InputDataError(entry, f"is still zipped: unzip it ({key}: {name})")
+    return None
+
+
+def _listing(folder: Path) -> list[Path]:
+    """A folder's entries, sorted; [] for one tact may not list (said by :func:`_left_out`)."""
+    try:
+        return sorted(folder.iterdir())
+    except PermissionError:
+        return []
+
+
+def _left_out(root: Path, names: DicomNames) -> list[str]:
+    """One line for each folder of ``root`` that is not a case, and why."""
+    return [
+        f"{folder}: left out, not a case: "
+        + (
+            f"no {names.image}/ folder in it (data.dicom.image)"
+            if os.access(folder, os.R_OK | os.X_OK)
+            else "permission denied, tact may not list it"
+        )
+        for folder in _subfolders(root)
+        if _case_entry(folder, names.image, "data.dicom.image") is None
+    ]
+
+
 def _dicom_labels(case: Path, name: str) -> Path:
     """The labels of a DICOM case: ``name`` as a folder or a NIfTI file."""
-    for candidate in (case / name, case / f"{name}.nii.gz", case / f"{name}.nii"):
-        if candidate.exists() or candidate.is_symlink():
-            return check_listed(candidate, "folder" if candidate.is_dir() else "file")
+    for candidate in (name, f"{name}.nii.gz", f"{name}.nii"):
+        found = _case_entry(case, candidate, "data.dicom.labels")
+        if found is not None:
+            return check_listed(found, "folder" if found.is_dir() else "file")
     raise InputDataError(
         case, f"has no labels: no {name}/ folder or {name}.nii[.gz] file (data.dicom.labels)"
     )
+
+
+def structure_entries(folder: Path) -> list[Path]:
+    """The per-structure masks of a labels folder: its subfolders (DICOM series) and NIfTI
+    files, hidden ones left out; [] for a label-map series or a file."""
+    if not folder.is_dir() or holds_dicom_images(folder):
+        return []
+    return [
+        e
+        for e in sorted(folder.iterdir())
+        if not e.name.startswith(".") and (e.is_dir() or is_nifti(e))
+    ]
+
+
+def structure_name(entry: Path) -> str:
+    """A mask's structure name: its folder's name, or its NIfTI file's without the suffix."""
+    return entry.name if entry.is_dir() else nifti_stem(entry)
+
+
+def _check_structure_names(cases: list[Case], labels: LabelMapping) -> list[str]:
+    """Each liver pattern must match a structure of every case; a tumour pattern must match in
+    some case (else it is a typo), and the cases where it matches nothing are said: a case
+    without a tumour is real (3D-IRCADb: a quarter of its patients)."""
+    without: dict[str, list[str]] = {}
+    for case in cases:
+        names = [structure_name(e) for e in structure_entries(case.labels)]
+        if not names:
+            continue  # a label map: its job says data.labels names structures
+        for key, pattern in labels.unmatched(names):
+            if key == "liver":
+                raise InputDataError(
+                    case.labels,
+                    f"no structure matches data.labels.liver pattern {pattern!r}"
+                    f" (structures: {', '.join(names)})",
+                )
+            without.setdefault(str(pattern), []).append(case.labels.parent.name)
+    lines = []
+    for pattern, missing in without.items():
+        if len(missing) == len(cases):
+            raise ConfigError(
+                f"data.labels.tumour: {pattern!r} matches no structure in any case"
+                f" (first: {cases[0].labels})"
+            )
+        lines.append(
+            f"data.labels.tumour: {pattern!r} matches no structure in {', '.join(missing)}:"
+            " these cases have no tumour labels"
+        )
+    return lines
 
 
 def _has_lits(root: Path, _: DicomNames) -> bool:
@@ -266,7 +399,10 @@ def _has_decathlon(root: Path, _: DicomNames) -> bool:
 
 
 def _has_dicom(root: Path, names: DicomNames) -> bool:
-    return any(p.is_dir() and (p / names.image).is_dir() for p in root.iterdir())
+    """A case folder with the CT series, or a near miss (other letter case, zipped) that
+    :func:`_case_entry` then names."""
+    near = (names.image.lower(), f"{names.image.lower()}.zip")
+    return any(e.name.lower() in near for folder in _subfolders(root) for e in folder.iterdir())
 
 
 _LAYOUT_TESTS = {"lits": _has_lits, "decathlon": _has_decathlon, "dicom": _has_dicom}

@@ -18,6 +18,7 @@ nearest axes without resampling: with a warning in the job's log up to
 
 from __future__ import annotations
 
+import itertools
 import logging
 import zlib
 from dataclasses import dataclass
@@ -28,16 +29,15 @@ import numpy as np
 from nibabel.filebasedimages import ImageFileError
 from nibabel.spatialimages import HeaderDataError
 
-from tact.data.dicom import is_dicom, read_series
+from tact.data.dicom import MIN_SLICES, holds_dicom_images, read_series
 from tact.data.labels import LITS_LABELS, LabelMapping
-from tact.data.layouts import Case
-from tact.data.names import is_nifti, nifti_stem
+from tact.data.layouts import Case, structure_entries, structure_name
 from tact.data.orientation import MAX_OBLIQUE_DEGREES, ras_to_radiological
 from tact.errors import InputDataError
 
 log = logging.getLogger(__name__)
 
-AFFINE_TOLERANCE_MM = 1e-3
+GRID_ROUNDING_VOXELS = 0.1  # grids whose voxels lie closer than this (in voxels) are one
 OBLIQUE_NOTE_DEGREES = 0.01
 VOXEL_MM = (0.05, 50.0)  # plausible voxel sizes of a CT volume
 # HU plausibility, over the voxels inside the field of view (padding outside it excluded).
@@ -159,28 +159,26 @@ def _load_image(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _load_labels(case: Case, mapping: LabelMapping) -> tuple[np.ndarray, np.ndarray, Path]:
-    """The case's labels as tact's classes in RAS+ order, their affine, and their path."""
+    """The case's labels as tact's classes in RAS+ order, their affine, and their path. Of
+    per-structure masks only those data.labels names are read: an unused broken one (bone/)
+    must not stop the case."""
     path = case.labels
-    if path.is_file() or any(is_dicom(p) for p in path.iterdir() if p.is_file()):
+    entries = structure_entries(path)
+    if not entries:
+        if path.is_dir() and not holds_dicom_images(path):
+            raise InputDataError(path, "holds no label map and no per-structure mask")
         raw, affine = _to_canonical(*_load_image(path))
         return mapping.label_map(raw, path), affine, path
-    entries = [
-        e
-        for e in sorted(path.iterdir())
-        if not e.name.startswith(".") and (e.is_dir() or is_nifti(e))
-    ]
-    if not entries:
-        raise InputDataError(path, "holds no label map and no per-structure mask")
-    grids = {entry: _to_canonical(*_load_image(entry)) for entry in entries}
+    names = mapping.used_structures([structure_name(e) for e in entries], path)
+    used = [e for e in entries if structure_name(e) in names]
+    for entry in sorted(set(entries) - set(used)):
+        log.info("%s: not read, data.labels does not name it", entry)
+    grids = {entry: _to_canonical(*_load_image(entry)) for entry in used}
     first, (first_mask, first_affine) = next(iter(grids.items()))
     for entry, (mask, affine) in grids.items():
         _check_same_grid(entry, mask, affine, first, first_mask.shape, first_affine)
-    masks = {_structure_name(entry): mask for entry, (mask, _) in grids.items()}
+    masks = {structure_name(entry): mask for entry, (mask, _) in grids.items()}
     return mapping.structures(masks, path), first_affine, path
-
-
-def _structure_name(entry: Path) -> str:
-    return entry.name if entry.is_dir() else nifti_stem(entry)
 
 
 def _check_same_grid(
@@ -191,27 +189,45 @@ def _check_same_grid(
     shape: tuple[int, ...],
     ref_affine: np.ndarray,
 ) -> None:
-    """Image and labels must share one voxel grid."""
+    """Image and labels must share one voxel grid; positions that differ by the rounding of
+    an export (0.01 mm), well below a voxel, are one grid."""
     if data.shape != shape:
         raise InputDataError(
             path, f"shape {data.shape} does not match {reference.name} shape {shape}"
         )
-    if not np.allclose(affine, ref_affine, rtol=0, atol=AFFINE_TOLERANCE_MM):
+    corners = np.array([[*c, 1.0] for c in itertools.product(*[(0, n - 1) for n in shape])]).T
+    apart = float(np.max(np.linalg.norm(((affine - ref_affine) @ corners)[:3], axis=0)))
+    allowed = GRID_ROUNDING_VOXELS * float(np.min(nib.affines.voxel_sizes(ref_affine)))
+    if apart > allowed:
         raise InputDataError(
             path,
-            f"affine does not match {reference.name} (image and mask must share one geometry):\n"
-            f"{np.array2string(affine, precision=4)}\nvs\n"
-            f"{np.array2string(ref_affine, precision=4)}",
+            f"affine does not match {reference.name}: its voxels lie up to {apart:.3g} mm from"
+            f" {reference.name}'s (rounding up to {allowed:.3g} mm, a tenth of a voxel, is"
+            " accepted); image and mask must share one geometry",
+        )
+
+
+def _check_slices(path: Path, n_slices: int) -> None:
+    """One rule for NIfTI and DICOM (whose reader cannot place a single slice): a case is a
+    volume of at least MIN_SLICES slices along the body axis, as its 3-D metrics need."""
+    if n_slices < MIN_SLICES:
+        raise InputDataError(
+            path,
+            f"holds {n_slices} slice along the body axis, not a volume: tact needs at least"
+            f" {MIN_SLICES} (its 3-D metrics, the slice spacing)",
         )
 
 
 def read_case(case: Case, labels: LabelMapping = LITS_LABELS) -> CanonicalVolume:
     """Load, validate and canonicalise one case; raise InputDataError naming the bad file."""
-    image, image_affine = _load_image(case.image)
+    image, image_affine = (
+        read_series(case.image, "CT") if case.image.is_dir() else _load(case.image)
+    )
     hu = image.astype(np.float32)
     del image
     mask, mask_affine, mask_path = _load_labels(case, labels)
     hu_ras, ras_affine = _to_canonical(hu, image_affine)
+    _check_slices(case.image, hu_ras.shape[2])
     _check_same_grid(mask_path, mask, mask_affine, case.image, hu_ras.shape, ras_affine)
     _check_geometry(case.image, image_affine)
     n_bad = int(np.size(hu) - np.count_nonzero(np.isfinite(hu)))

@@ -9,7 +9,7 @@ import nibabel as nib
 import numpy as np
 from pydicom.uid import generate_uid
 
-from tact.data.dicom import write_series
+from tact.data.dicom_writing import write_series
 from tact.data.names import lits_names
 from tact.data.orientation import radiological_to_ras
 from tact.data.phantom.spec import PhantomVolume
