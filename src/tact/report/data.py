@@ -51,10 +51,13 @@ class Example:
 
     @classmethod
     def of(cls, stack: SliceStack) -> Example:
+        """The example of one volume; a copy of its slice, so that the volume is freed (a
+        view kept every shown volume whole: 1.4 GB with 4 LiTS-sized volumes, 2.2 GB with 8)."""
         tumour = (stack.mask == 2).sum(axis=(1, 2))
         liver = (stack.mask > 0).sum(axis=(1, 2))
         k = int(np.argmax(tumour)) if tumour.max() > 0 else int(np.argmax(liver))
-        return cls(stack.volume_id, int(stack.slice_index[k]), stack.image[k], stack.mask[k])
+        image, mask = stack.image[k].copy(), stack.mask[k].copy()
+        return cls(stack.volume_id, int(stack.slice_index[k]), image, mask)
 
 
 def plot_examples(examples: Sequence[Example]) -> plt.Figure:
