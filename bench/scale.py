@@ -5,6 +5,9 @@ On the machine that ran a rehearsal (its files are there only while it is):
 
     python bench/scale.py collect results/rehearsal-4 --summary summary.tsv --out rehearsal-4.json
 
+(``peaks RUN.json RESULTS`` takes a collected run's peaks again from the logs and benchmarks
+that docs/scripts/record_rehearsal.sh archives: for runs collected before the logs were read.)
+
 (``summary.tsv``: ``snakemake --summary`` of that run, which names each output's rule). Then,
 anywhere, with both sizes:
 
@@ -18,8 +21,10 @@ writes the constants the workflow's requests and the dry run's cost lines use
 (src/tact/costs.json, read by tact.costs): per rule, the larger size's peak, CPU and GPU
 seconds and bytes; the trainings' images per second and start-up.
 
-Per rule: jobs; the longest job's wall time; the peak RSS of its largest job (Snakemake's
-benchmark ``max_rss``); peak GPU memory (the job's log, ``tact.logs.log_peaks``); CPU seconds
+Per rule: jobs; the longest job's wall time; the peak RSS of its largest job (the larger of
+Snakemake's benchmark ``max_rss``, sampled every few seconds, and the job's own peak in its log,
+``tact.logs.log_peaks``: the sample missed simulation_quality's peak of 1.4 GB and said 0.55);
+peak GPU memory (the job's log, ``tact.logs.log_peaks``); CPU seconds
 (``cpu_time``); bytes of its outputs. Totals scale with the labelled slices; a job's peak is
 extrapolated along the line through the two sizes (never below the larger size's).
 """
@@ -43,6 +48,7 @@ from tact.segmenters import MODEL_PATTERN
 ROOT = Path(__file__).resolve().parents[1]
 
 GPU_PEAK = re.compile(r"peak GPU memory (\d+) MiB")
+PEAK = re.compile(r"peak memory (\d+) MB")
 
 
 def rule_of_benchmark(relative: Path) -> str:
@@ -69,9 +75,7 @@ def collect(results: Path, summary: Path) -> dict:
         rule["job_s"] += float(row["s"])
         rule["cpu_s"] += float(row["cpu_time"] or 0)
         rule["max_rss_mb"] = max(rule["max_rss_mb"], float(row["max_rss"] or 0))
-        log = results / "logs" / relative.with_suffix(".log")
-        if log.exists() and (found := GPU_PEAK.findall(log.read_text())):
-            rule["gpu_peak_mib"] = max(rule["gpu_peak_mib"], int(found[-1]))
+    add_logged_peaks(rules, results)
     with summary.open() as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
             output = results.parents[1] / row["output_file"]  # relative to the workdir
@@ -92,6 +96,20 @@ def collect(results: Path, summary: Path) -> dict:
         "training_images_per_s": histories,
         "training_epoch_s": _epoch_seconds(results),
     }
+
+
+def add_logged_peaks(rules: dict[str, dict], results: Path) -> None:
+    """Each rule's peaks from its jobs' logs (``tact.logs.log_peaks``): GPU memory, and host
+    memory where the job's own peak exceeds the benchmark's, which samples and misses peaks."""
+    for path in sorted((results / "benchmarks").rglob("*.tsv")):
+        relative = path.relative_to(results / "benchmarks")
+        rule = rules[rule_of_benchmark(relative)]
+        log = results / "logs" / relative.with_suffix(".log")
+        text = log.read_text() if log.exists() else ""
+        if found := GPU_PEAK.findall(text):
+            rule["gpu_peak_mib"] = max(rule["gpu_peak_mib"], int(found[-1]))
+        if found := PEAK.findall(text):
+            rule["max_rss_mb"] = max(rule["max_rss_mb"], float(found[-1]))
 
 
 def _empty() -> dict:
@@ -239,7 +257,15 @@ def main() -> None:
     three.add_argument("--volume-slices", type=int, required=True)
     three.add_argument("--drop", nargs="*", default=(), help="rules not to take from the runs")
     three.add_argument("--out", type=Path, default=ROOT / "src/tact/costs.json")
+    four = sub.add_parser("peaks", help="a collected run's peaks, again from its logs")
+    four.add_argument("run", type=Path, help="collected run (rewritten)")
+    four.add_argument("results", type=Path, help="its logs/ and benchmarks/ (the logs archive)")
     args = parser.parse_args()
+    if args.command == "peaks":
+        run = json.loads(args.run.read_text())
+        add_logged_peaks(run["rules"], args.results)
+        args.run.write_text(json.dumps(run, indent=1) + "\n")
+        return
     if args.command == "fit":
         runs = [json.loads(p.read_text()) for p in args.runs[:2]]
         constants = fit(runs, args.volume_slices, tuple(args.drop))

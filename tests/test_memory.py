@@ -21,7 +21,7 @@ import pytest
 import torch
 
 from tact.data.slices import SliceStack, load_stack, save_stack
-from tact.evaluation import method_tables_from_files
+from tact.evaluation import method_tables_from_files, save_truth_skeletons
 from tact.report.data import Example, write_data_overview
 from tact.report.figures import slice_figures_from_files
 from tact.report.simulation import write_simulation_quality
@@ -160,13 +160,18 @@ def simulation_quality(run: dict) -> None:
     )
 
 
+def truth_skeletons(run: dict) -> None:
+    save_truth_skeletons(GroundTruth(run["stores"], run["split"]), run["root"] / "skeletons.h5")
+
+
 def every_test_slice_at_once(run: dict) -> None:
     gather_ground_truth(run["stores"], run["split"])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "job", [training_loader, figure_job, evaluation, data_overview, simulation_quality]
+    "job",
+    [training_loader, figure_job, evaluation, data_overview, simulation_quality, truth_skeletons],
 )
 def test_peak_memory_does_not_grow_with_the_dataset(runs, job):
     job(runs[2])  # once untraced: what a first call caches (matplotlib's fonts) is not data

@@ -68,6 +68,12 @@ def test_a_finished_run_is_collected_rule_by_rule(complete_phantom_run, tmp_path
     }
     for log in (run.results / "logs").rglob("*.log"):  # every job logs its peak
         assert "peak memory" in log.read_text(), log
+    for bench in (run.results / "benchmarks").rglob("*.tsv"):  # the larger of sample and log
+        relative = bench.relative_to(run.results / "benchmarks")
+        logged = scale.PEAK.findall(
+            (run.results / "logs" / relative.with_suffix(".log")).read_text()
+        )
+        assert rules[scale.rule_of_benchmark(relative)]["max_rss_mb"] >= float(logged[-1])
     table = scale.report([collected, collected])
     row = next(line for line in table.splitlines() if line.startswith("| simulate |"))
     assert "| 1.00 |" in row  # the same run twice: its peak does not grow

@@ -79,6 +79,11 @@ def plot_examples(examples: Sequence[Example]) -> plt.Figure:
     return fig
 
 
+def _overview_of(path: str | Path, split: pd.DataFrame) -> tuple[pd.DataFrame, Example]:
+    stack = load_stack(path)
+    return summarise([stack], split), Example.of(stack)
+
+
 def write_data_overview(
     store_paths: Sequence[str | Path],
     split_path: str | Path,
@@ -90,9 +95,9 @@ def write_data_overview(
     """The summary a volume at a time; the figure shows the first ``n_examples`` volumes."""
     split, rows, examples = read_split(split_path), [], []
     for path in store_paths:
-        stack = load_stack(path)
-        rows.append(summarise([stack], split))
+        row, example = _overview_of(path, split)  # the volume is freed before the next is read
+        rows.append(row)
         if len(examples) < n_examples:
-            examples.append(Example.of(stack))
+            examples.append(example)
     write_csv(pd.concat(rows).sort_values("volume", ignore_index=True), summary_path)
     save_figure(plot_examples(examples), figure_path)

@@ -80,6 +80,14 @@ def plot_example(stack: SliceStack, sim: SimulatedStack, index: int, table: pd.D
     return fig
 
 
+def _quality_of(
+    store_path: str | Path, sim_path: str | Path, split: pd.DataFrame
+) -> tuple[pd.DataFrame, int, int]:
+    """One volume's rows of the table, its id and its tumour pixels."""
+    stack, sim = load_stack(store_path), load_simulation(sim_path)
+    return quality_table([(stack, sim)], split), stack.volume_id, int((stack.mask == 2).sum())
+
+
 def write_simulation_quality(
     store_paths: Sequence[str | Path],
     sim_paths: Sequence[str | Path],
@@ -94,10 +102,9 @@ def write_simulation_quality(
     test = set(split.loc[split["split"] == "test", "volume"])
     tables, most = [], (-1, None)
     for store_path, sim_path in zip(store_paths, sim_paths, strict=True):
-        stack, sim = load_stack(store_path), load_simulation(sim_path)
-        tables.append(quality_table([(stack, sim)], split))
-        tumour = int((stack.mask == 2).sum())
-        if stack.volume_id in test and tumour > most[0]:
+        table, volume, tumour = _quality_of(store_path, sim_path, split)  # then freed
+        tables.append(table)
+        if volume in test and tumour > most[0]:
             most = (tumour, (store_path, sim_path))
     table = pd.concat(tables, ignore_index=True)
     write_csv(table, table_path)
