@@ -9,7 +9,13 @@ import subprocess
 import h5py
 import pytest
 
-from conftest import TINY_PHANTOM, snakemake_command, tiny_phantom_config, workflow_environment
+from conftest import (
+    REPO,
+    TINY_PHANTOM,
+    snakemake_command,
+    tiny_phantom_config,
+    workflow_environment,
+)
 from tact.costs import TRAININGS, RunSize, cost_lines, job_memory_mb, measured, project
 
 COST = re.compile(
@@ -165,3 +171,17 @@ def test_a_dry_run_with_an_unreadable_case_plans_the_run(tmp_path):
     config = write_config(tmp_path / "c.yaml", data={"source": "lits", "lits_dir": str(lits)})
     found = dry_run(tmp_path, config)
     assert (int(found[1]), int(found[2])) == (3, 12)  # two readable cases of 6 slices
+
+
+def test_the_readmes_cost_line_is_the_paper_configs_projection():
+    """The README's cost line for the paper's config on LiTS is what tact.costs projects from
+    the constants in the repository (a refit that forgets the README fails here)."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    # g, two held-out segmenters (the default), the base U-Net, the task-adaptive and joint ones
+    trainings = 1 + 2 + 1 + len(config["task_adaptive"]["alphas"]) + len(config["joint"]["cs"])
+    lits = RunSize(131, 58_638, 448, 19_163, None, 512, False, trainings, 30, 0.8)
+    assert config["training"]["epochs"] == lits.epochs
+    readme = (REPO / "README.md").read_text().splitlines()
+    assert f"tact: {cost_lines(lits)[1]}" in readme

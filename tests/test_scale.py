@@ -107,3 +107,71 @@ def test_a_retried_job_asks_for_more_memory(tmp_path):
     again = run("--retries", "1")
     assert again.returncode == 0, again.stdout + again.stderr
     assert (tmp_path / target).exists()
+
+
+def collected_run(volumes: int, slices: int, rules: dict) -> dict:
+    """A collected run (bench/scale.py collect's shape) with the given rules' numbers."""
+    empty = scale._empty()
+    return {
+        "run": f"rehearsal-{volumes}",
+        "machine": "test",
+        "date": "today",
+        "volumes": volumes,
+        "slices": slices,
+        "rules": {name: empty | numbers for name, numbers in rules.items()},
+        "training_images_per_s": {"base": 100.0},
+        "training_epoch_s": {"base": 10.0},
+    }
+
+
+def test_the_fit_completes_bm3d_and_keeps_what_the_runs_lack():
+    """BM3D measured on one of two test volumes counts for both; the networks' test images
+    take BM3D's bytes per test volume; a rule the runs lack keeps an earlier fit's constants,
+    what grows with the run brought to the new run's labelled slices."""
+    rules = {
+        "bm3d": {"jobs": 1, "bytes": 100, "cpu_s": 50.0, "job_s": 40.0, "max_rss_mb": 9.0},
+        "infer": {"jobs": 7, "bytes": 7, "max_rss_mb": 5.0, "wall_s": 3.0},
+        "train_reconstruction": {"jobs": 1, "job_s": 30.0, "max_rss_mb": 8.0},
+    }
+    runs = [collected_run(4, 500, rules), collected_run(8, 1000, rules)]
+    constants = scale.fit(runs, volume_slices=200)
+    scale.images_like_bm3d(constants, runs[-1], ("infer",))
+    assert constants["rules"]["bm3d"]["bytes"] == 200  # 8 volumes: 2 test volumes
+    assert constants["rules"]["bm3d"]["cpu_s"] == 100.0
+    assert constants["rules"]["infer"]["bytes"] == 7 * 100 * 2
+    earlier = {
+        "measured": "earlier",
+        "labelled_slices": 250,
+        "rules": {"evaluate": {"wall_s": 10.0, "cpu_s": 20.0, "job_s": 20.0, "bytes": 4,
+                               "peak_mb": 3.0, "gpu": False, "fixed": False}},
+    }  # fmt: skip
+    kept = scale.kept_rules(earlier, constants["labelled_slices"])["evaluate"]
+    assert (kept["wall_s"], kept["cpu_s"], kept["bytes"], kept["peak_mb"]) == (40.0, 80.0, 16, 3.0)
+    assert kept["measured"] == "earlier" and kept["measured_labelled_slices"] == 250
+    again = scale.kept_rules({**earlier, "rules": {"evaluate": kept}}, 2000)["evaluate"]
+    assert again["wall_s"] == 40.0  # brought once: the kept numbers are already the new run's
+
+
+def test_a_bounded_rule_is_projected_by_its_volume_and_a_growing_one_along_its_line():
+    """The paper-scale peak: a per-volume rule within 1.25 from one size to the other scales
+    with LiTS' mean volume; one that grew more is extrapolated; one measured at one size only
+    is taken as bounded."""
+    flat = {
+        "evaluate": {"jobs": 1, "max_rss_mb": 1000.0},
+        "split": {"jobs": 1, "max_rss_mb": 100.0},
+    }
+    grows = {
+        "evaluate": {"jobs": 1, "max_rss_mb": 2000.0},
+        "split": {"jobs": 1, "max_rss_mb": 110.0},
+    }
+    runs = [collected_run(4, 500, flat), collected_run(8, 1000, grows | {"split": flat["split"]})]
+    volume = scale.PAPER_VOLUME_SLICES / scale.rehearsal_volume_slices()
+    assert scale.paper_peak_mb(runs, "split") == 100.0  # fixed: not by volume
+    runs[-1]["rules"]["evaluate"]["max_rss_mb"] = 1100.0
+    assert scale.paper_peak_mb(runs, "evaluate") == pytest.approx(1100.0 * volume)
+    runs[-1]["rules"]["evaluate"]["max_rss_mb"] = 2000.0
+    assert scale.paper_peak_mb(runs, "evaluate") == pytest.approx(
+        2000.0 + 1000.0 / 500 * (scale.PAPER_SLICES - 1000)
+    )
+    runs[0]["rules"]["evaluate"]["jobs"] = 0  # the smaller run never got to it
+    assert scale.paper_peak_mb(runs, "evaluate") == pytest.approx(2000.0 * volume)
