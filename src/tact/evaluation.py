@@ -9,13 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from tact.io import add_array, array_file, read_arrays
-from tact.metrics.anatomy import LABELLED, class_skeletons, slice_metrics, volume_metrics
+from tact.metrics.anatomy import (
+    LABELLED,
+    class_skeletons,
+    slice_metrics,
+    surface_area_table,
+    volume_metrics,
+)
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
 from tact.parallel import in_processes
 from tact.per_slice import PER_SLICE_COLUMNS, PER_VOLUME_COLUMNS, order_rows
@@ -53,6 +60,9 @@ class VolumeArrays:
     labels: dict[str, np.ndarray]  # segmenter -> (n, H, W) label maps of the method's images
     spacing_mm: tuple[float, float, float]  # row, col, slice
     skeletons: TruthSkeletons | None = None  # computed from ``masks`` when not given
+
+    def spacing(self) -> tuple[float, float, float]:
+        return self.spacing_mm
 
 
 def save_truth_skeletons(truth: GroundTruth, path: str | Path) -> None:
@@ -106,6 +116,10 @@ class VolumeFiles:
     labels: str  # the method's label file
     skeletons: str | None = None  # the truth's skeletons (save_truth_skeletons), if computed
 
+    def spacing(self) -> tuple[float, float, float]:
+        """(row, col, slice) in mm, read without the volume's arrays."""
+        return self.truth.spacing_of(self.volume)
+
     def load(self) -> VolumeArrays:
         images, masks, spacing = self.truth.of_volume(self.volume)
         method = self.images.of_volume(self.volume)
@@ -133,6 +147,7 @@ class VolumeJob:
     consistency: np.ndarray  # (n,) NaN where not measured
     tolerance_mm: float
     labelled: tuple[str, ...]  # the classes the data labels
+    surface_areas: tuple[np.ndarray, np.ndarray]  # surface_area_table of the volume's spacing
 
 
 def method_tables(
@@ -207,11 +222,9 @@ def _tables(
     tumour_labels: bool,
     workers: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    labelled = LABELLED if tumour_labels else ("liver",)
-    jobs = [
-        VolumeJob(method, volume, data, measured.loc[volume].to_numpy(), tolerance_mm, labelled)
-        for volume, data in sources.items()
-    ]
+    jobs = volume_jobs(
+        method, sources, measured, tolerance_mm=tolerance_mm, tumour_labels=tumour_labels
+    )
     results = in_processes(
         _volume_rows, jobs, workers=workers, what=f"metrics of {method}", unit="test volumes"
     )
@@ -221,6 +234,43 @@ def _tables(
         order_rows(pd.DataFrame(per_slice, columns=list(PER_SLICE_COLUMNS))),
         order_rows(pd.DataFrame(per_volume, columns=list(PER_VOLUME_COLUMNS))),
     )
+
+
+def volume_jobs(
+    method: str,
+    sources: Mapping[int, VolumeArrays | VolumeFiles],
+    measured: pd.Series,
+    *,
+    tolerance_mm: float,
+    tumour_labels: bool,
+) -> list[VolumeJob]:
+    """One method's jobs, a volume each, as the workers receive them."""
+    labelled = LABELLED if tumour_labels else ("liver",)
+    return [
+        VolumeJob(
+            method,
+            volume,
+            data,
+            measured.loc[volume].to_numpy(),
+            tolerance_mm,
+            labelled,
+            _surface_areas(_stacked_spacing(data.spacing())),
+        )
+        for volume, data in sources.items()
+    ]
+
+
+@cache
+def _surface_areas(spacing_mm: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The 3-D NSD's surface areas, computed here once per spacing so that the workers never
+    import MONAI (:func:`tact.metrics.anatomy.surface_area_table`)."""
+    return surface_area_table(spacing_mm)
+
+
+def _stacked_spacing(spacing_mm: tuple[float, float, float]) -> tuple[float, float, float]:
+    """(slice, row, col) in mm, the stacked slices' order, from (row, col, slice)."""
+    row_mm, col_mm, slice_mm = spacing_mm
+    return (slice_mm, row_mm, col_mm)
 
 
 def _consistency_of(
@@ -263,15 +313,14 @@ def _volume_rows(job: VolumeJob) -> tuple[list[dict], list[dict]]:
             slice_rows.append({**head, "slice": int(index), **pixel[i], **metrics})
         row = {**head, "n_slices": len(data.slices), "contiguous": stack is not None}
         if stack is not None:
-            row_mm, col_mm, slice_mm = data.spacing_mm
-            spacing = (slice_mm, row_mm, col_mm)
             row |= volume_metrics(
                 predicted[stack],
                 data.masks[stack],
-                spacing,
+                _stacked_spacing(data.spacing_mm),
                 tolerance_mm=job.tolerance_mm,
                 truth_skeletons=volume_skeletons,
                 labelled=job.labelled,
+                surface_areas=job.surface_areas,
             )
         volume_rows.append(row)
     return slice_rows, volume_rows

@@ -246,14 +246,21 @@ class GroundTruth(_TestRows):
         """(images, label maps, spacing in mm: row, col, slice) of one volume's test slices;
         without ``images`` (None in their place) the images are not read."""
         wanted = self.rows.loc[self.rows["volume"] == volume, "slice"]
-        by_volume = dict(zip(volume_ids(self.stores), self.stores, strict=True))
         where = (np.full(len(wanted), volume), wanted.to_numpy())
-        with open_stack(by_volume[volume]) as stack:
+        with open_stack(self._store_of(volume)) as stack:
             rows = rows_of(stack.slice_index, wanted)
             full_dose = TestSet(stack.image[rows], *where) if images else None
             masks = TestSet(_read_rows(stack.mask, rows), *where)
             spacing = tuple(float(s) for s in stack.spacing_mm)
         return full_dose, masks, spacing
+
+    def spacing_of(self, volume: int) -> tuple[float, float, float]:
+        """(row, col, slice) in mm of one volume, without reading its arrays."""
+        with open_stack(self._store_of(volume)) as stack:
+            return tuple(float(s) for s in stack.spacing_mm)
+
+    def _store_of(self, volume: int) -> str:
+        return dict(zip(volume_ids(self.stores), self.stores, strict=True))[volume]
 
 
 def _read_rows(dataset, rows: np.ndarray) -> np.ndarray:
