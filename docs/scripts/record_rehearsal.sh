@@ -13,6 +13,9 @@
 # wait for a training to end (a --set-resources on the command line replaces the profile's whole
 # list, so the trainings' GPU is named again here). BM3D gets 8 workers: the run's test volumes
 # are one or two, and with the rule's 4 the one test volume's BM3D outlasted everything else.
+# On the lent machine, `start` in one call (carry .gpudeps) and `wait` in the next, which must
+# NOT name .gpudeps in carry: the copy replaces it under the running jobs, which then fail
+# (No module named 'snakemake'), as both runs of 2026-12-06 did 13.5 minutes in.
 # GPU_SLOTS (default 3) sets how many trainings share the GPU: two sizes recorded side by side on
 # one machine split its memory between them (--nolock: their outputs lie in separate runs).
 set -euo pipefail
