@@ -44,6 +44,11 @@ include: "workflow/rules/report.smk"
 if workflow.is_main_process:
     for _line in cost_lines(run_size()):
         print(f"tact: {_line}", file=sys.stderr)
+    # said by a dry run too; a run stops on it when it starts (onstart, tact.run_data)
+    _conflict = run_folder_conflict(Path(RESULTS), data_settings(config))
+    if _conflict and not config["overwrite"]:
+        _note = _conflict.replace("nothing was run", "a run stops here")
+        print(f"tact: note: {_note}", file=sys.stderr)
 
 
 wildcard_constraints:

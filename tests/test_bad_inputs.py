@@ -380,6 +380,8 @@ def test_a_run_name_reused_with_other_data_settings_stops_before_any_job(tmp_pat
     other = write_config(
         tmp_path / "other.yaml", data={"source": "lits", "lits_dir": str(root), "image_size": 16}
     )
+    planned = run_workflow(tmp_path, other, "--dry-run", SPLIT)  # a dry run says it too
+    tact_line(planned.stderr, "tact: note: results/test: made from other", "a run stops here")
     result = run_workflow(tmp_path, other, SPLIT)
     assert result.returncode != 0
     line = tact_line(result.stderr, "results/test: made from other data settings", "")

@@ -60,21 +60,30 @@ def differences(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
     ]
 
 
+def run_folder_conflict(folder: Path, settings: dict[str, Any]) -> str | None:
+    """Why ``folder`` is another run's (the data settings that differ), or None when it holds
+    this run's data, none yet, or was made before tact kept the record."""
+    record = folder / SETTINGS_FILE
+    if not record.exists():
+        return None
+    changed = differences(json.loads(record.read_text()), settings)
+    if not changed:
+        return None
+    shown = "; ".join(changed[:3]) + ("; ..." if len(changed) > 3 else "")
+    return (
+        f"{folder}: made from other data settings ({shown}); nothing was run. Give this config"
+        f" another run name, or add --config overwrite=true to replace that run's results"
+    )
+
+
 def claim_run_folder(folder: Path, settings: dict[str, Any], overwrite: bool) -> None:
     """Record ``settings`` as the data of the run in ``folder``; raise ConfigError when the
-    folder holds a run of other data and ``overwrite`` is false. A folder made before tact
-    kept this record is taken as this run's."""
+    folder holds a run of other data and ``overwrite`` is false."""
     record = folder / SETTINGS_FILE
-    if record.exists():
-        changed = differences(json.loads(record.read_text()), settings)
-        if changed and not overwrite:
-            shown = "; ".join(changed[:3]) + ("; ..." if len(changed) > 3 else "")
-            raise ConfigError(
-                f"{folder}: made from other data settings ({shown}); nothing was run. Give"
-                f" this config another run name, or add --config overwrite=true to replace"
-                f" that run's results"
-            )
-        if not changed:
-            return
+    conflict = run_folder_conflict(folder, settings)
+    if conflict and not overwrite:
+        raise ConfigError(conflict)
+    if record.exists() and not conflict:
+        return
     with atomic_path(record) as tmp:
         tmp.write_text(json.dumps(settings, indent=1, sort_keys=True) + "\n")

@@ -30,7 +30,7 @@ from tact.methods import (
     parse_method,
     task_adaptive_id,
 )
-from tact.run_data import claim_run_folder, data_settings
+from tact.run_data import claim_run_folder, data_settings, run_folder_conflict
 from tact.stopping import stop_promptly_on_signals
 from tact.segmenters import (
     G_MODEL,
