@@ -45,7 +45,10 @@ if workflow.is_main_process:
     for _line in cost_lines(run_size()):
         print(f"tact: {_line}", file=sys.stderr)
     # said by a dry run too; a run stops on it when it starts (onstart, tact.run_data)
-    _conflict = run_folder_conflict(Path(RESULTS), data_settings(config))
+    try:
+        _conflict = run_folder_conflict(Path(RESULTS), data_settings(config))
+    except TactError as exc:
+        _fail(exc)
     if _conflict and not config["overwrite"]:
         _note = _conflict.replace("nothing was run", "a run stops here")
         print(f"tact: note: {_note}", file=sys.stderr)

@@ -397,6 +397,18 @@ def test_a_run_name_reused_with_other_data_settings_stops_before_any_job(tmp_pat
     assert run_workflow(tmp_path, first, SPLIT).returncode != 0
 
 
+def test_an_unreadable_run_record_is_one_line_naming_it(tmp_path):
+    """results/{run}/data_settings.json cut short: one line naming it, even in a dry run."""
+    config = write_config(tmp_path / "c.yaml")
+    record = tmp_path / "results/test/data_settings.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"data": {')
+    result = run_workflow(tmp_path, config, "--dry-run", "all")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    tact_line(result.stderr, "results/test/data_settings.json: unreadable", "delete it")
+
+
 def test_any_alpha_and_c_in_range_make_a_valid_method_id(tmp_path):
     """alpha 0.00001 once made the id task_a1e-05, which the wildcard refused mid-run."""
     config = write_config(

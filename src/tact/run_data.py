@@ -66,7 +66,14 @@ def run_folder_conflict(folder: Path, settings: dict[str, Any]) -> str | None:
     record = folder / SETTINGS_FILE
     if not record.exists():
         return None
-    changed = differences(json.loads(record.read_text()), settings)
+    try:
+        recorded = json.loads(record.read_text())
+    except (OSError, ValueError) as exc:  # cut short, edited by hand, unreadable
+        raise ConfigError(
+            f"{record}: unreadable ({exc}): it records which data settings made this run;"
+            " delete it if the run's data are this config's, or choose another run name"
+        ) from None
+    changed = differences(recorded, settings)
     if not changed:
         return None
     shown = "; ".join(changed[:3]) + ("; ..." if len(changed) > 3 else "")
