@@ -269,11 +269,11 @@ def images_like_bm3d(constants: dict, run: dict, rules: tuple[str, ...]) -> None
     images that compress to a fifth of BM3D's (0.12 against 0.65 MB per 512 px test slice in
     the 4-volume run), where a trained network's residual noise compresses as BM3D's images or
     worse. Without it the paper's test images would be projected at 4.7 GB, not about 20."""
-    from tact.data.split import _n_test
+    from tact.data.split import test_count
 
     bm3d = run["rules"]["bm3d"]
     per_volume = bm3d["bytes"] / bm3d["jobs"]
-    test_volumes = _n_test(run["volumes"], 0.2, "volume")  # config/rehearsal.yaml's split
+    test_volumes = test_count(run["volumes"], 0.2, "volume")  # config/rehearsal.yaml's split
     for key in ("bytes", "cpu_s", "job_s"):  # every test volume's, not only the finished
         constants["rules"]["bm3d"][key] = bm3d[key] / bm3d["jobs"] * test_volumes
     for name in rules:

@@ -1,9 +1,9 @@
 """What a run costs, said before it starts and asked of the cluster job by job (issue 32).
 
 Every figure comes from the scale rehearsal (config/rehearsal.yaml, docs/scale.md): per rule,
-its largest job's peak memory, its CPU and GPU seconds and the bytes it wrote, measured at one
-size so far (two once the second is recorded) and kept in ``costs.json`` beside this module
-(``python bench/scale.py fit`` writes it).
+its largest job's peak memory, its CPU and GPU seconds and the bytes it wrote, measured at two
+sizes and kept in ``costs.json`` beside this module (``python bench/scale.py fit`` writes it;
+docs/scale.md says which rules come from which rehearsal).
 Nothing here is guessed from the paper.
 
 A job's memory is bounded by one volume (or one batch) whatever the size of the run, so a

@@ -19,7 +19,9 @@ from tact.io import write_csv
 SPLIT_COLUMNS = ["volume", "slice", "split"]
 
 
-def _n_test(n: int, test_fraction: float, what: str) -> int:
+def test_count(n: int, test_fraction: float, what: str) -> int:
+    """How many of ``n`` volumes (or slices) the split puts on the test side: at least one on
+    each side, whatever the fraction."""
     if n < 2:
         raise ConfigError(f"data.split.by: {what} needs at least 2 {what}s, the data holds {n}")
     return int(min(max(round(test_fraction * n), 1), n - 1))
@@ -60,10 +62,10 @@ def make_split(
     rng = np.random.default_rng(seed)
     if by == "volume":
         volumes = np.array(sorted(slices_per_volume))
-        test = rng.permutation(volumes)[: _n_test(len(volumes), test_fraction, "volume")]
+        test = rng.permutation(volumes)[: test_count(len(volumes), test_fraction, "volume")]
         is_test = table["volume"].isin(test)
     elif by == "slice":
-        chosen = rng.permutation(len(table))[: _n_test(len(table), test_fraction, "slice")]
+        chosen = rng.permutation(len(table))[: test_count(len(table), test_fraction, "slice")]
         is_test = pd.Series(np.isin(np.arange(len(table)), chosen))
     else:
         raise ConfigError(f"data.split.by must be 'volume' or 'slice', got {by!r}")
