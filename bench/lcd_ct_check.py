@@ -1,7 +1,7 @@
 """tact's channelized Hotelling observer against the FDA's LCD-CT toolbox on the same images
 (issue 35: AUC and d' equal to 1e-6).
 
-    .venv/bin/python bench/lcd_ct_check.py --lcdct DIR [--site DIR]
+    .venv/bin/python bench/lcd_ct_check.py --lcdct DIR [--site DIR] [--write-fixture FILE]
 
 ``--lcdct``: the folder that holds LCD-CT's Python package ``lcdct`` (``src/`` of a checkout of
 github DIDSR/LCD_CT; it is not on PyPI and is not vendored here). ``--site``: a folder with
@@ -9,7 +9,9 @@ scikit-learn, which ``lcdct`` imports (``pip install --target DIR scikit-learn``
 the path after tact's own packages. Cases: lesion-present and lesion-absent images of white and
 of correlated noise, Gaussian signals of several sizes and contrasts, channel counts and
 widths, and the halves LCD-CT's study would split them into. Prints the largest differences;
-exits 1 when one exceeds 1e-6.
+exits 1 when one exceeds 1e-6. ``--write-fixture``: also save a few small studies (float32
+images, their halves, channel settings) with LCD-CT's AUC and d' on them, for
+tests/test_observers.py, which holds tact's values to LCD-CT's without LCD-CT installed.
 """
 
 from __future__ import annotations
@@ -46,12 +48,43 @@ def case(seed: int) -> dict:
     }
 
 
+def theirs(study: dict, lg_cho: type) -> dict:
+    """LCD-CT's AUC and d' ("snr") on one study."""
+    (train_absent, train_present), (test_absent, test_present) = study["train"], study["test"]
+    observer = lg_cho(test_present, test_absent, study["width"], study["n_channels"])
+    return observer.calculate_metrics(train_absent, train_present, test_absent, test_present)
+
+
+def small_study(seed: int) -> dict:
+    """A study small enough to keep in git (the central 12 x 12 px, where the signal is; 30
+    realisations a class and half), its images rounded to float32 before LCD-CT sees them, so
+    that the saved inputs are exactly the ones it scored."""
+    study = case(seed)
+    start = (study["train"][0].shape[1] - 12) // 2
+    crop = (slice(None), slice(start, start + 12), slice(start, start + 12))
+    for half in ("train", "test"):
+        study[half] = tuple(images[:30][crop].astype(np.float32) for images in study[half])
+    return study
+
+
+def write_fixture(path: Path, lg_cho: type, seeds: range = range(3)) -> None:
+    """Save small studies with LCD-CT's results on them (see the module docstring)."""
+    arrays = {}
+    for seed in seeds:
+        study = small_study(seed)
+        result = theirs(study, lg_cho)
+        for half in ("train", "test"):
+            arrays[f"{seed}_{half}_absent"], arrays[f"{seed}_{half}_present"] = study[half]
+        arrays[f"{seed}_settings"] = np.array([study["n_channels"], study["width"]])
+        arrays[f"{seed}_lcdct"] = np.array([result["auc"], result["snr"]])
+    np.savez_compressed(path, seeds=np.array(list(seeds)), **arrays)
+
+
 def compare(study: dict, lg_cho: type) -> tuple[float, float]:
     """|AUC difference| and |d' difference| of tact's and LCD-CT's CHO on one study."""
-    (train_absent, train_present), (test_absent, test_present) = study["train"], study["test"]
-    theirs = lg_cho(test_present, test_absent, study["width"], study["n_channels"])
-    expected = theirs.calculate_metrics(train_absent, train_present, test_absent, test_present)
-    channels = laguerre_gauss_channels(train_absent.shape[1:], study["n_channels"], study["width"])
+    expected = theirs(study, lg_cho)
+    shape = study["train"][0].shape[1:]
+    channels = laguerre_gauss_channels(shape, study["n_channels"], study["width"])
     ours = channelized_hotelling(study["train"], study["test"], channels)
     return abs(ours.auc - expected["auc"]), abs(ours.detectability - expected["snr"])
 
@@ -61,12 +94,15 @@ def main() -> None:
     parser.add_argument("--lcdct", type=Path, required=True)
     parser.add_argument("--site", type=Path)
     parser.add_argument("--cases", type=int, default=40)
+    parser.add_argument("--write-fixture", type=Path)
     args = parser.parse_args()
     sys.path.insert(0, str(args.lcdct))
     if args.site:
         sys.path.append(str(args.site))
     from lcdct.Observers import LG_CHO
 
+    if args.write_fixture:
+        write_fixture(args.write_fixture, LG_CHO)
     gaps = np.array([compare(case(seed), LG_CHO) for seed in range(args.cases)])
     auc_gap, d_gap = gaps.max(axis=0)
     print(

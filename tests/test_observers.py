@@ -1,5 +1,7 @@
 """The channelized Hotelling observer (issue 35) on cases with known answers."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -50,3 +52,21 @@ def test_the_auc_counts_every_pair_ties_half():
     absent, present = np.array([0.0, 1.0, 2.0]), np.array([1.0, 3.0])
     pairs = [(p > a) + 0.5 * (p == a) for p in present for a in absent]
     assert ObserverResult(absent, present).auc == pytest.approx(np.mean(pairs))
+
+
+def test_equal_to_lcd_cts_observer_on_its_saved_studies():
+    """tact's CHO gives LCD-CT's AUC and d' (its ``LG_CHO``, github DIDSR/LCD_CT fe94e61) on
+    three small studies scored by LCD-CT and saved with its results by
+    ``bench/lcd_ct_check.py --write-fixture`` (issue 35 asks for 1e-6)."""
+    saved = np.load(Path(__file__).parent / "fixtures" / "lcdct_cho.npz")
+    for seed in saved["seeds"]:
+        halves = {
+            half: (saved[f"{seed}_{half}_absent"], saved[f"{seed}_{half}_present"])
+            for half in ("train", "test")
+        }
+        n_channels, width = saved[f"{seed}_settings"]
+        channels = laguerre_gauss_channels((12, 12), int(n_channels), float(width))
+        ours = channelized_hotelling(halves["train"], halves["test"], channels)
+        auc, detectability = saved[f"{seed}_lcdct"]
+        assert ours.auc == pytest.approx(auc, abs=1e-6)
+        assert ours.detectability == pytest.approx(detectability, abs=1e-6)
