@@ -6,7 +6,7 @@ import pytest
 
 from tact.data.units import MU_MAX, hu_to_normalised
 from tact.errors import TactError
-from tact.lesions import (
+from tact.lesion_images import (
     LesionSetting,
     disk_profile,
     hu_difference_to_normalised,
