@@ -15,11 +15,12 @@ on adversarial (FGSM) perturbations of its inputs: the robust segmenter of that 
 Speed on a GPU: the training split lives in GPU memory (16-bit) when it fits, bf16 autocast,
 channels_last, fused Adam, optional torch.compile. On the CPU the same code runs in float32.
 
-Resumable: a checkpoint (models, optimizer, scheduler, RNG state, early-stopping state, history)
-is written atomically every ``checkpoint_every`` steps and at each epoch end. Batch order is a
-function of (seed, epoch), so a restarted job redoes exactly the steps after the checkpoint and
-ends with the same weights as an uninterrupted run. A checkpoint is only resumed when its
-fingerprint (settings and input files) matches; it is removed once the model is written.
+Resumable: a checkpoint (models, optimizer, scheduler, the random states of torch on the host
+and the GPU, numpy and Python, early-stopping state, history) is written atomically every
+``checkpoint_every`` steps and at each epoch end. Batch order is a function of (seed, epoch), so
+a restarted job redoes exactly the steps after the checkpoint and ends with the same weights as
+an uninterrupted run. A checkpoint is only resumed when its fingerprint (settings and input
+files) matches; it is removed once the model is written.
 
 This module is the loop (``Trainer``) and what a training rule runs (``train_from_files``). Its
 parts, one thing each: ``tact.training_settings`` (Job, TrainSettings), ``tact.training_data``
@@ -43,6 +44,7 @@ from torch import nn
 from tqdm import tqdm
 
 from tact.checkpoints import Checkpoint, fingerprint
+from tact.determinism import random_states, restore_random_states, use_training_algorithms
 from tact.early_stopping import EarlyStopping
 from tact.io import atomic_path, write_csv
 from tact.models import NetworkSettings, choose_device, load_state_dict, load_weights
@@ -150,6 +152,7 @@ class Trainer:
         initial_weights: dict[str, torch.Tensor] | None = None,
     ) -> None:
         self.job, self.settings = job, settings
+        use_training_algorithms(settings.deterministic)  # before any CUDA work: cuBLAS reads it
         self.device = choose_device(settings.device)
         self.networks = build_networks(
             job,
@@ -330,7 +333,7 @@ class Trainer:
             "bad_epochs": self.stopping.bad_epochs,
             "history": self.history,
             "running": self.sums.saved,
-            "torch_rng": torch.get_rng_state(),
+            "random_states": random_states(self.device),
         }
 
     def save(self, checkpoint: Checkpoint) -> None:
@@ -353,7 +356,7 @@ class Trainer:
         self.stopping.restore(state["best_loss"], state["bad_epochs"], epochs_done=self.epoch)
         self.best_state = state["best_state"] or None
         self.sums = EpochSums(state["running"])
-        torch.set_rng_state(state["torch_rng"].cpu())
+        restore_random_states(state["random_states"], self.device)
         log.info(
             "resumed from %s at epoch %d, step %d",
             checkpoint.path,

@@ -101,8 +101,6 @@ def build_networks(
     elif job.kind == "joint":
         segmenters = [joint_segmenter(job, settings, segmenter_states)]
     cuda = device.type == "cuda"
-    if cuda:  # fixed shapes: let cuDNN time its algorithms once and keep the fastest
-        torch.backends.cudnn.benchmark = True
     for net in [model, *segmenters]:
         net.to(device, memory_format=torch.channels_last if cuda else None)
     trained = [model, *(segmenters if job.kind == "joint" else [])]

@@ -1,0 +1,137 @@
+"""training.deterministic: the settings a training applies, and trainings that repeat bit for bit
+(run twice; killed after some steps and resumed from the checkpoint) where they draw random
+numbers in their steps (the robust segmenter's FGSM, the noise defence)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+import torch
+
+from tact.training import Checkpoint, Job, Trainer
+from train_worker import SETTINGS, TINY_NET, synthetic_slices
+
+
+@pytest.fixture(autouse=True)
+def torch_state() -> Iterator[None]:
+    """Every test here changes torch's global settings: put them back for the other tests."""
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.backends.cudnn.benchmark,
+        torch.backends.cudnn.deterministic,
+        os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
+        torch.get_rng_state(),
+    )
+    yield
+    deterministic, benchmark, cudnn_deterministic, workspace, rng = before
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.benchmark = benchmark
+    torch.backends.cudnn.deterministic = cudnn_deterministic
+    if workspace is None:
+        os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+    else:
+        os.environ["CUBLAS_WORKSPACE_CONFIG"] = workspace
+    torch.set_rng_state(rng)
+
+
+def trainer(kind: str = "base", weight: float = 0.0, segmenter=None, **changes) -> Trainer:
+    settings = replace(SETTINGS, epochs=2, **changes)
+    job = Job(kind, weight, network=TINY_NET, segmenter_network=TINY_NET)
+    frozen = [segmenter] if segmenter is not None else []
+    return Trainer(
+        job, settings, synthetic_slices(16), synthetic_slices(8, seed=1), frozen_segmenters=frozen
+    )
+
+
+def test_a_deterministic_training_runs_with_deterministic_algorithms_only():
+    """What a training applies, inspected after one of its epochs: no cuDNN timing, PyTorch's
+    and Inductor's deterministic modes, the cuBLAS workspace fixed; and the converse."""
+    torch.backends.cudnn.benchmark = True  # as a fast training earlier in the process left it
+    torch.use_deterministic_algorithms(False)
+    os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+    assert SETTINGS.deterministic, "the default is the deterministic path"
+    trainer().train_epoch()
+    import torch._inductor.config as inductor
+
+    assert torch.are_deterministic_algorithms_enabled()
+    assert not torch.is_deterministic_algorithms_warn_only_enabled()
+    assert torch.backends.cudnn.benchmark is False
+    assert torch.backends.cudnn.deterministic is True
+    assert inductor.deterministic is True
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+
+    trainer(deterministic=False).train_epoch()
+    assert not torch.are_deterministic_algorithms_enabled()
+    assert torch.backends.cudnn.benchmark is True
+    assert torch.backends.cudnn.deterministic is False
+    assert inductor.deterministic is False
+
+
+@pytest.fixture(scope="module")
+def segmenter() -> dict[str, torch.Tensor]:
+    trained = trainer("segmentation")
+    trained.fit()
+    return trained.best_model_state()
+
+
+RANDOM_STEPS = {  # trainings that draw random numbers in every step
+    "fgsm": dict(kind="segmentation", adversarial_epsilon=0.05),
+    "noise": dict(kind="task_adaptive", weight=0.5, segmenter_noise=0.05),
+}
+
+
+def random_trainer(case: str, segmenter) -> Trainer:
+    spec = dict(RANDOM_STEPS[case])
+    kind, weight = spec.pop("kind"), spec.pop("weight", 0.0)
+    return trainer(kind, weight, segmenter if kind == "task_adaptive" else None, **spec)
+
+
+def assert_same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    differing = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not differing, f"weights differ: {differing[:3]}"
+
+
+@pytest.mark.parametrize("case", RANDOM_STEPS)
+def test_resumed_training_ends_with_the_weights_of_one_run_straight_through(
+    case, segmenter, tmp_path
+):
+    """Killed after step 6 (mid-epoch) and resumed in a fresh trainer, whose random generators
+    stand elsewhere: the checkpoint's random states make it draw what the uninterrupted run
+    drew, so the weights and histories are bit for bit the same."""
+    kept = tmp_path / "at-step-6.ckpt"
+
+    class KeepStep6(Checkpoint):
+        def save(self, state: dict) -> None:
+            super().save(state)
+            if state["global_step"] == 6:
+                shutil.copy(self.path, kept)
+
+    straight = random_trainer(case, segmenter)
+    straight.fit(KeepStep6(tmp_path / "run.ckpt", case))
+    assert kept.exists()
+
+    resumed = random_trainer(case, segmenter)
+    torch.manual_seed(12345)  # a new process: its generators are not where the killed one's were
+    assert resumed.resume(Checkpoint(kept, case)) and resumed.global_step == 6
+    resumed.fit(Checkpoint(tmp_path / "resumed.ckpt", case))
+    assert_same(resumed.best_model_state(), straight.best_model_state())
+    assert resumed.history == [
+        {**row, "seconds": r["seconds"], "images_per_s": r["images_per_s"]}
+        for row, r in zip(straight.history, resumed.history, strict=True)
+    ]
+
+
+@pytest.mark.parametrize("case", RANDOM_STEPS)
+def test_the_same_training_twice_gives_the_same_weights(case, segmenter):
+    """Random draws in the steps come from the training's seed, not from what ran before."""
+    first = random_trainer(case, segmenter)
+    first.fit()
+    torch.manual_seed(999)  # another training ran in between
+    second = random_trainer(case, segmenter)
+    second.fit()
+    assert_same(first.best_model_state(), second.best_model_state())
