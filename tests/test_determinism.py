@@ -1,6 +1,7 @@
-"""training.deterministic: the settings a training applies, and trainings that repeat bit for bit
+"""training.deterministic: the settings a training applies; trainings that repeat bit for bit
 (run twice; killed after some steps and resumed from the checkpoint) where they draw random
-numbers in their steps (the robust segmenter's FGSM, the noise defence)."""
+numbers in their steps (the robust segmenter's FGSM, the noise defence); the SegResNet's
+upsampling in a form that deterministic mode allows on a GPU."""
 
 from __future__ import annotations
 
@@ -12,30 +13,18 @@ from dataclasses import replace
 import pytest
 import torch
 
+from tact.determinism import BilinearDoubling, deterministic_upsampling
+from tact.models import segmentation_network
 from tact.training import Checkpoint, Job, Trainer
 from train_worker import SETTINGS, TINY_NET, synthetic_slices
 
 
 @pytest.fixture(autouse=True)
-def torch_state() -> Iterator[None]:
-    """Every test here changes torch's global settings: put them back for the other tests."""
-    before = (
-        torch.are_deterministic_algorithms_enabled(),
-        torch.backends.cudnn.benchmark,
-        torch.backends.cudnn.deterministic,
-        os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
-        torch.get_rng_state(),
-    )
+def torch_random_state() -> Iterator[None]:
+    """These tests reseed torch's generator; tests/conftest.py puts back its algorithm switches."""
+    before = torch.get_rng_state()
     yield
-    deterministic, benchmark, cudnn_deterministic, workspace, rng = before
-    torch.use_deterministic_algorithms(deterministic)
-    torch.backends.cudnn.benchmark = benchmark
-    torch.backends.cudnn.deterministic = cudnn_deterministic
-    if workspace is None:
-        os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
-    else:
-        os.environ["CUBLAS_WORKSPACE_CONFIG"] = workspace
-    torch.set_rng_state(rng)
+    torch.set_rng_state(before)
 
 
 def trainer(kind: str = "base", weight: float = 0.0, segmenter=None, **changes) -> Trainer:
@@ -135,3 +124,31 @@ def test_the_same_training_twice_gives_the_same_weights(case, segmenter):
     second = random_trainer(case, segmenter)
     second.fit()
     assert_same(first.best_model_state(), second.best_model_state())
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 2, 1, 4), (2, 4, 16, 16)])
+def test_bilinear_doubling_is_pytorchs_bilinear_upsampling_and_its_gradient(shape):
+    """The SegResNet's upsampling, in a form deterministic on a GPU: the same values and input
+    gradient as PyTorch's (float64, to rounding)."""
+    x = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    pytorchs = torch.nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)(x)
+    ours = BilinearDoubling()(x)
+    weights = torch.randn_like(pytorchs)
+    (expected,) = torch.autograd.grad(pytorchs, x, weights)
+    (gradient,) = torch.autograd.grad(ours, x, weights)
+    torch.testing.assert_close(ours, pytorchs, rtol=0, atol=1e-14)
+    torch.testing.assert_close(gradient, expected, rtol=0, atol=1e-14)
+
+
+def test_a_segresnet_trained_deterministically_keeps_its_function_and_weights():
+    network = segmentation_network(4, 3, "segresnet").eval()
+    x = torch.rand(2, 1, 32, 32)
+    before, state = network(x), network.state_dict()
+    deterministic_upsampling(network)
+    swapped = [m for m in network.modules() if isinstance(m, BilinearDoubling)]
+    assert len(swapped) == 3 and not any(
+        isinstance(m, torch.nn.Upsample) for m in network.modules()
+    )
+    torch.testing.assert_close(network(x), before, rtol=0, atol=1e-5)
+    assert network.state_dict().keys() == state.keys()
+    segmentation_network(4, 3, "segresnet").load_state_dict(network.state_dict())

@@ -18,10 +18,13 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 # cuBLAS is deterministic on a stream only with a fixed workspace; PyTorch reads this variable
 # when it creates its first cuBLAS handle (and refuses matrix products in deterministic mode
-# without it), so it is set before any CUDA work of the process.
+# without it), so it is set before any CUDA work of the process. MONAI sets the same value when
+# it is imported, unless one is set (monai/utils/misc.py), so tact's trainings, which import it
+# for the Dice loss, ran with this workspace before: the setting changes nothing on the fast path.
 CUBLAS_WORKSPACE = ":4096:8"
 
 
@@ -78,3 +81,40 @@ def restore_random_states(states: dict[str, Any], device: torch.device) -> None:
     random.setstate((version, tuple(internal), gauss))
     if device.type == "cuda" and "cuda" in states:
         torch.cuda.set_rng_state(states["cuda"].cpu(), device)
+
+
+class BilinearDoubling(nn.Module):
+    """``nn.Upsample(scale_factor=2, mode="bilinear")`` (corners not aligned) with a backward
+    pass that is deterministic on a GPU. PyTorch's bilinear upsampling adds its gradient with
+    atomics on CUDA and has no deterministic form, so deterministic mode refuses it there: MONAI's
+    SegResNet (``evaluation.held_out_architecture: segresnet``) upsamples with it. Here each
+    axis is doubled as 3/4 of a pixel plus 1/4 of its neighbour (the edge pixel repeated), which
+    is the same interpolation, rounded in another order (within float rounding of PyTorch's)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _doubled(_doubled(x, x.dim() - 2), x.dim() - 1)
+
+
+def _doubled(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Linear interpolation to twice the samples along ``dim`` (pixel centres, edges clamped)."""
+    n = x.shape[dim]
+    before = torch.cat([x.narrow(dim, 0, 1), x.narrow(dim, 0, n - 1)], dim)
+    after = torch.cat([x.narrow(dim, 1, n - 1), x.narrow(dim, n - 1, 1)], dim)
+    even, odd = 0.75 * x + 0.25 * before, 0.75 * x + 0.25 * after
+    return torch.stack([even, odd], dim + 1).flatten(dim, dim + 1)
+
+
+def deterministic_upsampling(network: nn.Module) -> nn.Module:
+    """Swap every bilinear doubling of ``network`` for :class:`BilinearDoubling` (in place; no
+    weights change, so its state dict loads into the network as built)."""
+    for name, module in list(network.named_modules()):
+        if (
+            isinstance(module, nn.Upsample)
+            and module.mode == "bilinear"
+            and not module.align_corners
+            and module.size is None
+            and tuple(np.broadcast_to(module.scale_factor, 2)) == (2.0, 2.0)
+        ):
+            parent, _, attribute = name.rpartition(".")
+            setattr(network.get_submodule(parent), attribute, BilinearDoubling())
+    return network
