@@ -48,6 +48,7 @@ from tact.determinism import random_states, restore_random_states, use_training_
 from tact.early_stopping import EarlyStopping
 from tact.io import atomic_path, write_csv
 from tact.models import NetworkSettings, choose_device, load_state_dict, load_weights
+from tact.records import write_training_record
 from tact.roi import circular_roi
 from tact.seeding import Stream, derive_seed
 from tact.training_data import (
@@ -372,14 +373,20 @@ def run_training(
     *,
     model_path: str | Path,
     history_path: str | Path,
+    record_path: str | Path | None = None,
 ) -> None:
-    """Resume if possible, train, write the best weights and the history, drop the checkpoint."""
+    """Resume if possible, train, write the best weights, the history and the record of where
+    they were computed (``tact.records``), drop the checkpoint."""
     checkpoint.path.parent.mkdir(parents=True, exist_ok=True)
     trainer.resume(checkpoint)
     trainer.fit(checkpoint)
     write_csv(pd.DataFrame(trainer.history), history_path)
+    weights = trainer.best_model_state()
     with atomic_path(model_path) as tmp:
-        torch.save(trainer.best_model_state(), tmp)
+        torch.save(weights, tmp)
+    if record_path is not None:
+        deterministic = trainer.settings.deterministic
+        write_training_record(record_path, trainer.device, weights, deterministic=deterministic)
     checkpoint.remove()
 
 
@@ -392,6 +399,7 @@ def train_from_files(
     model_path: str | Path,
     history_path: str | Path,
     checkpoint_path: str | Path,
+    record_path: str | Path | None = None,
     sim_paths: Sequence[str | Path] | None = None,
     segmenter_paths: Sequence[str | Path] = (),
     initial_weights_path: str | Path | None = None,
@@ -417,4 +425,10 @@ def train_from_files(
     optional = [*segmenter_paths, *([initial_weights_path] if initial_weights_path else [])]
     inputs = [*store_paths, split_path, *(sim_paths or []), *optional]
     checkpoint = Checkpoint(Path(checkpoint_path), fingerprint(job, settings, inputs))
-    run_training(trainer, checkpoint, model_path=model_path, history_path=history_path)
+    run_training(
+        trainer,
+        checkpoint,
+        model_path=model_path,
+        history_path=history_path,
+        record_path=record_path,
+    )
