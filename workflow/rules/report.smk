@@ -155,6 +155,8 @@ rule run_record:
         f"{RESULTS}/tables/environment.json",
     log:
         f"{LOGS}/report/run_record.log",
+    benchmark:
+        f"{BENCHMARKS}/report/run_record.tsv"
     conda:
         "../../envs/cpu.yaml"
     threads: 1
