@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from tact.determinism import BilinearDoubling, deterministic_upsampling
+from tact.losses import segmentation_objective
 from tact.models import segmentation_network
 from tact.training import Checkpoint, Job, Trainer
 from train_worker import SETTINGS, TINY_NET, synthetic_slices
@@ -152,3 +153,16 @@ def test_a_segresnet_trained_deterministically_keeps_its_function_and_weights():
     torch.testing.assert_close(network(x), before, rtol=0, atol=1e-5)
     assert network.state_dict().keys() == state.keys()
     segmentation_network(4, 3, "segresnet").load_state_dict(network.state_dict())
+
+
+def test_the_cross_entropy_term_is_pytorchs_in_a_form_deterministic_mode_allows():
+    """segmentation.cross_entropy: the mean of per-pixel terms (CUDA's fused mean adds with
+    atomics and is refused in deterministic mode): PyTorch's value, and the same gradient."""
+    logits = torch.randn(4, 3, 16, 16, requires_grad=True)
+    labels = torch.randint(0, 3, (4, 16, 16))
+    _, terms = segmentation_objective(logits, labels, cross_entropy=True)
+    expected = torch.nn.functional.cross_entropy(logits, labels)
+    torch.testing.assert_close(terms["cross_entropy"], expected)
+    (ours,) = torch.autograd.grad(terms["cross_entropy"], logits)
+    (pytorchs,) = torch.autograd.grad(expected, logits)
+    assert torch.equal(ours, pytorchs)
