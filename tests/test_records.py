@@ -76,7 +76,7 @@ def test_records_load_no_torch_for_the_report_step():
 
 
 def recorded_run(folder: Path) -> Path:
-    """A small hand-made run: two tables and the record of two trainings."""
+    """A small hand-made run: two tables, a per-slice table and the record of two trainings."""
     (folder / "tables").mkdir(parents=True)
     pd.DataFrame(
         {"method": ["fbp", "base"], "label": ["FBP", "Base U-Net"], "psnr_mean": [30.5, 33.25]}
@@ -90,6 +90,10 @@ def recorded_run(folder: Path) -> Path:
         "segmentation": {**software, "weights_sha256": "b" * 64},
     }
     (folder / "tables/environment.json").write_text(json.dumps({"models": models}))
+    (folder / "metrics").mkdir()
+    pd.DataFrame(
+        {"method": "base", "segmenter": ["g", "held_out_1"], "slice": [3, 3], "dice": [0.5, 1]}
+    ).to_csv(folder / "metrics/per_slice.csv", index=False)
     return folder
 
 
@@ -106,7 +110,7 @@ def test_check_record_says_identical_for_a_rerun_that_is(tmp_path):
     rerun = shutil.copytree(recorded, tmp_path / "rerun")
     code, lines = run_check(recorded, rerun)
     assert code == 0 and lines[-1] == "identical"
-    assert "table table2_dice.csv: identical" in lines and "weights base: match" in lines
+    assert "table tables/table2_dice.csv: identical" in lines and "weights base: match" in lines
 
 
 def test_check_record_gives_the_largest_difference_per_table_and_the_hash_mismatches(tmp_path):
@@ -121,14 +125,23 @@ def test_check_record_gives_the_largest_difference_per_table_and_the_hash_mismat
     del environment["models"]["segmentation"]
     (rerun / "tables/environment.json").write_text(json.dumps(environment))
     (rerun / "tables/table1_pixel.csv").unlink()
+    per_slice = pd.read_csv(rerun / "metrics/per_slice.csv")
+    per_slice.loc[1, "dice"] = 0.875
+    per_slice.to_csv(rerun / "metrics/per_slice.csv", index=False)
 
     code, lines = run_check(recorded, rerun)
     assert code == 1 and lines[-1] == "not identical"
-    assert "table table2_dice.csv: largest difference 0.25" in lines
-    assert "table table1_pixel.csv: missing in the rerun" in lines
+    assert "table tables/table2_dice.csv: largest difference 0.25" in lines
+    assert "table tables/table1_pixel.csv: missing in the rerun" in lines
+    assert "table metrics/per_slice.csv: largest difference 0.125" in lines
     assert "weights base: mismatch" in lines
     assert "weights segmentation: missing in the rerun" in lines
     assert "base: trained elsewhere (device NVIDIA H200 -> NVIDIA H100)" in lines
+
+    (rerun / "tables/environment.json").unlink()  # a run recorded before issue 34
+    code, lines = run_check(recorded, rerun)
+    assert code == 1 and lines[-1] == "not identical"
+    assert f"weights (all): not compared, no record of the trainings in {rerun}" in lines[-2]
 
 
 @pytest.mark.parametrize(
@@ -146,4 +159,8 @@ def test_tables_that_cannot_be_compared_cell_by_cell_say_why(tmp_path, change, e
         rerun / "tables/table2_dice.csv", index=False
     )
     differences = check_record().table_differences(recorded, rerun)
-    assert differences == {"table1_pixel.csv": 0.0, "table2_dice.csv": expected}
+    assert differences == {
+        "metrics/per_slice.csv": 0.0,
+        "tables/table1_pixel.csv": 0.0,
+        "tables/table2_dice.csv": expected,
+    }

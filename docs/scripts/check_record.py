@@ -4,7 +4,8 @@
 
 RECORDED is a recorded run (``docs/showcase/run``, ``docs/showcase/seeds/seed-0``) or any
 finished ``results/{run}``; RERUN is the ``results/{run}`` of the same config run again. Every
-CSV table of RECORDED's ``tables/`` is compared cell by cell with the rerun's: "identical", or
+CSV table of RECORDED's ``tables/`` and ``metrics/`` (per_slice.csv, per_volume.csv) is
+compared cell by cell with the rerun's: "identical", or
 the largest absolute difference over its numeric cells (a table whose rows, columns or text
 differ says so). Then the weight hashes of ``tables/environment.json`` (``tact.records``),
 model by model, and the GPU and software each side trained on: with ``training.deterministic``
@@ -23,6 +24,7 @@ import pandas as pd
 
 ENVIRONMENT = Path("tables/environment.json")
 SOFTWARE = ("device", "driver", "torch", "cuda", "cudnn", "python")
+TABLE_FOLDERS = ("tables", "metrics")  # training/ holds wall-clock times: left out
 
 
 def table_difference(recorded: Path, rerun: Path) -> float | str:
@@ -49,23 +51,26 @@ def table_difference(recorded: Path, rerun: Path) -> float | str:
 
 
 def table_differences(recorded: Path, rerun: Path) -> dict[str, float | str]:
-    """Every CSV table of the record, by name, against the rerun's."""
-    return {
-        path.name: table_difference(path, rerun / "tables" / path.name)
-        for path in sorted((recorded / "tables").glob("*.csv"))
-    }
+    """Every CSV table of the record (``tables/``, and ``metrics/``: per slice and per volume),
+    by its path in the run, against the rerun's."""
+    paths = [p for folder in TABLE_FOLDERS for p in sorted((recorded / folder).glob("*.csv"))]
+    names = [str(p.relative_to(recorded)) for p in paths]
+    return {name: table_difference(recorded / name, rerun / name) for name in names}
 
 
 def models(results: Path) -> dict[str, dict]:
+    """The trainings' records of a run, by model (empty for a run recorded before issue 34)."""
     path = results / ENVIRONMENT
-    if not path.is_file():
-        raise SystemExit(f"{path}: no record of the trainings (made by the run_record step)")
-    return json.loads(path.read_text())["models"]
+    return json.loads(path.read_text())["models"] if path.is_file() else {}
 
 
 def weight_checks(recorded: Path, rerun: Path) -> dict[str, str]:
-    """Per model of the record: "match", "mismatch" or "missing in the rerun"."""
+    """Per model of the record: "match", "mismatch" or "missing in the rerun"; a side without
+    a record of its trainings says so (made by the run_record step since issue 34)."""
     ours, theirs = models(recorded), models(rerun)
+    unrecorded = [str(r / ENVIRONMENT) for r, m in ((recorded, ours), (rerun, theirs)) if not m]
+    if unrecorded:
+        return {"(all)": f"not compared, no record of the trainings in {', '.join(unrecorded)}"}
     checks = {}
     for name, record in sorted(ours.items()):
         if name not in theirs:
