@@ -1,6 +1,6 @@
 """Training throughput at 512 px: the plain PyTorch way against tact's step and tact's loop.
 
-    python bench/train_throughput.py [--json docs/benchmarks.json] [--write-docs]
+    python bench/train_throughput.py [--deterministic] [--json docs/benchmarks.json] [--write-docs]
 
 In one run, on one GPU, with the paper's U-Net (64..1024 channels, 4 poolings) at 512 x 512 and
 batch 16:
@@ -9,7 +9,9 @@ batch 16:
     convolutions, as it does by default), ``torch.optim.Adam()``;
 (b) tact's training step exactly as the workflow runs it at paper scale: a ``Trainer`` built with
     the settings of ``config/config.yaml`` (bf16 autocast, channels_last, fused Adam, cuDNN
-    autotuning, torch.compile), timed on one batch;
+    autotuning, torch.compile), timed on one batch; the fast path, ``training.deterministic``
+    off. With ``--deterministic`` the same step with it on is timed beside it (a fresh
+    ``Trainer``, compiled and warmed up again): its cost is what config/README.md cites;
 (c) tact's real training loop (``Trainer.train_epoch``: batches drawn from the slices held on the
     GPU, running sums, progress bar and checkpoints) over an epoch of stored phantom data:
     phantom volumes generated, saved as slice stores and simulated (low-dose images) first, the
@@ -35,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +85,23 @@ def paper_settings() -> TrainSettings:
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())["training"]
     known = TrainSettings.__dataclass_fields__
     return TrainSettings(**{k: v for k, v in config.items() if k in known})
+
+
+def time_steps(
+    function: Callable[[], object], steps: int, repeats: int, warmup: int, device: torch.device
+) -> float:
+    """Median seconds per call: CUDA events on a GPU, the wall clock on the CPU."""
+    if device.type == "cuda":
+        return time_cuda(function, steps, repeats, warmup)
+    for _ in range(warmup):
+        function()
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(steps):
+            function()
+        timings.append((time.perf_counter() - started) / steps)
+    return statistics.median(timings)
 
 
 def time_cuda(function: Callable[[], object], steps: int, repeats: int, warmup: int) -> float:
@@ -226,11 +246,67 @@ def repeated(data: Slices, at_least: int) -> Slices:
     return data.subset(np.tile(np.arange(len(data)), times))
 
 
-def tact_trainer(kind: str, weight: float, train: Slices, val: Slices, segmenter: dict | None):
-    settings = paper_settings()
-    network = NetworkSettings()  # the paper's U-Net, as config/config.yaml
+def tact_trainer(
+    kind: str,
+    weight: float,
+    train: Slices,
+    val: Slices,
+    segmenter: dict | None,
+    *,
+    settings: TrainSettings | None = None,
+    network: NetworkSettings | None = None,
+):
+    """A Trainer as the workflow builds one: by default the paper's U-Net and the settings of
+    config/config.yaml on the fast path (``deterministic`` off)."""
+    settings = settings or replace(paper_settings(), deterministic=False)
+    network = network or NetworkSettings()  # the paper's U-Net, as config/config.yaml
     job = Job(kind, weight, network=network, segmenter_network=network)
     return Trainer(job, settings, train, val, frozen_segmenters=[segmenter] if segmenter else [])
+
+
+def step_rate(trainer: Trainer, batch_size: int, steps: int, repeats: int) -> tuple[float, float]:
+    """(images per second of ``train_step`` on one fixed batch, seconds of the first step:
+    compilation and cuDNN's autotuning)."""
+    cuda = trainer.device.type == "cuda"
+    started = time.perf_counter()
+    fixed = trainer.train_data.batch(torch.arange(batch_size))
+    trainer.train_step(*fixed)  # compiles (if the settings say so) and autotunes
+    if cuda:
+        torch.cuda.synchronize()
+    warmup = time.perf_counter() - started
+    step = lambda: trainer.train_step(*fixed)  # noqa: E731 - the timed call
+    seconds = time_steps(step, steps, repeats, warmup=3, device=trainer.device)
+    return batch_size / seconds, warmup
+
+
+def deterministic_rates(
+    kind: str,
+    weight: float,
+    train: Slices,
+    val: Slices,
+    segmenter: dict | None,
+    *,
+    timing: dict[str, int],
+    settings: TrainSettings | None = None,
+    network: NetworkSettings | None = None,
+) -> dict[str, float]:
+    """The step on the fast path, then with ``training.deterministic``, back to back in this
+    process, each in a fresh Trainer (which sets torch's algorithms for the process); the cost
+    is of this pair. ``timing``: ``batch_size``, ``steps``, ``repeats``; ``settings`` and
+    ``network`` default to the paper's."""
+    settings = settings or replace(paper_settings(), deterministic=False)
+    rates = {}
+    for name, deterministic in (("fast", False), ("deterministic", True)):
+        chosen = replace(settings, deterministic=deterministic)
+        trainer = tact_trainer(
+            kind, weight, train, val, segmenter, settings=chosen, network=network
+        )
+        rate, warmup = step_rate(trainer, **timing)
+        rates[f"{name}_images_per_s"], rates[f"{name}_warmup_s"] = rate, warmup
+        del trainer
+    slower = rates["deterministic_images_per_s"] / rates["fast_images_per_s"]
+    rates["deterministic_cost"] = 1 - slower  # the fraction of the fast step's rate lost
+    return rates
 
 
 def measure_kind(kind: str, weight: float, args, train: Slices, val: Slices, segmenter, tmp):
@@ -244,14 +320,17 @@ def measure_kind(kind: str, weight: float, args, train: Slices, val: Slices, seg
         row["plain_images_per_s"] = args.batch_size / seconds
         del step
         torch.cuda.empty_cache()
+    if args.deterministic:  # first, so that the loop below runs on the fast path as before
+        timing = dict(batch_size=args.batch_size, steps=args.steps, repeats=args.repeats)
+        rates = deterministic_rates(kind, weight, train, val, segmenter, timing=timing)
+        row["deterministic_step_images_per_s"] = rates["deterministic_images_per_s"]
+        row["deterministic_warmup_s"] = rates["deterministic_warmup_s"]
+        row["deterministic_cost"] = rates["deterministic_cost"]
+        torch.cuda.empty_cache()
     trainer = tact_trainer(kind, weight, train, val, segmenter)
-    started = time.perf_counter()
     fixed = trainer.train_data.batch(torch.arange(args.batch_size))
-    trainer.train_step(*fixed)  # compiles (if the settings say so) and autotunes
-    torch.cuda.synchronize()
-    row["warmup_s"] = time.perf_counter() - started
-    seconds = time_cuda(lambda: trainer.train_step(*fixed), args.steps, args.repeats, warmup=3)
-    row["step_images_per_s"] = args.batch_size / seconds
+    rate, row["warmup_s"] = step_rate(trainer, args.batch_size, args.steps, args.repeats)
+    row["step_images_per_s"] = rate
     if kind == "base":
         row["profile"] = kernel_profile(lambda: trainer.train_step(*fixed))
     torch.cuda.reset_peak_memory_stats()
@@ -308,6 +387,11 @@ def main() -> None:
     parser.add_argument("--epoch-slices", type=int, default=3200)
     parser.add_argument("--kinds", nargs="+", default=list(KINDS))
     parser.add_argument("--plain", nargs="+", default=["base", "task_adaptive"])
+    parser.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="also time the step with training.deterministic, beside the fast one",
+    )
     parser.add_argument("--json", type=Path, help="merge the headline numbers into this file")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
@@ -349,6 +433,9 @@ def report(args, peak: float, rows: dict, infer_per_s: float, segment_per_s: flo
         "loop_vs_step": base["loop_images_per_s"] / base["step_images_per_s"],
         "projected_paper_gpu_hours": hours["total"],
     }
+    if "deterministic_cost" in base:
+        headline["deterministic_step_cost"] = base["deterministic_cost"]
+        headline["deterministic_step_cost_task"] = task["deterministic_cost"]
     details = {
         "device": machine(),
         "date": today(),
@@ -372,7 +459,20 @@ def report(args, peak: float, rows: dict, infer_per_s: float, segment_per_s: flo
         replace_section("train-throughput", text)
 
 
+def deterministic_cells(row: dict) -> list[str]:
+    """(b) with training.deterministic, its warm-up, and its cost against (b)."""
+    if "deterministic_step_images_per_s" not in row:
+        return []
+    return [
+        f"{row['deterministic_step_images_per_s']:.1f}",
+        f"{row['deterministic_warmup_s']:.0f}",
+        f"{row['deterministic_cost']:.1%}",
+    ]
+
+
 def markdown(args, peak, rows, headline, hours, infer_per_s, segment_per_s) -> str:
+    timed = any("deterministic_cost" in row for row in rows.values())
+    deterministic_header = " (b) deterministic | its warm-up s | its cost |" if timed else ""
     lines = [
         f"### Training throughput at {args.size} px: plain PyTorch, tact's step, tact's loop",
         "",
@@ -383,8 +483,8 @@ def markdown(args, peak, rows, headline, hours, infer_per_s, segment_per_s) -> s
         f"{peak / 1e12:.0f} TFLOP/s.",
         "",
         "| training | (a) plain fp32 | (b) tact step | (b)/(a) | (c) tact loop | (c)/(b) "
-        "| TFLOP per image | MFU of (b) | warm-up s | peak GiB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| TFLOP per image | MFU of (b) | warm-up s | peak GiB |" + deterministic_header,
+        "|---|---|---|---|---|---|---|---|---|---|" + "---|" * deterministic_header.count("|"),
     ]
     for kind, row in rows.items():
         step, loop = row["step_images_per_s"], row["loop_images_per_s"]
@@ -401,6 +501,7 @@ def markdown(args, peak, rows, headline, hours, infer_per_s, segment_per_s) -> s
             f"{flops * step / peak:.0%}" if flops else "-",
             f"{row['warmup_s']:.0f}",
             f"{row['peak_memory_gib']:.1f}",
+            *deterministic_cells(row),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     profiled = rows["base"].get("profile")

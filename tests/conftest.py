@@ -78,6 +78,39 @@ def write_case(root: Path, vid: int, seed: int | None = None, suffix: str = ".ni
     write_nifti(root / f"segmentation-{vid}{suffix}", labels, affine)
 
 
+def torch_algorithms() -> tuple | None:
+    """torch's process-wide algorithm switches, which every training sets (tact.determinism);
+    None while torch is not imported (then they are torch's defaults)."""
+    if "torch" not in sys.modules:
+        return None
+    torch = sys.modules["torch"]
+    return (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.backends.cudnn.benchmark,
+        torch.backends.cudnn.deterministic,
+    )
+
+
+@pytest.fixture(autouse=True)
+def restore_torch_algorithms():
+    """A training leaves its algorithm switches set for the process: each test gets them back
+    as they were, so that no test runs in the mode of the one before."""
+    before = torch_algorithms() or (False, False, False, False)
+    workspace = os.environ.get("CUBLAS_WORKSPACE_CONFIG")
+    yield
+    if torch_algorithms() not in (None, before):
+        torch = sys.modules["torch"]
+        deterministic, warn_only, benchmark, cudnn_deterministic = before
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        torch.backends.cudnn.benchmark = benchmark
+        torch.backends.cudnn.deterministic = cudnn_deterministic
+    if workspace is None:
+        os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+    else:
+        os.environ["CUBLAS_WORKSPACE_CONFIG"] = workspace
+
+
 @pytest.fixture
 def lits_dir(tmp_path: Path) -> Path:
     """Five small cases, split over LiTS' two batch folders, some gzipped."""

@@ -116,3 +116,38 @@ def test_report_imports_reads_a_scripts_imports_and_times_them(tmp_path):
     (tmp_path / "sleepy.py").write_text("import time\ntime.sleep(0.3)\n")
     path = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); "
     assert import_seconds(path + "import sleepy") >= 0.3 > import_seconds(path + "import json")
+
+
+def test_train_throughput_times_the_deterministic_step_beside_the_fast_one(monkeypatch):
+    """bench/train_throughput.py --deterministic (issue 34): the fast step, then the step with
+    training.deterministic, each in its own Trainer; on the CPU with a tiny U-Net here (the
+    measurement of record is on a GPU, docs/benchmarks.md)."""
+    import train_throughput
+
+    from tact.training import NetworkSettings, TrainSettings
+    from train_worker import synthetic_slices
+
+    modes = []
+    step = train_throughput.Trainer.train_step
+
+    def recording_step(trainer, *batch):
+        modes.append((torch.are_deterministic_algorithms_enabled(), trainer.settings.deterministic))
+        return step(trainer, *batch)
+
+    monkeypatch.setattr(train_throughput.Trainer, "train_step", recording_step)
+    settings = TrainSettings(batch_size=4, device="cpu", deterministic=False)
+    rates = train_throughput.deterministic_rates(
+        "base",
+        0.0,
+        synthetic_slices(8),
+        synthetic_slices(4, seed=1),
+        None,
+        timing=dict(batch_size=4, steps=2, repeats=2),
+        settings=settings,
+        network=NetworkSettings(base_channels=4, depth=2),
+    )
+    assert rates["fast_images_per_s"] > 0 and rates["deterministic_images_per_s"] > 0
+    expected = 1 - rates["deterministic_images_per_s"] / rates["fast_images_per_s"]
+    assert rates["deterministic_cost"] == pytest.approx(expected)
+    steps = 1 + 3 + 2 * 2  # first step (compile, autotune), warm-up, the timed repeats
+    assert modes == [(False, False)] * steps + [(True, True)] * steps

@@ -89,6 +89,14 @@ def test_settings_that_cannot_change_a_result_rerun_nothing(run):
     assert run.pending(config) == set()
 
 
+def test_training_deterministic_reruns_only_the_trainings_and_what_follows(run):
+    """training.deterministic reaches the training rules alone (issue 34)."""
+    config = run.config("fast", training={"deterministic": False})
+    jobs = run.graph(config)
+    trainings = [j for j in jobs if j.rule in {"train_segmentation", "train_reconstruction"}]
+    assert run.pending(config) == downstream(jobs, trainings)
+
+
 def test_all_makes_every_file_so_a_deleted_intermediate_is_made_again(run):
     """`all` names every file the run makes; the measured counts deleted after the run (read
     only by the consistency jobs, which were done) are made again by the next `all`."""

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 TABLES = ["table1_pixel", "table2_dice", "table3_anatomy"]
-EXTRA_TABLES = ["metric_correlation.csv", "data_summary.csv"]
+EXTRA_TABLES = ["metric_correlation.csv", "data_summary.csv", "environment.json"]
 PER_SLICE = Path("metrics/per_slice.csv")
 TIMINGS_SCRIPT = Path(__file__).with_name("showcase_timings.py")
 

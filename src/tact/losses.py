@@ -45,8 +45,10 @@ def segmentation_objective(
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Pre-training of g: Dice loss, optionally plus cross-entropy."""
     terms = {"dice_loss": dice_loss(logits, labels)}
-    if cross_entropy:
-        terms["cross_entropy"] = F.cross_entropy(logits.float(), labels.long())
+    if cross_entropy:  # per pixel, then the mean: CUDA's own mean adds atomically, which
+        # deterministic training refuses (training.deterministic); the same gradient on the CPU
+        per_pixel = F.cross_entropy(logits.float(), labels.long(), reduction="none")
+        terms["cross_entropy"] = per_pixel.mean()
     return sum(terms.values()), terms
 
 

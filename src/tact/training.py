@@ -15,11 +15,12 @@ on adversarial (FGSM) perturbations of its inputs: the robust segmenter of that 
 Speed on a GPU: the training split lives in GPU memory (16-bit) when it fits, bf16 autocast,
 channels_last, fused Adam, optional torch.compile. On the CPU the same code runs in float32.
 
-Resumable: a checkpoint (models, optimizer, scheduler, RNG state, early-stopping state, history)
-is written atomically every ``checkpoint_every`` steps and at each epoch end. Batch order is a
-function of (seed, epoch), so a restarted job redoes exactly the steps after the checkpoint and
-ends with the same weights as an uninterrupted run. A checkpoint is only resumed when its
-fingerprint (settings and input files) matches; it is removed once the model is written.
+Resumable: a checkpoint (models, optimizer, scheduler, the random states of torch on the host
+and the GPU, numpy and Python, early-stopping state, history) is written atomically every
+``checkpoint_every`` steps and at each epoch end. Batch order is a function of (seed, epoch), so
+a restarted job redoes exactly the steps after the checkpoint and ends with the same weights as
+an uninterrupted run. A checkpoint is only resumed when its fingerprint (settings and input
+files) matches; it is removed once the model is written.
 
 This module is the loop (``Trainer``) and what a training rule runs (``train_from_files``). Its
 parts, one thing each: ``tact.training_settings`` (Job, TrainSettings), ``tact.training_data``
@@ -43,9 +44,11 @@ from torch import nn
 from tqdm import tqdm
 
 from tact.checkpoints import Checkpoint, fingerprint
+from tact.determinism import random_states, restore_random_states, use_training_algorithms
 from tact.early_stopping import EarlyStopping
 from tact.io import atomic_path, write_csv
 from tact.models import NetworkSettings, choose_device, load_state_dict, load_weights
+from tact.records import write_training_record
 from tact.roi import circular_roi
 from tact.seeding import Stream, derive_seed
 from tact.training_data import (
@@ -150,6 +153,7 @@ class Trainer:
         initial_weights: dict[str, torch.Tensor] | None = None,
     ) -> None:
         self.job, self.settings = job, settings
+        use_training_algorithms(settings.deterministic)  # before any CUDA work: cuBLAS reads it
         self.device = choose_device(settings.device)
         self.networks = build_networks(
             job,
@@ -330,7 +334,7 @@ class Trainer:
             "bad_epochs": self.stopping.bad_epochs,
             "history": self.history,
             "running": self.sums.saved,
-            "torch_rng": torch.get_rng_state(),
+            "random_states": random_states(self.device),
         }
 
     def save(self, checkpoint: Checkpoint) -> None:
@@ -353,7 +357,7 @@ class Trainer:
         self.stopping.restore(state["best_loss"], state["bad_epochs"], epochs_done=self.epoch)
         self.best_state = state["best_state"] or None
         self.sums = EpochSums(state["running"])
-        torch.set_rng_state(state["torch_rng"].cpu())
+        restore_random_states(state["random_states"], self.device)
         log.info(
             "resumed from %s at epoch %d, step %d",
             checkpoint.path,
@@ -369,14 +373,20 @@ def run_training(
     *,
     model_path: str | Path,
     history_path: str | Path,
+    record_path: str | Path | None = None,
 ) -> None:
-    """Resume if possible, train, write the best weights and the history, drop the checkpoint."""
+    """Resume if possible, train, write the best weights, the history and the record of where
+    they were computed (``tact.records``), drop the checkpoint."""
     checkpoint.path.parent.mkdir(parents=True, exist_ok=True)
     trainer.resume(checkpoint)
     trainer.fit(checkpoint)
     write_csv(pd.DataFrame(trainer.history), history_path)
+    weights = trainer.best_model_state()
     with atomic_path(model_path) as tmp:
-        torch.save(trainer.best_model_state(), tmp)
+        torch.save(weights, tmp)
+    if record_path is not None:
+        deterministic = trainer.settings.deterministic
+        write_training_record(record_path, trainer.device, weights, deterministic=deterministic)
     checkpoint.remove()
 
 
@@ -389,6 +399,7 @@ def train_from_files(
     model_path: str | Path,
     history_path: str | Path,
     checkpoint_path: str | Path,
+    record_path: str | Path | None = None,
     sim_paths: Sequence[str | Path] | None = None,
     segmenter_paths: Sequence[str | Path] = (),
     initial_weights_path: str | Path | None = None,
@@ -414,4 +425,10 @@ def train_from_files(
     optional = [*segmenter_paths, *([initial_weights_path] if initial_weights_path else [])]
     inputs = [*store_paths, split_path, *(sim_paths or []), *optional]
     checkpoint = Checkpoint(Path(checkpoint_path), fingerprint(job, settings, inputs))
-    run_training(trainer, checkpoint, model_path=model_path, history_path=history_path)
+    run_training(
+        trainer,
+        checkpoint,
+        model_path=model_path,
+        history_path=history_path,
+        record_path=record_path,
+    )

@@ -205,7 +205,8 @@ def split_validation(
 class DeviceSlices:
     """The slices where the steps run: on the GPU (16-bit) when they fit, moved there a chunk
     at a time; else read batch by batch from where they lie (the next batch prepared while the
-    current one trains)."""
+    current one trains; on a GPU rounded to 16 bits as well, so both ways give the same
+    numbers). The CPU trains on the float32 images as stored."""
 
     CHUNK = 256  # rows moved to the GPU at a time: the host holds one chunk
 
@@ -239,8 +240,10 @@ class DeviceSlices:
             x, target, labels = self.inputs[index], self.targets[index], self.labels[index]
         else:
             x, target, labels = self.data.rows(index.numpy())
-            if self.device.type == "cuda":
-                x, target, labels = x.pin_memory(), target.pin_memory(), labels.pin_memory()
+            if self.device.type == "cuda":  # 16-bit as when held there: free memory, which
+                # other jobs on the GPU change, must not decide the images a training sees
+                x, target = x.half().pin_memory(), target.half().pin_memory()
+                labels = labels.pin_memory()
 
         def images(t: torch.Tensor) -> torch.Tensor:
             out = t.to(self.device, torch.float32, non_blocking=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from tact.determinism import deterministic_upsampling
 from tact.models import NetworkSettings
 from tact.seeding import Stream, derive_seed
 from tact.training_settings import Job, TrainSettings
@@ -101,9 +102,9 @@ def build_networks(
     elif job.kind == "joint":
         segmenters = [joint_segmenter(job, settings, segmenter_states)]
     cuda = device.type == "cuda"
-    if cuda:  # fixed shapes: let cuDNN time its algorithms once and keep the fastest
-        torch.backends.cudnn.benchmark = True
     for net in [model, *segmenters]:
+        if cuda and settings.deterministic:  # no deterministic CUDA kernel for PyTorch's
+            deterministic_upsampling(net)
         net.to(device, memory_format=torch.channels_last if cuda else None)
     trained = [model, *(segmenters if job.kind == "joint" else [])]
     return TrainingNetworks(model, segmenters, trained)

@@ -28,6 +28,7 @@ class TrainSettings:
     seed: int = 0
     device: str = "auto"
     compile: bool = False
+    deterministic: bool = True  # tact.determinism: the same weights on the same GPU kind
     cross_entropy: bool = False
     joint_segmenter_init: str = "scratch"
     adversarial_epsilon: float = 0.0  # segmentation: FGSM training within +-epsilon (image units)

@@ -495,7 +495,8 @@ def intermediate_targets():
 
 
 def report_targets():
-    """Tables I-III (csv, md, tex, html), the Spearman table and every figure (png, pdf)."""
+    """Tables I-III (csv, md, tex, html), the Spearman table, the record of what trained the
+    networks (tact.records) and every figure (png, pdf)."""
     tables = ["table1_pixel", "table2_dice", "table3_anatomy", "table3_anatomy_3d"]
     figures = [
         "fig2_sample",
@@ -513,6 +514,7 @@ def report_targets():
         ),
         f"{RESULTS}/tables/metric_correlation.csv",
         f"{RESULTS}/tables/metric_correlation.html",
+        f"{RESULTS}/tables/environment.json",
         *expand(f"{RESULTS}/figures/{{f}}.{{ext}}", f=figures, ext=["png", "pdf"]),
     ]
 

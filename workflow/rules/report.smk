@@ -139,3 +139,29 @@ rule training_curves:
         runtime=minutes("training_curves", 15),
     script:
         "../scripts/training_curves.py"
+
+
+rule run_record:
+    """What every network was trained on (GPU or CPU, driver, torch, CUDA, cuDNN, Python) and
+    the SHA-256 of its weights, beside the tables: docs/scripts/check_record.py compares a
+    rerun with it."""
+    input:
+        records=expand(
+            f"{RESULTS}/training/{{model}}.json",
+            model=[*segmenter_models(), *reconstruction_methods()],
+        ),
+        code=script_code("run_record.py"),
+    output:
+        f"{RESULTS}/tables/environment.json",
+    log:
+        f"{LOGS}/report/run_record.log",
+    benchmark:
+        f"{BENCHMARKS}/report/run_record.tsv"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory("run_record", 1000),
+        runtime=minutes("run_record", 5),
+    script:
+        "../scripts/run_record.py"

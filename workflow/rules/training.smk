@@ -13,6 +13,7 @@ rule train_segmentation:
     output:
         model=f"{RESULTS}/models/{{segmenter}}.pt",
         history=f"{RESULTS}/training/{{segmenter}}.csv",
+        record=f"{RESULTS}/training/{{segmenter}}.json",
     log:
         f"{LOGS}/train/{{segmenter}}.log",
     benchmark:
@@ -46,6 +47,7 @@ rule train_reconstruction:
     output:
         model=f"{RESULTS}/models/{{method}}.pt",
         history=f"{RESULTS}/training/{{method}}.csv",
+        record=f"{RESULTS}/training/{{method}}.json",
     log:
         f"{LOGS}/train/{{method}}.log",
     benchmark:

@@ -23,6 +23,7 @@ def main() -> None:
         model_path=snakemake.output.model,
         history_path=snakemake.output.history,
         checkpoint_path=params.checkpoint,
+        record_path=snakemake.output.record,
         sim_paths=snakemake.input.sims,
         segmenter_paths=list(snakemake.input.segmenters),
         initial_weights_path=snakemake.input.initial_weights or None,

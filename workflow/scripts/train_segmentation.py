@@ -19,6 +19,7 @@ def main() -> None:
         model_path=snakemake.output.model,
         history_path=snakemake.output.history,
         checkpoint_path=params.checkpoint,
+        record_path=snakemake.output.record,
         sim_paths=sims or None,
     )
 
