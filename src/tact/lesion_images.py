@@ -19,6 +19,7 @@ from scipy import ndimage
 
 from tact.data.units import MU_AIR, MU_MAX, MU_WATER
 from tact.errors import TactError
+from tact.metrics.observers import ObserverResult, channelized_hotelling
 from tact.physics import Scanner
 
 SUPERSAMPLE = 8  # sub-pixels a side for the disk's partial-volume edge
@@ -113,3 +114,32 @@ def patch(images: np.ndarray, centre_px: tuple[float, float], size: int) -> np.n
     if top < 0 or left < 0 or top + size > images.shape[-2] or left + size > images.shape[-1]:
         raise TactError(f"a {size} px patch around {centre_px} leaves the image")
     return images[..., top : top + size, left : left + size]
+
+
+def pair_realisations(
+    scanner: Scanner,
+    image: np.ndarray,
+    profile: np.ndarray,
+    contrast_hu: float,
+    *,
+    count: int,
+    seed: int,
+    filters: list[tuple[str, float]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lesion-absent and lesion-present realisations of one slice, ``count`` each, every one
+    reconstructed with every filter: two (filters, count, rows, cols) stacks. The classes draw
+    their noise from streams of their own, so a class's images do not depend on the other's
+    count, and a rerun with the same seed gives the same images."""
+    present = insert_lesion(image, profile, contrast_hu)
+    return tuple(
+        noisy_fbps(scanner, im, count, np.random.default_rng([seed, k]), filters=filters)
+        for k, im in enumerate((image, present))
+    )
+
+
+def detectability(absent: np.ndarray, present: np.ndarray, channels: np.ndarray) -> ObserverResult:
+    """The channelized Hotelling observer on patches (n, rows, cols) of each class: the
+    template learnt on the first half of the realisations, scored on the second."""
+    half = min(len(absent), len(present)) // 2
+    train, test = (absent[:half], present[:half]), (absent[half:], present[half:])
+    return channelized_hotelling(train, test, channels)
