@@ -1,0 +1,127 @@
+"""Lesion-wise detection (tact.metrics.lesions) on hand-made masks with known answers."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tact.metrics.lesions import (
+    FALSE_POSITIVE,
+    LESION,
+    DetectionCounts,
+    lesion_detection,
+    truth_lesions,
+)
+
+SPACING = (2.0, 1.0, 1.0)  # slice, row, col (mm)
+
+
+def masks(shape=(4, 40, 40)):
+    return np.zeros(shape, bool), np.zeros(shape, bool)
+
+
+def counted(prediction, truth, **kwargs):
+    rows = pd.DataFrame(lesion_detection(prediction, truth, SPACING, **kwargs))
+    return rows, DetectionCounts.of(rows)
+
+
+def test_two_lesions_one_found_one_merged_with_a_false_positive():
+    """The issue's case: lesion A is drawn as it is; lesion B's prediction runs on into a
+    large false region, so their IoU (27 / 200) fails: B is missed and that component is a
+    false positive. Recall 1/2, precision 1/2, F1 1/2."""
+    prediction, truth = masks()
+    truth[1:3, 5:10, 5:10] = True  # A: 50 voxels
+    truth[1:4, 20:23, 20:23] = True  # B: 27 voxels
+    prediction[1:3, 5:10, 5:10] = True
+    prediction[1:4, 20:23, 20:23] = True
+    prediction[1:3, 23:33, 20:30] = True  # joined to B's prediction: one component
+    rows, counts = counted(prediction, truth)
+    lesions = rows[rows["kind"] == LESION].set_index("component")
+    assert lesions["detected"].tolist() == [True, False]
+    assert lesions.loc[1, "iou"] == 1.0
+    assert lesions.loc[2, "iou"] == pytest.approx(27 / 227)
+    assert (rows["kind"] == FALSE_POSITIVE).sum() == 1
+    assert counts == DetectionCounts(lesions=2, detected=1, false_positives=1)
+    assert (counts.recall, counts.precision, counts.f1) == (0.5, 0.5, 0.5)
+
+
+def test_a_split_lesion_counts_once_and_its_fragments_are_no_false_positives():
+    """One lesion drawn as two fragments (a column between them missed): together they pass
+    (IoU 90 / 100), so one detection, no false positive, two predicted parts."""
+    prediction, truth = masks()
+    truth[1, 10:20, 10:20] = True
+    prediction[1, 10:20, 10:15] = True
+    prediction[1, 10:20, 16:20] = True
+    rows, counts = counted(prediction, truth)
+    assert len(rows) == 1 and rows["predicted_parts"].iloc[0] == 2
+    assert rows["iou"].iloc[0] == pytest.approx(0.9)
+    assert counts == DetectionCounts(1, 1, 0) and counts.f1 == 1.0
+
+
+def test_two_lesions_under_one_prediction_are_a_merge_and_both_count():
+    """Two lesions three pixels apart, one predicted component over both and the gap between:
+    IoU 40 / 70 passes, so both are detected (LiTS counts the merged lesions each)."""
+    prediction, truth = masks()
+    truth[1, 10:12, 10:20] = True
+    truth[1, 15:17, 10:20] = True
+    prediction[1, 10:17, 10:20] = True  # 70 voxels
+    rows, counts = counted(prediction, truth)
+    assert rows["merged_lesions"].tolist() == [2, 2]
+    assert rows["iou"].tolist() == pytest.approx([40 / 70] * 2)
+    assert counts == DetectionCounts(2, 2, 0)
+
+
+def test_truth_fragments_two_pixels_apart_in_a_slice_are_one_lesion_but_not_across_slices():
+    """LiTS's in-plane dilation: a gap of one or two pixels joins, three does not; a lesion in
+    every other slice is one lesion per slice (the dilation is in plane only)."""
+    _, truth = masks()
+    truth[0, 5:8, 5:8] = truth[0, 5:8, 10:13] = True  # 2 pixels apart
+    truth[0, 20:23, 5:8] = truth[0, 20:23, 11:14] = True  # 3 pixels apart
+    assert truth_lesions(truth)[1] == 3
+    _, stacked = masks()
+    stacked[0, 5:8, 5:8] = stacked[2, 5:8, 5:8] = True
+    labels, n = truth_lesions(stacked)
+    assert n == 2 and set(np.unique(labels[stacked])) == {1, 2}
+    assert not labels[~stacked].any(), "the dilation is trimmed away"
+
+
+def test_iou_at_the_threshold_is_not_a_detection_and_zero_means_any_overlap():
+    """LiTS's rule is strict: detected when IoU exceeds the threshold."""
+    prediction, truth = masks()
+    truth[1, 10:20, 10:20] = True
+    prediction[1, 10:20, 10:15] = True  # IoU exactly 0.5
+    assert counted(prediction, truth)[1] == DetectionCounts(1, 0, 1)
+    assert counted(prediction, truth, iou_threshold=0.49)[1].detected == 1
+    prediction[:] = False
+    prediction[1, 19:25, 19:25] = True  # one voxel of overlap
+    assert counted(prediction, truth, iou_threshold=0.0)[1] == DetectionCounts(1, 1, 0)
+
+
+def test_empty_cases_have_defined_values():
+    """No lesion and no prediction: no rows, every ratio NaN (nothing to find, nothing
+    claimed). A prediction alone: precision and F1 0, recall NaN. A lesion alone: recall and
+    F1 0, precision NaN."""
+    prediction, truth = masks()
+    rows, counts = counted(prediction, truth)
+    assert rows.empty and counts == DetectionCounts(0, 0, 0)
+    assert all(math.isnan(v) for v in (counts.recall, counts.precision, counts.f1))
+    prediction[2, 3:6, 3:6] = True
+    rows, counts = counted(prediction, truth)
+    assert rows["kind"].tolist() == [FALSE_POSITIVE] and rows["merged_lesions"].tolist() == [0]
+    assert math.isnan(counts.recall) and counts.precision == 0.0 and counts.f1 == 0.0
+    rows, counts = counted(np.zeros_like(prediction), prediction)
+    assert rows["detected"].tolist() == [False] and rows["predicted_parts"].tolist() == [0]
+    assert counts.recall == 0.0 and math.isnan(counts.precision) and counts.f1 == 0.0
+
+
+def test_sizes_are_from_the_voxel_spacing_and_lesions_on_the_volumes_edge_count():
+    """A 4 x 10 x 10 lesion at the volume's corner: 400 voxels of 2 mm^3, 0.8 ml, the sphere
+    of that volume is cbrt(6 * 800 / pi) mm across."""
+    prediction, truth = masks()
+    truth[:, :10, :10] = True
+    prediction[:, :10, :10] = True
+    rows, _ = counted(prediction, truth)
+    assert rows["volume_ml"].iloc[0] == pytest.approx(0.8)
+    assert rows["diameter_mm"].iloc[0] == pytest.approx((6 * 800 / math.pi) ** (1 / 3))
+    assert rows["detected"].iloc[0]
