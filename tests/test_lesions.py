@@ -125,3 +125,38 @@ def test_sizes_are_from_the_voxel_spacing_and_lesions_on_the_volumes_edge_count(
     assert rows["volume_ml"].iloc[0] == pytest.approx(0.8)
     assert rows["diameter_mm"].iloc[0] == pytest.approx((6 * 800 / math.pi) ** (1 / 3))
     assert rows["detected"].iloc[0]
+
+
+def test_evaluation_writes_a_row_per_lesion_and_false_positive_of_contiguous_volumes():
+    """Through tact.evaluation: volume 0 (slices 3-5, contiguous) has one lesion, found by g
+    and missed by held_out_1, which draws a false positive instead; volume 1 skips a slice, so
+    it has no 3-D lesions; without tumour labels there are none at all."""
+    from tact.evaluation import method_tables
+    from tact.per_slice import PER_LESION_COLUMNS
+    from tact.test_sets import TestSet
+
+    volumes, slices = np.array([0, 0, 0, 1, 1]), np.array([3, 4, 5, 7, 9])
+    truth_maps = np.ones((5, 32, 32), np.uint8)
+    truth_maps[:, 10:20, 10:20] = 2
+    missed = truth_maps.copy()
+    missed[:, 10:20, 10:20] = 1
+    missed[:3, 25:28, 25:28] = 2
+    images = TestSet(np.zeros((5, 32, 32), np.float32), volumes, slices)
+    truth = TestSet(truth_maps, volumes, slices)
+    segmented = {"g": truth, "held_out_1": TestSet(missed, volumes, slices)}
+    spacing = {0: (0.8, 0.8, 5.0), 1: (0.8, 0.8, 5.0)}
+    tables = method_tables("fulldose", images, truth, spacing, images=images, labels=segmented)
+    lesions = tables[2]
+    assert tuple(lesions.columns) == PER_LESION_COLUMNS
+    assert set(lesions["volume"]) == {0}
+    assert lesions[["segmenter", "kind"]].values.tolist() == [
+        ["g", "lesion"],
+        ["held_out_1", "lesion"],
+        ["held_out_1", "false_positive"],
+    ]
+    assert lesions["detected"].tolist()[:2] == [True, False]
+    assert lesions["diameter_mm"].iloc[0] == pytest.approx(np.cbrt(6 * 300 * 3.2 / np.pi))
+    no_tumour = method_tables(
+        "fulldose", images, truth, spacing, images=images, labels=segmented, tumour_labels=False
+    )
+    assert no_tumour[2].empty

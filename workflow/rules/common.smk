@@ -452,6 +452,7 @@ def all_targets():
         *expand(f"{RESULTS}/models/{{method}}.pt", method=reconstruction_methods()),
         f"{RESULTS}/metrics/per_slice.csv",
         f"{RESULTS}/metrics/per_volume.csv",
+        f"{RESULTS}/metrics/per_lesion.csv",
         *report_targets(),
         *intermediate_targets(),
     ]
