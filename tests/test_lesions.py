@@ -160,3 +160,76 @@ def test_evaluation_writes_a_row_per_lesion_and_false_positive_of_contiguous_vol
         "fulldose", images, truth, spacing, images=images, labels=segmented, tumour_labels=False
     )
     assert no_tumour[2].empty
+
+
+def per_lesion_rows():
+    """Two methods, g and two held-out segmenters, one volume with a 6 mm and a 30 mm lesion."""
+    rows = []
+    found = {  # (method, segmenter) -> (6 mm found, 30 mm found, false positives)
+        ("base", "g"): (False, True, 1),
+        ("base", "held_out_1"): (False, True, 0),
+        ("base", "held_out_2"): (True, True, 2),
+        ("fulldose", "g"): (True, True, 0),
+        ("fulldose", "held_out_1"): (True, False, 0),
+        ("fulldose", "held_out_2"): (True, True, 0),
+    }
+    for (method, segmenter), (small, large, false_positives) in found.items():
+        head = {"method": method, "segmenter": segmenter, "volume": 0}
+        for k, (diameter, detected) in enumerate([(6.0, small), (30.0, large)]):
+            rows.append(head | {"kind": LESION, "diameter_mm": diameter, "detected": detected})
+            rows[-1]["component"] = k + 1
+        for k in range(false_positives):
+            rows.append(head | {"kind": FALSE_POSITIVE, "diameter_mm": 3.0, "component": k + 1})
+    per_volume = pd.DataFrame(
+        [{"method": m, "segmenter": s, "volume": 0, "contiguous": True} for m, s in found]
+    )
+    return pd.DataFrame(rows), per_volume
+
+
+def test_table_v_pools_counts_over_volumes_and_held_out_segmenters(tmp_path):
+    """Recall, precision and F1 from pooled counts, g beside the held-out segmenters; the files
+    the report shows; with no lesion rows at all every method still has a row, its ratios
+    empty."""
+    from tact.per_slice import PER_LESION_COLUMNS, PER_VOLUME_COLUMNS
+    from tact.report.detection import detection_table, write_lesion_detection
+
+    per_lesion, per_volume = per_lesion_rows()
+    table = detection_table(per_lesion, per_volume).set_index(["method", "segmenter"])
+    assert table.index.tolist() == [
+        ("base", "g"),
+        ("base", "held_out"),
+        ("fulldose", "g"),
+        ("fulldose", "held_out"),
+    ]
+    base_g = table.loc[("base", "g")]
+    assert (base_g["lesions"], base_g["detected"], base_g["false_positives"]) == (2, 1, 1)
+    assert (base_g["recall"], base_g["precision"], base_g["f1"]) == (0.5, 0.5, 0.5)
+    held = table.loc[("base", "held_out")]  # 3 of 4 found, 2 false positives
+    assert (held["n_segmenters"], held["recall"], held["precision"]) == (2, 0.75, 0.6)
+    assert held["f1"] == pytest.approx(2 * 3 / (2 * 3 + 2 + 1))
+    lesion_file = tmp_path / "per_lesion.csv"
+    volume_file = tmp_path / "per_volume.csv"
+    per_lesion.reindex(columns=PER_LESION_COLUMNS).to_csv(lesion_file, index=False)
+    per_volume.reindex(columns=PER_VOLUME_COLUMNS).to_csv(volume_file, index=False)
+    figure = (tmp_path / "fig.png", tmp_path / "fig.pdf")
+    write_lesion_detection(lesion_file, volume_file, tmp_path / "t5", figure, iou=0.5)
+    markdown = (tmp_path / "t5.md").read_text()
+    assert "IoU above 0.5" in markdown and "no paper column" in markdown
+    assert "| Base U-Net | held-out | 4 | 3 | 2 | 0.750 | 0.600 |" in markdown
+    assert (tmp_path / "fig.pdf").read_bytes().startswith(b"%PDF")
+    per_lesion.iloc[:0].reindex(columns=PER_LESION_COLUMNS).to_csv(lesion_file, index=False)
+    empty = write_lesion_detection(lesion_file, volume_file, tmp_path / "t5", figure, iou=0.5)
+    assert (empty["lesions"] == 0).all() and empty["recall"].isna().all()
+    assert "| Full-dose | g | 0 | 0 | 0 | – | – | – |" in (tmp_path / "t5.md").read_text()
+
+
+def test_recall_by_diameter_bins_the_true_lesions():
+    from tact.report.detection import recall_by_diameter
+
+    per_lesion, _ = per_lesion_rows()
+    table = recall_by_diameter(per_lesion).set_index(["method", "segmenter", "bin"])
+    small = table.loc[("base", "held_out", "< 10 mm")]
+    assert small[["lesions", "per_segmenter", "detected"]].tolist() == [2, 1, 1]
+    assert table.loc[("fulldose", "held_out", "20-40 mm"), "recall"] == 0.5
+    assert table.loc[("fulldose", "g", "< 10 mm"), "recall"] == 1.0
+    assert np.isnan(table.loc[("base", "g", "10-20 mm"), "recall"])  # no lesion that size

@@ -496,14 +496,22 @@ def intermediate_targets():
 
 
 def report_targets():
-    """Tables I-III (csv, md, tex, html), the Spearman table and every figure (png, pdf)."""
-    tables = ["table1_pixel", "table2_dice", "table3_anatomy", "table3_anatomy_3d"]
+    """Tables I-III and V (csv, md, tex, html), the Spearman table and every figure (png,
+    pdf)."""
+    tables = [
+        "table1_pixel",
+        "table2_dice",
+        "table3_anatomy",
+        "table3_anatomy_3d",
+        "table5_lesions",
+    ]
     figures = [
         "fig2_sample",
         "fig3_reconstructions",
         "fig4_segmentations",
         "alpha_tradeoff",
         "metric_correlation",
+        "lesion_recall_by_size",
         "training_curves",
     ]
     return [
