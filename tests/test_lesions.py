@@ -162,6 +162,22 @@ def test_evaluation_writes_a_row_per_lesion_and_false_positive_of_contiguous_vol
     assert no_tumour[2].empty
 
 
+def test_the_box_lesions_are_found_in_is_the_masks_box_one_voxel_wider():
+    from scipy import ndimage
+
+    from tact.metrics.lesions import _padded_box
+
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        mask = rng.random((6, 30, 30)) > 0.9985
+        found = ndimage.find_objects(mask.astype(np.uint8))
+        expected = found and tuple(
+            slice(max(s.start - 1, 0), min(s.stop + 1, n))
+            for s, n in zip(found[0], mask.shape, strict=True)
+        )
+        assert _padded_box(mask) == (expected or None)
+
+
 def per_lesion_rows():
     """Two methods, g and two held-out segmenters, one volume with a 6 mm and a 30 mm lesion."""
     rows = []
