@@ -148,12 +148,8 @@ def _lesion_rows(found: Matching, voxels: np.ndarray, spacing_mm) -> list[dict]:
     for k, g in enumerate(found.group):
         rows.append(
             _row(LESION, k + 1, diameters[k], voxels[k], spacing_mm)
-            | {
-                "detected": bool(g >= 0 and found.detected[g]),
-                "iou": float(found.iou[g]) if g >= 0 else 0.0,
-                "merged_lesions": int(merged[g]) if g >= 0 else 1,
-                "predicted_parts": int(parts[g]) if g >= 0 else 0,
-            }
+            | {"detected": bool(g >= 0 and found.detected[g])}
+            | _match(found, g, merged, parts, alone=(1, 0))
         )
     return rows
 
@@ -167,14 +163,24 @@ def _false_positive_rows(found: Matching, voxels: np.ndarray, spacing_mm) -> lis
             continue
         rows.append(
             _row(FALSE_POSITIVE, k + 1, diameters[k], voxels[k], spacing_mm)
-            | {
-                "detected": None,
-                "iou": float(found.iou[g]) if g >= 0 else 0.0,
-                "merged_lesions": int(merged[g]) if g >= 0 else 0,
-                "predicted_parts": int(parts[g]) if g >= 0 else 1,
-            }
+            | {"detected": None}
+            | _match(found, g, merged, parts, alone=(0, 1))
         )
     return rows
+
+
+def _match(
+    found: Matching, g: int, merged: np.ndarray, parts: np.ndarray, *, alone: tuple[int, int]
+) -> dict:
+    """The IoU, lesions and predicted parts of merged lesion ``g``; without one (-1), IoU 0
+    and ``alone`` (the row's own lesion or component)."""
+    if g < 0:
+        return {"iou": 0.0, "merged_lesions": alone[0], "predicted_parts": alone[1]}
+    return {
+        "iou": float(found.iou[g]),
+        "merged_lesions": int(merged[g]),
+        "predicted_parts": int(parts[g]),
+    }
 
 
 def _row(kind: str, component: int, diameter: float, voxels: int, spacing_mm) -> dict:
