@@ -485,7 +485,7 @@ def intermediate_targets():
         *expand(
             f"{RESULTS}/metrics/per_method/{{n}}{{k}}.csv",
             n=evaluated,
-            k=["", ".volumes"],
+            k=["", ".volumes", ".lesions"],
         ),
         f"{RESULTS}/metrics/truth_skeletons.h5",
         *expand(

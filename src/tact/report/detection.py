@@ -102,9 +102,10 @@ def detection_caption(per_volume: pd.DataFrame, iou: float, tumour_labels: bool)
         "Lesion-wise detection, counted as the LiTS challenge counts it: each true lesion (a 3-D "
         "connected component of the tumour mask of a test volume) is detected when the "
         f"segmenter's components matched to it overlap it with IoU above {iou:g}, and every "
-        "predicted component not part of a detection is a false positive. Where Table II's "
-        "Dice averages pixels, this says how many tumours a reader of the image would be shown "
-        "at all, small ones counting as much as large ones"
+        "predicted component not part of a detection is a false positive. It complements "
+        "Table II's Dice, which averages pixels over slices (a missed small tumour barely moves "
+        "it, and a slice's 0 does not say which lesion was lost): here each tumour counts once, "
+        "small or large"
         f" (by g and by {held_out}, their counts pooled; counts pooled over test volumes; "
         f"{NO_PAPER_COLUMN}{left_out}{no_labels})"
     )
@@ -139,9 +140,9 @@ def _bin_labels(bins_mm: tuple[float, ...]) -> list[str]:
     return [f"< {bins_mm[1]:g} mm", *inner, f"≥ {bins_mm[-2]:g} mm"]
 
 
-def plot_recall_by_diameter(per_lesion: pd.DataFrame) -> plt.Figure:
+def plot_recall_by_diameter(per_lesion: pd.DataFrame, tumour_labels: bool = True) -> plt.Figure:
     """Recall over the lesions' diameter bins, each method a line; a panel per segmenter
-    group, each bin's lesion count under its label."""
+    group, each bin's lesion count under its label; says why when there is no lesion."""
     table = recall_by_diameter(per_lesion)
     groups = [g for g in (G, HELD_OUT) if (table["segmenter"] == g).any()] or [G]
     fig, axes = plt.subplots(
@@ -169,8 +170,9 @@ def plot_recall_by_diameter(per_lesion: pd.DataFrame) -> plt.Figure:
         ax.set(ylim=(-0.03, 1.03), xlabel="Lesion diameter (equivalent sphere)", ylabel="Recall")
         ax.set_title(f"by {SEGMENTER_GROUPS[group]}" + (" (pooled)" if group == HELD_OUT else ""))
         ax.grid(alpha=0.3)
-    if table.empty:
-        axes[0][0].text(0.5, 0.5, "no lesions in the test volumes", ha="center", va="center")
+    if not (per_lesion["kind"] == "lesion").any():
+        why = "no lesions in the test volumes" if tumour_labels else NO_TUMOUR_LABELS
+        axes[0][0].text(0.5, 0.5, why, ha="center", va="center", transform=axes[0][0].transAxes)
     handles, names = axes[0][0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, names, loc="outside right center", fontsize=8)
@@ -194,5 +196,5 @@ def write_lesion_detection(
     table = detection_table(per_lesion, per_volume)
     caption = detection_caption(per_volume, iou, tumour_labels)
     write_table(table, _detection_rows, Path(table_stem), number="Table V", caption=caption)
-    save_figure(plot_recall_by_diameter(per_lesion), *figure_paths)
+    save_figure(plot_recall_by_diameter(per_lesion, tumour_labels), *figure_paths)
     return table
