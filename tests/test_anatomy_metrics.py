@@ -226,7 +226,7 @@ def test_method_tables_refuse_misaligned_methods():
     shifted = TestSet(images, np.array([0, 0]), np.array([4, 5]))
     by_segmenter = {"g": labels, "held_out_1": missed}
     spacing = {0: (1.0, 1.0, 2.0)}
-    table, volumes = method_tables(
+    table, volumes, _ = method_tables(
         "fulldose", truth, labels, spacing, images=truth, labels=by_segmenter
     )
     assert table["segmenter"].tolist() == ["g", "g", "held_out_1", "held_out_1"]
@@ -427,7 +427,7 @@ def test_volume_metrics_need_contiguous_test_slices():
     truth = TestSet(np.zeros((4, 64, 64), np.float32), volumes, slices)
     labels = TestSet(masks, volumes, slices)
     spacing = {0: (1.0, 1.0, 2.0), 1: (1.0, 1.0, 2.0)}
-    per_slice, per_volume = method_tables(
+    per_slice, per_volume, _ = method_tables(
         "fulldose", truth, labels, spacing, images=truth, labels={"g": labels}, workers=2
     )
     assert len(per_slice) == 4

@@ -294,7 +294,7 @@ def test_an_evaluation_worker_never_imports_torch(runs, tmp_path):
     (tmp_path / "job.pickle").write_bytes(pickle.dumps(job))
     worker = (
         "import pickle, sys; from tact.evaluation import _volume_rows;"
-        f"_, volumes = _volume_rows(pickle.load(open({str(tmp_path / 'job.pickle')!r}, 'rb')));"
+        f"_, volumes, _ = _volume_rows(pickle.load(open({str(tmp_path / 'job.pickle')!r}, 'rb')));"
         "assert volumes[0]['contiguous'] and volumes[0]['nsd_liver'] > 0;"
         "print(sorted(m for m in ('torch', 'monai') if m in sys.modules))"
     )

@@ -92,6 +92,7 @@ def test_a_run_without_tumour_labels_completes_and_says_so(tmp_path):
         joint={"cs": []},
     )
     built = ["tables/table2_dice.md", "tables/table3_anatomy.md", "figures/alpha_tradeoff.png"]
+    built += ["tables/table5_lesions.md"]
     result = run_workflow(tmp_path, config, *(f"results/test/{b}" for b in built), check=True)
     assert "organs: decathlon layout" in result.stderr
     results = tmp_path / "results/test"
@@ -107,6 +108,10 @@ def test_a_run_without_tumour_labels_completes_and_says_so(tmp_path):
     table3 = (results / "tables/table3_anatomy.md").read_text().splitlines()
     assert "| Tumour |" in table3[2] and "Tumour Dice" not in table3[2]
     assert all(line.endswith("| no tumour labels |") for line in table3[4:])
+    assert pd.read_csv(results / "metrics/per_lesion.csv").empty  # no lesions without the class
+    table5 = (results / "tables/table5_lesions.md").read_text().splitlines()
+    assert "no tumour labels: nothing to count" in table5[0]
+    assert all(line.endswith("| 0 | 0 | 0 | – | – | – |") for line in table5[4:])
 
 
 CAPTIONS_WITH_DICE = [

@@ -19,7 +19,8 @@ from conftest import (
     write_config,
 )
 from tact.data.slices import load_stack
-from tact.per_slice import PER_SLICE_COLUMNS, SEGMENTATION_COLUMNS
+from tact.metrics.lesions import truth_lesions
+from tact.per_slice import PER_LESION_COLUMNS, PER_SLICE_COLUMNS, SEGMENTATION_COLUMNS
 from tact.roi import circular_roi
 from tact.simulated_data import load_measurements, load_simulation
 from tact.test_sets import load_test_set
@@ -172,6 +173,7 @@ FIGURES = {
     "fig4_segmentations": "Figure 4: segmentations",
     "alpha_tradeoff": "Figure S1: task weight sweep",
     "metric_correlation": "Figure S2: pixel metrics vs anatomy",
+    "lesion_recall_by_size": "Figure S3: lesion recall by size",
 }
 TABLES = {
     "table1_pixel": "Table I: PSNR, SSIM",
@@ -179,6 +181,7 @@ TABLES = {
     "table3_anatomy_3d": "Table III (3-D): anatomy-aware metrics per volume",
     "table3_anatomy": "Table III: anatomy-aware metrics",
     "metric_correlation": "Table S1: Spearman correlations",
+    "table5_lesions": "Table V: lesion-wise detection",
 }
 
 
@@ -244,6 +247,8 @@ def test_tables_and_figures_are_made_from_per_slice(complete_phantom_run):
     g_volumes = per_volume[per_volume["segmenter"] == "g"].groupby("method")["dice_liver"]
     np.testing.assert_allclose(dice3d["median"], g_volumes.median()[METHODS])
 
+    check_lesion_detection(results, per_volume)
+
     # the captions of Tables I and II say how the baselines' rows were made, from the run's files
     sigma = json.loads((results / "baselines/bm3d_sigma.json").read_text())["sigma_psd"]
     fbp = json.loads((results / "physics/fbp_scaling.json").read_text())
@@ -268,6 +273,49 @@ def test_tables_and_figures_are_made_from_per_slice(complete_phantom_run):
     volume, slice_ = example_slice(results)
     log = (results / "logs/report/slice_figures.log").read_text()
     assert f"example slice: volume {volume}, slice {slice_}" in log
+
+
+def check_lesion_detection(results, per_volume):
+    """per_lesion.csv holds the same true lesions, as many as the test volumes' masks hold, for
+    every method and segmenter; the IoU decides each detection; Table V's counts are the
+    CSV's, g's and the held-out segmenters' pooled."""
+    per_lesion = pd.read_csv(results / "metrics/per_lesion.csv")
+    assert tuple(per_lesion.columns) == PER_LESION_COLUMNS
+    split = pd.read_csv(results / "data/split.csv")
+    expected = {}
+    for vid in split.loc[split["split"] == "test", "volume"].unique():
+        stack = load_stack(results / f"data/slices/volume-{vid}.h5")
+        expected[int(vid)] = truth_lesions(stack.mask[np.argsort(stack.slice_index)] == 2)[1]
+    assert sum(expected.values()) > 0, "the phantom's test volumes hold tumours"
+    lesions = per_lesion[per_lesion["kind"] == "lesion"]
+    counted = lesions.groupby(["method", "segmenter", "volume"]).size()
+    with_tumour = per_volume["volume"].map(expected) > 0
+    assert len(counted) == with_tumour.sum()  # each method and segmenter, each such volume
+    assert (counted == counted.index.get_level_values("volume").map(expected)).all()
+    sizes = lesions.groupby(["method", "segmenter"])["diameter_mm"].apply(sorted)
+    assert sizes.map(tuple).nunique() == 1 and min(sizes.iloc[0]) > 0
+    detected = lesions["detected"].astype(bool)
+    assert (lesions.loc[detected, "iou"] > 0.5).all()
+    assert (lesions.loc[~detected, "iou"] <= 0.5).all()
+    assert (per_lesion.loc[per_lesion["kind"] == "false_positive", "iou"] <= 0.5).all()
+    table = pd.read_csv(results / "tables/table5_lesions.csv")
+    assert table["method"].tolist() == [m for m in METHODS for _ in (0, 1)]
+    assert table["segmenter"].tolist() == ["g", "held_out"] * len(METHODS)
+    group = np.where(per_lesion["segmenter"] == "g", "g", "held_out")
+    by_group = per_lesion.assign(segmenter=group, detected=per_lesion["detected"].eq(True))
+    found = by_group.groupby(["method", "segmenter"]).agg(
+        lesions=("kind", lambda k: (k == "lesion").sum()),
+        detected=("detected", "sum"),
+        false_positives=("kind", lambda k: (k == "false_positive").sum()),
+    )
+    ours = table.set_index(["method", "segmenter"])
+    for column in ("lesions", "detected", "false_positives"):
+        assert ours[column].to_dict() == found[column].to_dict(), column
+    np.testing.assert_allclose(ours["recall"], ours["detected"] / ours["lesions"])
+    for column in ("recall", "precision", "f1"):
+        assert ours[column].dropna().between(0, 1).all(), column
+    markdown = (results / "tables/table5_lesions.md").read_text()
+    assert "IoU above 0.5" in markdown and "no paper column" in markdown
 
 
 @pytest.mark.slow
@@ -296,6 +344,7 @@ def test_html_report_renders_in_chromium(complete_phantom_run, tmp_path):
         assert [row[0] for row in shown["table2_dice"]] == tables["table2_dice"]["label"].tolist()
         assert len(shown["table3_anatomy"]) == 2 * len(METHODS)  # by g and by the held-out
         assert len(shown["table3_anatomy_3d"]) == 2 * len(METHODS)
+        assert len(shown["table5_lesions"]) == 2 * len(METHODS)
         assert len(shown["metric_correlation"]) == len(tables["metric_correlation"])
 
         page.get_by_text("Results", exact=True).click()

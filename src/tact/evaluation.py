@@ -23,9 +23,16 @@ from tact.metrics.anatomy import (
     surface_area_table,
     volume_metrics,
 )
+from tact.metrics.lesions import LITS_IOU, lesion_detection
 from tact.metrics.pixel import psnr_in_roi, ssim_in_roi
 from tact.parallel import in_processes
-from tact.per_slice import PER_SLICE_COLUMNS, PER_VOLUME_COLUMNS, order_rows
+from tact.per_slice import (
+    CLASSES,
+    PER_LESION_COLUMNS,
+    PER_SLICE_COLUMNS,
+    PER_VOLUME_COLUMNS,
+    order_rows,
+)
 from tact.roi import circular_roi
 from tact.test_sets import GroundTruth, TestImages, TestSet, load_label_sets
 
@@ -148,6 +155,7 @@ class VolumeJob:
     tolerance_mm: float
     labelled: tuple[str, ...]  # the classes the data labels
     surface_areas: tuple[np.ndarray, np.ndarray]  # surface_area_table of the volume's spacing
+    lesion_iou: float = LITS_IOU  # a lesion is detected above this IoU (tact.metrics.lesions)
 
 
 def method_tables(
@@ -161,10 +169,11 @@ def method_tables(
     consistency: pd.DataFrame | None = None,
     tolerance_mm: float = 2.0,
     tumour_labels: bool = True,
+    lesion_iou: float = LITS_IOU,
     workers: int = 1,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows of one method in ``per_slice.csv`` and ``per_volume.csv`` from test sets in
-    memory (small runs, tests, bench/), a volume per worker.
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The rows of one method in ``per_slice.csv``, ``per_volume.csv`` and ``per_lesion.csv``
+    from test sets in memory (small runs, tests, bench/), a volume per worker.
 
     Per slice and segmenter: the image metrics (PSNR and SSIM in the ROI, data consistency) and
     the segmentation metrics of that segmenter's label map. Per volume and segmenter: the 3-D
@@ -190,7 +199,8 @@ def method_tables(
             tuple(float(s) for s in spacing_mm[int(volume)]),
         )
     measured = _consistency_of(method, truth.volumes, truth.slices, consistency)
-    return _tables(method, sources, measured, tolerance_mm, tumour_labels, workers)
+    settings = dict(tolerance_mm=tolerance_mm, tumour_labels=tumour_labels, lesion_iou=lesion_iou)
+    return _tables(method, sources, measured, settings, workers)
 
 
 def method_tables_from_files(
@@ -202,8 +212,9 @@ def method_tables_from_files(
     consistency: pd.DataFrame | None = None,
     tolerance_mm: float = 2.0,
     tumour_labels: bool = True,
+    lesion_iou: float = LITS_IOU,
     workers: int = 1,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """:func:`method_tables` for the workflow: each worker opens the volume it evaluates from
     its files, so the job's memory is bounded by ``workers`` volumes, not the test set;
     ``skeletons``: the truth's skeletons (:func:`save_truth_skeletons`), else computed."""
@@ -211,28 +222,26 @@ def method_tables_from_files(
     sources = {v: VolumeFiles(v, truth, images, str(labels_path), where) for v in truth.volumes}
     rows = truth.rows
     measured = _consistency_of(images.name, rows["volume"], rows["slice"], consistency)
-    return _tables(images.name, sources, measured, tolerance_mm, tumour_labels, workers)
+    settings = dict(tolerance_mm=tolerance_mm, tumour_labels=tumour_labels, lesion_iou=lesion_iou)
+    return _tables(images.name, sources, measured, settings, workers)
 
 
 def _tables(
     method: str,
     sources: Mapping[int, VolumeArrays | VolumeFiles],
     measured: pd.Series,
-    tolerance_mm: float,
-    tumour_labels: bool,
+    settings: dict,
     workers: int,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    jobs = volume_jobs(
-        method, sources, measured, tolerance_mm=tolerance_mm, tumour_labels=tumour_labels
-    )
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``settings``: :func:`volume_jobs`' keywords."""
+    jobs = volume_jobs(method, sources, measured, **settings)
     results = in_processes(
         _volume_rows, jobs, workers=workers, what=f"metrics of {method}", unit="test volumes"
     )
-    per_slice = [row for slice_rows, _ in results for row in slice_rows]
-    per_volume = [row for _, volume_rows in results for row in volume_rows]
-    return (
-        order_rows(pd.DataFrame(per_slice, columns=list(PER_SLICE_COLUMNS))),
-        order_rows(pd.DataFrame(per_volume, columns=list(PER_VOLUME_COLUMNS))),
+    columns = (PER_SLICE_COLUMNS, PER_VOLUME_COLUMNS, PER_LESION_COLUMNS)
+    return tuple(
+        order_rows(pd.DataFrame([row for volume in results for row in volume[k]], columns=list(c)))
+        for k, c in enumerate(columns)
     )
 
 
@@ -243,6 +252,7 @@ def volume_jobs(
     *,
     tolerance_mm: float,
     tumour_labels: bool,
+    lesion_iou: float = LITS_IOU,
 ) -> list[VolumeJob]:
     """One method's jobs, a volume each, as the workers receive them."""
     labelled = LABELLED if tumour_labels else ("liver",)
@@ -255,6 +265,7 @@ def volume_jobs(
             tolerance_mm,
             labelled,
             _surface_areas(_stacked_spacing(data.spacing())),
+            lesion_iou,
         )
         for volume, data in sources.items()
     ]
@@ -290,15 +301,15 @@ def _consistency_of(
     return by_slice.loc[keys].astype(float)
 
 
-def _volume_rows(job: VolumeJob) -> tuple[list[dict], list[dict]]:
-    """The per-slice rows and the per-volume rows of one volume, every segmenter."""
+def _volume_rows(job: VolumeJob) -> tuple[list[dict], list[dict], list[dict]]:
+    """The per-slice, per-volume and per-lesion rows of one volume, every segmenter."""
     data = job.data.load() if isinstance(job.data, VolumeFiles) else job.data
     pixel = _image_metrics(job.method, data, job.consistency)
     in_plane = data.spacing_mm[:2]
     truth = data.skeletons or TruthSkeletons.of(data.masks, data.slices)  # for every segmenter
     skeletons, volume_skeletons = truth.per_slice, truth.stacked
     stack = _stack_order(data.slices)
-    slice_rows, volume_rows = [], []
+    slice_rows, volume_rows, lesion_rows = [], [], []
     for segmenter, predicted in data.labels.items():
         head = {"method": job.method, "segmenter": segmenter, "volume": job.volume}
         for i, index in enumerate(data.slices):
@@ -322,8 +333,24 @@ def _volume_rows(job: VolumeJob) -> tuple[list[dict], list[dict]]:
                 labelled=job.labelled,
                 surface_areas=job.surface_areas,
             )
+            lesion_rows += [head | r for r in _lesions(job, data, predicted, stack)]
         volume_rows.append(row)
-    return slice_rows, volume_rows
+    return slice_rows, volume_rows, lesion_rows
+
+
+def _lesions(
+    job: VolumeJob, data: VolumeArrays, predicted: np.ndarray, stack: np.ndarray
+) -> list[dict]:
+    """The stacked volume's lesions and false positives (none without tumour labels)."""
+    if "tumour" not in job.labelled:
+        return []
+    tumour = CLASSES["tumour"]
+    return lesion_detection(
+        predicted[stack] == tumour,
+        data.masks[stack] == tumour,
+        _stacked_spacing(data.spacing_mm),
+        iou_threshold=job.lesion_iou,
+    )
 
 
 def _image_metrics(

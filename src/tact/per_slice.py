@@ -8,6 +8,15 @@ and the data consistency do not depend on the segmenter: every segmenter's row r
 ``per_volume.csv``: one row per (method, segmenter, test volume): the per-class metrics of the
 volume's stacked test slices in 3-D (``tact.metrics.anatomy.volume_metrics``), empty where the
 test slices are not contiguous (``contiguous`` False, as a slice-level split leaves them).
+
+``per_lesion.csv``: lesion-wise detection in each test volume's stacked test slices
+(``tact.metrics.lesions``, as LiTS counts it), one row per (method, segmenter, volume) and per
+true lesion (``kind`` lesion: ``detected`` True or False) or false-positive predicted component
+(``kind`` false_positive: ``detected`` empty). ``component``: its number among the volume's
+lesions, or among the prediction's components; ``diameter_mm``: the equivalent sphere's;
+``iou``: that of its match (0 without one); ``merged_lesions`` and ``predicted_parts``: how many
+lesions and predicted components its match joins. No rows for a volume whose test slices are
+not contiguous, nor for data without tumour labels.
 """
 
 from __future__ import annotations
@@ -47,6 +56,19 @@ PER_VOLUME_COLUMNS = (
     "contiguous",
     *CLASS_METRIC_COLUMNS,
 )
+PER_LESION_COLUMNS = (
+    "method",
+    "segmenter",
+    "volume",
+    "kind",
+    "component",
+    "diameter_mm",
+    "volume_ml",
+    "detected",
+    "iou",
+    "merged_lesions",
+    "predicted_parts",
+)
 G = "g"
 HELD_OUT = "held_out"
 
@@ -81,12 +103,14 @@ def order_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table.loc[order].reset_index(drop=True)
 
 
-def _read_checked(path: str | Path, columns: tuple[str, ...]) -> pd.DataFrame:
+def _read_checked(
+    path: str | Path, columns: tuple[str, ...], *, may_be_empty: bool = False
+) -> pd.DataFrame:
     table = pd.read_csv(path)
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise InputDataError(path, f"missing columns {', '.join(missing)}")
-    if table.empty:
+    if table.empty and not may_be_empty:
         raise InputDataError(path, "has no rows")
     return table
 
@@ -99,3 +123,9 @@ def read_per_slice(path: str | Path) -> pd.DataFrame:
 def read_per_volume(path: str | Path) -> pd.DataFrame:
     """per_volume.csv, checked for the columns the 3-D table needs."""
     return _read_checked(path, PER_VOLUME_COLUMNS)
+
+
+def read_per_lesion(path: str | Path) -> pd.DataFrame:
+    """per_lesion.csv, checked for its columns; it may have no rows (no lesion, no tumour
+    predicted, or no tumour labels)."""
+    return _read_checked(path, PER_LESION_COLUMNS, may_be_empty=True)

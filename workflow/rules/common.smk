@@ -452,6 +452,7 @@ def all_targets():
         *expand(f"{RESULTS}/models/{{method}}.pt", method=reconstruction_methods()),
         f"{RESULTS}/metrics/per_slice.csv",
         f"{RESULTS}/metrics/per_volume.csv",
+        f"{RESULTS}/metrics/per_lesion.csv",
         *report_targets(),
         *intermediate_targets(),
     ]
@@ -484,7 +485,7 @@ def intermediate_targets():
         *expand(
             f"{RESULTS}/metrics/per_method/{{n}}{{k}}.csv",
             n=evaluated,
-            k=["", ".volumes"],
+            k=["", ".volumes", ".lesions"],
         ),
         f"{RESULTS}/metrics/truth_skeletons.h5",
         *expand(
@@ -495,15 +496,22 @@ def intermediate_targets():
 
 
 def report_targets():
-    """Tables I-III (csv, md, tex, html), the Spearman table, the record of what trained the
-    networks (tact.records) and every figure (png, pdf)."""
-    tables = ["table1_pixel", "table2_dice", "table3_anatomy", "table3_anatomy_3d"]
+    """Tables I-III and V (csv, md, tex, html), the Spearman table, the record of what
+    trained the networks (tact.records) and every figure (png, pdf)."""
+    tables = [
+        "table1_pixel",
+        "table2_dice",
+        "table3_anatomy",
+        "table3_anatomy_3d",
+        "table5_lesions",
+    ]
     figures = [
         "fig2_sample",
         "fig3_reconstructions",
         "fig4_segmentations",
         "alpha_tradeoff",
         "metric_correlation",
+        "lesion_recall_by_size",
         "training_curves",
     ]
     return [

@@ -173,8 +173,8 @@ rule truth_skeletons:
 
 rule evaluate:
     """PSNR/SSIM in the ROI, consistency, and Dice, NSD, clDice per class by every segmenter,
-    for one method's test images: per slice, and in 3-D per test volume (a volume per worker
-    process)."""
+    for one method's test images: per slice, and in 3-D per test volume, with its lesions found
+    or missed (a volume per worker process)."""
     input:
         stores=slice_stores(),
         split=f"{RESULTS}/data/split.csv",
@@ -186,6 +186,7 @@ rule evaluate:
     output:
         per_slice=f"{RESULTS}/metrics/per_method/{{name}}.csv",
         per_volume=f"{RESULTS}/metrics/per_method/{{name}}.volumes.csv",
+        per_lesion=f"{RESULTS}/metrics/per_method/{{name}}.lesions.csv",
     log:
         f"{LOGS}/evaluate/{{name}}.log",
     benchmark:
@@ -199,18 +200,24 @@ rule evaluate:
     params:
         tolerance_mm=config["evaluation"]["nsd_tolerance_mm"],
         tumour_labels=TUMOUR_LABELS,
+        lesion_iou=config["evaluation"]["lesion_iou"],
     script:
         "../scripts/evaluate.py"
 
 
 rule gather_metrics:
-    """Every method's rows in one table per kind (slices, volumes), in the paper's order."""
+    """Every method's rows in one table per kind (slices, volumes, lesions), in the paper's
+    order."""
     input:
         per_slice=expand(
             f"{RESULTS}/metrics/per_method/{{name}}.csv", name=evaluated_methods()
         ),
         per_volume=expand(
             f"{RESULTS}/metrics/per_method/{{name}}.volumes.csv",
+            name=evaluated_methods(),
+        ),
+        per_lesion=expand(
+            f"{RESULTS}/metrics/per_method/{{name}}.lesions.csv",
             name=evaluated_methods(),
         ),
         code=script_code("gather_metrics.py"),
@@ -223,6 +230,11 @@ rule gather_metrics:
         per_volume=report(
             f"{RESULTS}/metrics/per_volume.csv",
             caption="../report/per_volume.rst",
+            category="Metrics",
+        ),
+        per_lesion=report(
+            f"{RESULTS}/metrics/per_lesion.csv",
+            caption="../report/per_lesion.rst",
             category="Metrics",
         ),
     log:

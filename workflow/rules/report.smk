@@ -1,5 +1,6 @@
-# Report: the paper's Tables I-III and Figures 2-4, the alpha sweep, metric correlations and
-# training curves, all made from the run's own per_slice.csv, test images and histories.
+# Report: the paper's Tables I-III and Figures 2-4, the alpha sweep, metric correlations,
+# lesion-wise detection and training curves, all made from the run's own per_slice.csv,
+# per_volume.csv, per_lesion.csv, test images and histories.
 
 
 rule tables:
@@ -31,6 +32,41 @@ rule tables:
         tumour_labels=TUMOUR_LABELS,
     script:
         "../scripts/tables.py"
+
+
+rule lesion_detection:
+    """Table V and Figure S3: lesion-wise recall, precision and F1 per method and segmenter,
+    and recall by lesion diameter, from per_lesion.csv."""
+    input:
+        per_lesion=f"{RESULTS}/metrics/per_lesion.csv",
+        per_volume=f"{RESULTS}/metrics/per_volume.csv",
+        code=script_code("lesion_detection.py"),
+    output:
+        **figure("lesion_recall_by_size", "Figure S3: lesion recall by size"),
+        table=f"{RESULTS}/tables/table5_lesions.csv",
+        table_md=f"{RESULTS}/tables/table5_lesions.md",
+        table_tex=f"{RESULTS}/tables/table5_lesions.tex",
+        table_html=report(
+            f"{RESULTS}/tables/table5_lesions.html",
+            caption="../report/table5_lesions.rst",
+            category="Tables",
+            labels={"table": "Table V: lesion-wise detection"},
+        ),
+    log:
+        f"{LOGS}/report/lesion_detection.log",
+    benchmark:
+        f"{BENCHMARKS}/report/lesion_detection.tsv"
+    conda:
+        "../../envs/cpu.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory("lesion_detection", 4000),
+        runtime=minutes("lesion_detection", 15),
+    params:
+        lesion_iou=config["evaluation"]["lesion_iou"],
+        tumour_labels=TUMOUR_LABELS,
+    script:
+        "../scripts/lesion_detection.py"
 
 
 rule slice_figures:

@@ -1,4 +1,5 @@
-"""Metrics of one method on every test slice and test volume, by every segmenter (adapter)."""
+"""Metrics of one method on every test slice, test volume and true lesion, by every segmenter
+(adapter)."""
 
 import pandas as pd
 
@@ -10,7 +11,7 @@ from tact.test_sets import GroundTruth, TestImages
 
 def main() -> None:
     split = snakemake.input.split
-    per_slice, per_volume = method_tables_from_files(
+    per_slice, per_volume, per_lesion = method_tables_from_files(
         TestImages(snakemake.wildcards.name, tuple(snakemake.input.images), split),
         GroundTruth(tuple(snakemake.input.stores), split),
         snakemake.input.labels,
@@ -18,10 +19,12 @@ def main() -> None:
         consistency=pd.read_csv(snakemake.input.consistency),
         tolerance_mm=snakemake.params.tolerance_mm,
         tumour_labels=snakemake.params.tumour_labels,
+        lesion_iou=snakemake.params.lesion_iou,
         workers=snakemake.threads,
     )
     write_csv(per_slice, snakemake.output.per_slice)
     write_csv(per_volume, snakemake.output.per_volume)
+    write_csv(per_lesion, snakemake.output.per_lesion)
 
 
 if __name__ == "__main__":  # its worker processes import this script again

@@ -1,4 +1,5 @@
-"""Every method's metrics in one table each: per_slice.csv and per_volume.csv (adapter)."""
+"""Every method's metrics in one table each: per_slice.csv, per_volume.csv and per_lesion.csv
+(adapter)."""
 
 import pandas as pd
 
@@ -14,6 +15,7 @@ def gather(paths: list[str], out: str) -> None:
 def main() -> None:
     gather(snakemake.input.per_slice, snakemake.output.per_slice)
     gather(snakemake.input.per_volume, snakemake.output.per_volume)
+    gather(snakemake.input.per_lesion, snakemake.output.per_lesion)
 
 
 run_step(snakemake.log[0], main, mem_mb=snakemake.resources.mem_mb)

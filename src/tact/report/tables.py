@@ -203,7 +203,8 @@ def anatomy_table(
 # --- Markdown and LaTeX ----------------------------------------------------------------------
 
 
-def _number(value: float, digits: int) -> str:
+def number_cell(value: float, digits: int) -> str:
+    """A table cell: the value to ``digits`` decimals, a dash when it has none."""
     return "–" if pd.isna(value) else f"{value:.{digits}f}"
 
 
@@ -211,7 +212,7 @@ def _mean_pm_std(mean: float, std: float, digits: int, latex: bool) -> str:
     if pd.isna(mean):
         return "–"
     pm = r" $\pm$ " if latex else " ± "
-    return f"{mean:.{digits}f}{pm}{_number(std, digits)}"
+    return f"{mean:.{digits}f}{pm}{number_cell(std, digits)}"
 
 
 def _p_value(p: float) -> str:
@@ -312,7 +313,7 @@ def _dice_rows(table: pd.DataFrame, latex_cells: bool) -> tuple[list[str], list[
         if with_paper:
             row.append(_mean_pm_std(r.paper_dice_mean, r.paper_dice_std, 3, latex_cells))
         row.append(_mean_pm_std(r.dice_held_out_mean, r.dice_held_out_std, 3, latex_cells))
-        rows.append([*row, _number(r.gap, 3), str(r.n)])
+        rows.append([*row, number_cell(r.gap, 3), str(r.n)])
     return headers, rows
 
 
@@ -349,7 +350,8 @@ def _anatomy_rows(table: pd.DataFrame, latex_cells: bool) -> tuple[list[str], li
     return headers, rows
 
 
-def _held_out(count: int) -> str:
+def held_out_phrase(count: int) -> str:
+    """How a caption names the run's held-out segmenters."""
     if count == 0:
         return "held-out segmenters (none in this run)"
     noun = "segmenter" if count == 1 else "segmenters"
@@ -374,7 +376,7 @@ def _tumour_note(tumour_labels: bool) -> str:
 
 def volume_caption(per_volume: pd.DataFrame, tumour_labels: bool = True) -> tuple[str, str]:
     """Number and caption of the 3-D Table III."""
-    held_out = _held_out(int(n_held_out(per_volume).max()))
+    held_out = held_out_phrase(int(n_held_out(per_volume).max()))
     return (
         "Table III (3-D)",
         "Anatomy-aware metrics per class of each test volume, its test slices stacked with "
@@ -401,8 +403,8 @@ def captions(
     the reference its consistency column reads against; Tables I and II end with
     ``readings``, how the FBP and BM3D rows were made (tact.readings.Readings.sentence);
     Tables II and III say when the data has no tumour labels."""
-    held_out = _held_out(int(n_held_out(per_slice).max()))
-    reference = _number(fulldose_consistency(per_slice), 2)
+    held_out = held_out_phrase(int(n_held_out(per_slice).max()))
+    reference = number_cell(fulldose_consistency(per_slice), 2)
     baselines = f". {readings}" if readings else ""
     return {
         "table1_pixel": (
@@ -465,13 +467,17 @@ def write_tables(
         tables["table3_anatomy_3d"] = anatomy_table(per_volume, VOLUME_KEYS, tumour_labels)
         all_captions["table3_anatomy_3d"] = volume_caption(per_volume, tumour_labels)
     for name, (number, caption) in all_captions.items():
-        table = tables[name]
-        headers, rows = ROWS_OF[name](table, latex_cells=False)
-        write_csv(table, out_dir / f"{name}.csv")
-        plain_caption = f"{number}. " + caption.replace(r"$\pm$", "±")
-        _write_text(out_dir / f"{name}.md", f"**{plain_caption}**\n\n" + markdown(headers, rows))
-        _write_text(out_dir / f"{name}.html", html_table(headers, rows, plain_caption))
-        _write_text(
-            out_dir / f"{name}.tex", latex(*ROWS_OF[name](table, latex_cells=True), caption)
-        )
+        write_table(tables[name], ROWS_OF[name], out_dir / name, number=number, caption=caption)
     return tables
+
+
+def write_table(table: pd.DataFrame, rows_of, stem: Path, *, number: str, caption: str) -> None:
+    """One table as ``stem``.csv (its values), .md, .html (what the report shows) and .tex,
+    the last three laid out by ``rows_of(table, latex_cells)`` -> (headers, rows), under
+    ``number``. ``caption`` (LaTeX)."""
+    headers, rows = rows_of(table, latex_cells=False)
+    write_csv(table, stem.with_suffix(".csv"))
+    plain_caption = f"{number}. " + caption.replace(r"$\pm$", "±")
+    _write_text(stem.with_suffix(".md"), f"**{plain_caption}**\n\n" + markdown(headers, rows))
+    _write_text(stem.with_suffix(".html"), html_table(headers, rows, plain_caption))
+    _write_text(stem.with_suffix(".tex"), latex(*rows_of(table, latex_cells=True), caption))
