@@ -151,3 +151,15 @@ def test_train_throughput_times_the_deterministic_step_beside_the_fast_one(monke
     assert rates["deterministic_cost"] == pytest.approx(expected)
     steps = 1 + 3 + 2 * 2  # first step (compile, autotune), warm-up, the timed repeats
     assert modes == [(False, False)] * steps + [(True, True)] * steps
+
+
+def test_train_throughput_refuses_kinds_it_cannot_measure_before_it_starts():
+    """Task-adaptive and joint steps train through the segmentation kind's segmenter: a list
+    without it first stops at once, not minutes into the run (as it did on 2026-12-06)."""
+    import train_throughput
+
+    for kinds in (["base", "task_adaptive"], ["joint", "segmentation"]):
+        with pytest.raises(SystemExit, match="segmentation before"):
+            train_throughput.check_kinds(kinds)
+    train_throughput.check_kinds(["segmentation", "base", "task_adaptive", "joint"])
+    train_throughput.check_kinds(["base"])
