@@ -47,6 +47,7 @@ case $what in
       [ -n "${PARTIAL:-}" ] || exit 0
     fi
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+    du -sb "results/$run" | tee "$dest/$run.du.txt"  # the measured size of results/{run}
     snakemake "${args[@]}" --summary > "$dest/$run.summary.tsv" 2>/dev/null
     python3 bench/scale.py collect "results/$run" --summary "$dest/$run.summary.tsv" \
       --out "$dest/$run.json"
