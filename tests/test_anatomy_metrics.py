@@ -450,3 +450,21 @@ def test_nsd_is_exactly_zero_or_one_at_the_extremes():
         only_a = np.zeros_like(far)
         only_a[:32, :32] = a
         assert surface_dice(only_a, apart, (0.7, 0.9), 2.0) == 0.0
+
+
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_skeleton_component_by_component_is_the_whole_images_skeleton(ndim):
+    """Scattered components (specks far apart, blobs touching at a corner only) are thinned
+    each in its own box: the skeleton is scikit-image's of the whole image, pixel for pixel."""
+    rng = np.random.default_rng(ndim)
+    shape = (60, 60) if ndim == 2 else (24, 40, 40)
+    for trial in range(4):
+        mask = np.zeros(shape, bool)
+        for _ in range(6):  # blobs of a few pixels' radius, anywhere
+            centre = rng.integers(0, shape)
+            grid = np.indices(shape) - centre.reshape(-1, *[1] * ndim)
+            mask |= (grid**2).sum(axis=0) <= rng.integers(2, 12)
+        mask[tuple(rng.integers(0, shape, size=(10, ndim)).T)] = True  # specks
+        corner = tuple(s // 2 for s in shape)
+        mask[corner] = mask[tuple(c + 1 for c in corner)] = True  # two pixels touching diagonally
+        assert np.array_equal(skeleton(mask), skeletonize(mask)), trial

@@ -138,12 +138,34 @@ def surface_dice(
 
 def skeleton(mask: np.ndarray) -> np.ndarray:
     """scikit-image's skeleton of a 2-D or 3-D mask (the whole image's, computed in the
-    mask's bounding box)."""
+    mask's bounding box, or in each connected component's where they lie scattered)."""
     out = np.zeros(mask.shape, bool)
     if mask.any():
         box = _union_box(mask)
-        out[box] = skeletonize(mask[box])
+        inside = out[box]  # a view: the components' skeletons land in ``out``
+        for part, component in _pieces(mask[box]):
+            inside[part] |= skeletonize(component)
     return out
+
+
+SCATTERED_FILL = 0.25  # below this share of its box, a mask is looked at component by component
+
+
+def _pieces(mask: np.ndarray) -> list[tuple[tuple[slice, ...], np.ndarray]]:
+    """The mask whole, or each of its connected components (touching at corners included) in
+    its own box where together they fill at most half of the mask's box. The same skeleton:
+    thinning decides each pixel from its 3 x 3 (x 3) neighbourhood, which no other component
+    reaches. Faster: scikit-image's thinning scans its whole box in every pass, and 100 specks
+    scattered round a 128-slice liver tripled its 3-D skeleton's time (3.3 to 10.4 s, 2-core
+    machine, 2026-12-06)."""
+    whole = [(tuple(slice(None) for _ in mask.shape), mask)]
+    if mask.mean() >= SCATTERED_FILL:
+        return whole
+    labels, _ = ndimage.label(mask, structure=np.ones((3,) * mask.ndim))
+    boxes = ndimage.find_objects(labels)
+    if sum(labels[box].size for box in boxes) > mask.size / 2:
+        return whole
+    return [(box, labels[box] == k) for k, box in enumerate(boxes, 1)]
 
 
 def class_skeletons(truth: np.ndarray) -> dict[int, np.ndarray]:
@@ -162,8 +184,8 @@ def cl_dice(
         return fixed
     box = _union_box(predicted, true)  # the skeletons of the whole slice, computed faster
     predicted, true = predicted[box], true[box]
-    skeleton_p = skeletonize(predicted)
-    skeleton_t = skeletonize(true) if true_skeleton is None else true_skeleton[box]
+    skeleton_p = skeleton(predicted)
+    skeleton_t = skeleton(true) if true_skeleton is None else true_skeleton[box]
     precision = np.sum(skeleton_p & true) / max(skeleton_p.sum(), 1)
     sensitivity = np.sum(skeleton_t & predicted) / max(skeleton_t.sum(), 1)
     if precision + sensitivity == 0:
