@@ -12,6 +12,7 @@ volume), so the signal does not depend on where the centre falls within a pixel.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,16 +73,20 @@ def lesion_centre(
 ) -> tuple[float, float]:
     """A centre, drawn among the liver's pixels, where the whole disk and one pixel around it
     lie inside the liver: the signal sits on liver texture alone."""
-    radius = diameter_mm / 2
-    reach = [int(np.ceil(radius / step)) + 1 for step in pixel_mm]
-    y, x = np.ogrid[-reach[0] : reach[0] + 1, -reach[1] : reach[1] + 1]
-    footprint = (y * pixel_mm[0]) ** 2 + (x * pixel_mm[1]) ** 2 <= (radius + max(pixel_mm)) ** 2
-    room = ndimage.binary_erosion(liver, footprint, border_value=0)
-    candidates = np.argwhere(room)
+    candidates = np.argwhere(_room(liver, diameter_mm, pixel_mm))
     if len(candidates) == 0:
         raise TactError(f"no place in this slice's liver holds a {diameter_mm:g} mm lesion")
     row, col = candidates[rng.integers(len(candidates))]
     return float(row), float(col)
+
+
+def _room(liver: np.ndarray, diameter_mm: float, pixel_mm: tuple[float, float]) -> np.ndarray:
+    """The centres that keep the disk and one pixel around it inside the liver."""
+    radius = diameter_mm / 2
+    reach = [int(np.ceil(radius / step)) + 1 for step in pixel_mm]
+    y, x = np.ogrid[-reach[0] : reach[0] + 1, -reach[1] : reach[1] + 1]
+    footprint = (y * pixel_mm[0]) ** 2 + (x * pixel_mm[1]) ** 2 <= (radius + max(pixel_mm)) ** 2
+    return ndimage.binary_erosion(liver, footprint, border_value=0)
 
 
 def insert_lesion(image: np.ndarray, profile: np.ndarray, contrast_hu: float) -> np.ndarray:
@@ -143,3 +148,98 @@ def detectability(absent: np.ndarray, present: np.ndarray, channels: np.ndarray)
     half = min(len(absent), len(present)) // 2
     train, test = (absent[:half], present[:half]), (absent[half:], present[half:])
     return channelized_hotelling(train, test, channels)
+
+
+@dataclass(frozen=True)
+class LesionSite:
+    """Where one realisation's lesion goes: a slice of the study's stack and a centre in it."""
+
+    slice_index: int
+    centre_px: tuple[float, float]
+
+
+def lesion_sites(
+    livers: np.ndarray,
+    diameter_mm: float,
+    pixel_mm: tuple[float, float],
+    *,
+    count: int,
+    rng: np.random.Generator,
+) -> list[LesionSite]:
+    """``count`` sites, each on a slice drawn among those whose liver holds the lesion, its
+    centre drawn in that liver: the observer sees the anatomy vary as well as the noise."""
+    slices = [i for i, liver in enumerate(livers) if _room(liver, diameter_mm, pixel_mm).any()]
+    if not slices:
+        raise TactError(f"no test slice's liver holds a {diameter_mm:g} mm lesion")
+    drawn = rng.choice(slices, count)
+    return [LesionSite(int(i), lesion_centre(livers[i], diameter_mm, pixel_mm, rng)) for i in drawn]
+
+
+def lesion_study(
+    scanner: Scanner,
+    images: np.ndarray,
+    livers: np.ndarray,
+    setting: LesionSetting,
+    *,
+    pixel_mm: tuple[float, float],
+    count: int,
+    seed: int,
+    fbp_reading: tuple[str, float],
+    patch_px: int,
+    channels: np.ndarray,
+    methods: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+) -> dict[str, ObserverResult]:
+    """The observer on ``count`` lesion-absent and lesion-present realisations of one lesion
+    setting in the full-dose ``images`` (n, rows, cols; their ``livers``): for full dose (no
+    noise: the anatomy alone varies), the low-dose Ram-Lak images, the tuned FBP (``fbp_reading``)
+    and every method, a function of the low-dose images, as BM3D and the networks take them."""
+    rng = np.random.default_rng([seed, 0])
+    sites = lesion_sites(livers, setting.diameter_mm, pixel_mm, count=count, rng=rng)
+    patches, lowdose = _realisations(
+        scanner,
+        images,
+        sites,
+        setting,
+        pixel_mm=pixel_mm,
+        seed=seed,
+        fbp_reading=fbp_reading,
+        patch_px=patch_px,
+    )
+    for name, method in (methods or {}).items():
+        patches[name] = tuple(
+            np.stack(
+                [patch(x, s.centre_px, patch_px) for x, s in zip(method(low), sites, strict=True)]
+            )
+            for low in lowdose
+        )
+    return {name: detectability(*pair, channels) for name, pair in patches.items()}
+
+
+def _realisations(
+    scanner: Scanner,
+    images: np.ndarray,
+    sites: list[LesionSite],
+    setting: LesionSetting,
+    *,
+    pixel_mm: tuple[float, float],
+    seed: int,
+    fbp_reading: tuple[str, float],
+    patch_px: int,
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+    """Each site's two images through the scanner, its own noise stream per class and site:
+    the patches of full dose, Ram-Lak and FBP (absent, present), and the whole Ram-Lak images
+    (absent, present) for the methods that start from them."""
+    kept: dict[str, tuple[list, list]] = {name: ([], []) for name in ("fulldose", "lowdose", "fbp")}
+    lowdose: tuple[list, list] = ([], [])
+    filters = [("Ram-Lak", 1.0), fbp_reading]
+    for i, site in enumerate(sites):
+        image = images[site.slice_index]
+        profile = disk_profile(image.shape, site.centre_px, setting.diameter_mm, pixel_mm)
+        for k, im in enumerate((image, insert_lesion(image, profile, setting.contrast_hu))):
+            draws = np.random.default_rng([seed, 1 + k, i])
+            ramlak, fbp = noisy_fbps(scanner, im, 1, draws, filters=filters)[:, 0]
+            for name, x in (("fulldose", im), ("lowdose", ramlak), ("fbp", fbp)):
+                kept[name][k].append(patch(x, site.centre_px, patch_px))
+            lowdose[k].append(ramlak)
+    patches = {name: (np.stack(a), np.stack(p)) for name, (a, p) in kept.items()}
+    return patches, (np.stack(lowdose[0]), np.stack(lowdose[1]))
