@@ -489,8 +489,9 @@ def intermediate_targets():
         ),
         f"{RESULTS}/metrics/truth_skeletons.h5",
         *expand(
-            f"{RESULTS}/training/{{m}}.csv",
+            f"{RESULTS}/training/{{m}}.{{ext}}",
             m=[*segmenter_models(), *reconstruction_methods()],
+            ext=["csv", "json"],
         ),
     ]
 
