@@ -454,8 +454,9 @@ def test_nsd_is_exactly_zero_or_one_at_the_extremes():
 
 @pytest.mark.parametrize("ndim", [2, 3])
 def test_skeleton_component_by_component_is_the_whole_images_skeleton(ndim):
-    """Scattered components (specks far apart, blobs touching at a corner only) are thinned
-    each in its own box: the skeleton is scikit-image's of the whole image, pixel for pixel."""
+    """Scattered components (specks far apart, blobs touching at a corner only, flat disks one
+    slice thick) are thinned each in its own box: the skeleton is scikit-image's of the whole
+    image, pixel for pixel."""
     rng = np.random.default_rng(ndim)
     shape = (60, 60) if ndim == 2 else (24, 40, 40)
     for trial in range(4):
@@ -465,6 +466,9 @@ def test_skeleton_component_by_component_is_the_whole_images_skeleton(ndim):
             grid = np.indices(shape) - centre.reshape(-1, *[1] * ndim)
             mask |= (grid**2).sum(axis=0) <= rng.integers(2, 12)
         mask[tuple(rng.integers(0, shape, size=(10, ndim)).T)] = True  # specks
+        if ndim == 3:  # a flat disk, one slice thick (thinned as 2-D if cut out alone)
+            y, x = np.indices(shape[1:]) - rng.integers(8, 32, size=(2, 1, 1))
+            mask[rng.integers(0, shape[0]), : y.shape[0], : x.shape[1]] |= y**2 + x**2 <= 30
         corner = tuple(s // 2 for s in shape)
         mask[corner] = mask[tuple(c + 1 for c in corner)] = True  # two pixels touching diagonally
         assert np.array_equal(skeleton(mask), skeletonize(mask)), trial
