@@ -37,6 +37,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/simulation.smk"
 include: "workflow/rules/training.smk"
 include: "workflow/rules/evaluation.smk"
+include: "workflow/rules/observers.smk"
 include: "workflow/rules/report.smk"
 
 

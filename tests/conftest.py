@@ -132,6 +132,7 @@ def write_config(path: Path, **sections) -> Path:
         "training": {"epochs": 1, "batch_size": 4},
         "evaluation": {"held_out_segmenters": 1},  # one is enough where they are not the subject
         "bm3d": {"sigma_psd": 0.075},  # fixed: no sweep job where the sweep is not the subject
+        "observers": {"enabled": False},  # the observer study where it is the subject alone
     }
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
@@ -269,6 +270,14 @@ TINY_PHANTOM_RUN = {
     "joint": {"cs": [0.5]},
     "bm3d": {"sigma_psd": "auto", "sweep_sigmas": [0.02, 0.1], "sweep_slices": 2},
     "evaluation": {"held_out_segmenters": 2},
+    # 3-pixel lesions (4 mm pixels), two contrasts, 12 images a class: Table IV in seconds
+    "observers": {
+        "enabled": True,
+        "diameters_mm": [12],
+        "contrasts_hu": [20, 60],
+        "realisations": 12,
+        "channels": 3,
+    },
 }
 
 

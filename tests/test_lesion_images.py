@@ -2,10 +2,13 @@
 images differ only by it and by their noise."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from tact.data.slices import SliceStack, save_stack
 from tact.data.units import MU_MAX, hu_to_normalised
-from tact.errors import TactError
+from tact.errors import ConfigError, TactError
+from tact.io import read_arrays
 from tact.lesion_images import (
     LesionSetting,
     detectability,
@@ -13,14 +16,20 @@ from tact.lesion_images import (
     hu_difference_to_normalised,
     insert_lesion,
     lesion_centre,
-    lesion_sites,
-    lesion_study,
     noisy_fbps,
     pair_realisations,
     patch,
 )
 from tact.metrics.observers import laguerre_gauss_channels
+from tact.observer_study import (
+    ObserverDesign,
+    known_backgrounds,
+    observe,
+    write_lesion_images,
+)
 from tact.physics import Scanner, ScanProtocol
+from tact.roi import circular_roi
+from tact.test_sets import GroundTruth
 
 PIXEL_MM = (0.7, 0.8)
 
@@ -138,51 +147,121 @@ def test_fbp_shows_a_stronger_lesion_better_and_no_lesion_not_at_all():
     assert results[40.0].detectability > 2
 
 
-def textured_slices(n: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` slices of the phantom body, each its own liver texture."""
-    images, livers = zip(*(liver_slice(seed=k) for k in range(n)), strict=True)
-    return np.stack(images), np.stack(livers)
+def write_truth(root, slices_per_volume: int = 3) -> GroundTruth:
+    """Two test volumes of textured phantom slices (each its own texture) in slice stores,
+    the liver labelled 1; volume 1's second slice has no liver."""
+    split = []
+    for vid in (0, 1):
+        pairs = [liver_slice(seed=10 * vid + k) for k in range(slices_per_volume)]
+        images = np.stack([p[0] for p in pairs]).astype(np.float32)
+        masks = np.stack([p[1] for p in pairs]).astype(np.uint8)
+        if vid == 1:
+            masks[1] = 0
+        index = np.arange(slices_per_volume) + 5
+        spacing = np.array([*PIXEL_MM, 2.0])
+        save_stack(SliceStack(vid, images, masks, index, spacing), root / f"volume-{vid}.h5")
+        split += [{"volume": vid, "slice": int(s), "split": "test"} for s in index]
+    pd.DataFrame(split).to_csv(root / "split.csv", index=False)
+    return GroundTruth(tuple(str(root / f"volume-{v}.h5") for v in (0, 1)), str(root / "split.csv"))
 
 
-def test_a_lesion_study_sees_noise_hurt_and_passes_the_low_dose_images_to_each_method():
-    """Over sites drawn on several slices, full dose (anatomy alone varies) finds a 7 mm lesion
-    10 HU below the liver at least as well as the noisy Ram-Lak images; a method that returns
-    the low-dose images gets exactly the Ram-Lak result; the same seed gives the same study."""
-    images, livers = textured_slices()
-    scanner = Scanner(
-        64, 64 * 0.7, ScanProtocol(n_angles=90, photons_per_pixel=3e3), fbp_device=None
+def lesion_images(truth: GroundTruth, path, design: ObserverDesign) -> None:
+    protocol = ScanProtocol(n_angles=90, photons_per_pixel=3e3)
+    write_lesion_images(
+        truth,
+        design,
+        scanner_of=lambda size, spacing: Scanner(size, size * spacing, protocol, fbp_device=None),
+        fbp_reading=("Hann", 0.6),
+        outside_value=0.0,
+        path=path,
     )
 
-    def study(**methods):
-        return lesion_study(
-            scanner,
-            images,
-            livers,
-            LesionSetting(7.0, 10.0),
-            pixel_mm=PIXEL_MM,
-            count=60,
-            seed=2,
-            fbp_reading=("Hann", 0.6),
-            patch_px=16,
-            channels=laguerre_gauss_channels((16, 16), 4, 7.0),
-            methods=methods,
+
+DESIGN = ObserverDesign(
+    (LesionSetting(7.0, 10.0),),
+    realisations=60,
+    sites=8,
+    n_channels=4,
+    channel_width=1.0,
+    patch=2.0,
+    seed=2,
+)
+
+
+def test_the_observer_study_sees_noise_hurt_and_hands_each_method_the_low_dose_images(tmp_path):
+    """At sites on several slices, full dose (no noise, known backgrounds) finds a 7 mm lesion
+    10 HU below the liver every time (AUC 1, d' beyond any noisy one's) and the noisy Ram-Lak images less
+    often; a method that returns the low-dose images gets exactly the Ram-Lak result; the same
+    seed gives the same images; outside the ROI the low-dose images hold the run's fill value,
+    as the networks saw it."""
+    truth = write_truth(tmp_path)
+    lesion_images(truth, tmp_path / "a.h5", DESIGN)
+    results = {
+        name: observe(tmp_path / "a.h5", name, DESIGN, resamples=50)
+        for name in ("fulldose", "lowdose", "fbp")
+    }
+    results["unchanged"] = observe(tmp_path / "a.h5", "x", DESIGN, lambda low: low, resamples=50)
+    assert results["fulldose"]["auc"].iloc[0] == 1
+    assert results["fulldose"]["d_prime"].iloc[0] > 1e3  # no noise: only rounding is left
+    assert 0.5 < results["lowdose"]["auc"].iloc[0] < 1
+    same = ["auc", "auc_low", "auc_high", "d_prime", "realisations"]
+    assert results["unchanged"][same].equals(results["lowdose"][same])
+    assert results["lowdose"]["realisations"].iloc[0] == 60  # per class, both halves
+    lesion_images(truth, tmp_path / "b.h5", DESIGN)
+    name = DESIGN.settings[0].name
+    with read_arrays(tmp_path / "a.h5") as a, read_arrays(tmp_path / "b.h5") as b:
+        for array in ("lowdose", "fbp", "fulldose", "site", "centre_px", "volume", "slice"):
+            assert np.array_equal(a[name][array][()], b[name][array][()]), array
+        lowdose = a[name]["lowdose"][()]
+    assert lowdose.shape == (2, 60, 64, 64)
+    assert not lowdose[..., ~circular_roi(64)].any()
+
+
+def test_sites_are_distinct_slices_whose_livers_hold_the_lesion(tmp_path):
+    """Asked for more sites than there are slices whose liver holds the lesion, the study uses
+    every such slice once, never the liver-free one, each disk (and a pixel around it) inside
+    the liver, the realisations dealt out in turn; a lesion no liver holds is the config's
+    error, named by its key, before any file is written."""
+    truth = write_truth(tmp_path)
+    lesion_images(truth, tmp_path / "a.h5", DESIGN)
+    with read_arrays(tmp_path / "a.h5") as file:
+        group = file[DESIGN.settings[0].name]
+        places = list(
+            zip(group["volume"][()], group["slice"][()], group["centre_px"][()], strict=True)
         )
+        site = group["site"][()]
+    assert [(v, s) for v, s, _ in places] == [(0, 5), (0, 6), (0, 7), (1, 5), (1, 7)]
+    assert site.tolist() == [i % 5 for i in range(60)]
+    for volume, slice_, centre in places:
+        _, masks, _ = truth.of_volume(int(volume), images=False)
+        liver = masks.images[list(masks.slices).index(slice_)] == 1
+        support = disk_profile(liver.shape, tuple(centre), 7.0, PIXEL_MM) > 0
+        assert liver[support].all()
+    too_big = ObserverDesign((LesionSetting(60.0, 10.0),), 4, 2, 2, 1.0, 2.0, 0)
+    with pytest.raises(ConfigError, match=r"observers\.diameters_mm: .* 60 mm lesion"):
+        lesion_images(truth, tmp_path / "c.h5", too_big)
+    assert not (tmp_path / "c.h5").exists()
 
-    results = study(unchanged=lambda low: low)
-    assert set(results) == {"fulldose", "lowdose", "fbp", "unchanged"}
-    assert results["fulldose"].auc >= results["lowdose"].auc
-    assert results["lowdose"].auc < 1
-    assert np.array_equal(results["unchanged"].present, results["lowdose"].present)
-    assert np.array_equal(study()["fbp"].present, results["fbp"].present)
+
+def test_known_backgrounds_leave_the_noise_and_the_lesion_alone():
+    """Each site's mean lesion-absent patch over the first half is taken from all its
+    patches: without noise, absent patches become 0 and present ones the lesion itself."""
+    rng = np.random.default_rng(0)
+    anatomy = rng.normal(0, 50, (3, 8, 8))  # three sites' backgrounds, far above the lesion
+    lesion = np.zeros((8, 8))
+    lesion[3:5, 3:5] = 1.0
+    site = np.arange(12) % 3
+    absent, present = known_backgrounds(anatomy[site], anatomy[site] + lesion, site)
+    assert np.abs(absent).max() < 1e-12
+    assert np.abs(present - lesion).max() < 1e-12
 
 
-def test_lesion_sites_vary_the_anatomy_and_keep_to_livers_that_hold_the_lesion():
-    images, livers = textured_slices()
-    livers[1] = False  # a slice without liver never hosts a lesion
-    sites = lesion_sites(livers, 7.0, PIXEL_MM, count=40, rng=np.random.default_rng(0))
-    assert {s.slice_index for s in sites} == {0, 2, 3}
-    for s in sites:
-        support = disk_profile(images.shape[1:], s.centre_px, 7.0, PIXEL_MM) > 0
-        assert livers[s.slice_index][support].all()
-    with pytest.raises(TactError, match="no test slice's liver holds a 60 mm lesion"):
-        lesion_sites(livers, 60.0, PIXEL_MM, count=2, rng=np.random.default_rng(0))
+def test_noiseless_classes_are_told_apart_every_time():
+    """Each class one image repeated (full dose at a known background): no covariance to
+    whiten, so the template is the signal, and the AUC is 1 and d' infinite; the Hotelling
+    template's pseudo-inverse would have discarded the signal (AUC 0.5)."""
+    signal = np.zeros((8, 8))
+    signal[3:5, 3:5] = 1.0
+    absent, present = np.zeros((20, 8, 8)), np.broadcast_to(signal, (20, 8, 8))
+    result = detectability(absent, present, laguerre_gauss_channels((8, 8), 3, 3.0))
+    assert result.auc == 1 and result.detectability == np.inf

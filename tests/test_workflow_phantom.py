@@ -174,12 +174,14 @@ FIGURES = {
     "alpha_tradeoff": "Figure S1: task weight sweep",
     "metric_correlation": "Figure S2: pixel metrics vs anatomy",
     "lesion_recall_by_size": "Figure S3: lesion recall by size",
+    "detectability": "Figure S4: lesion detectability",
 }
 TABLES = {
     "table1_pixel": "Table I: PSNR, SSIM",
     "table2_dice": "Table II: Dice",
     "table3_anatomy_3d": "Table III (3-D): anatomy-aware metrics per volume",
     "table3_anatomy": "Table III: anatomy-aware metrics",
+    "table4_observers": "Table IV: lesion detectability",
     "metric_correlation": "Table S1: Spearman correlations",
     "table5_lesions": "Table V: lesion-wise detection",
 }
@@ -319,6 +321,32 @@ def check_lesion_detection(results, per_volume):
 
 
 @pytest.mark.slow
+def test_table_iv_scores_every_method_on_the_lesion_study(complete_phantom_run):
+    """Table IV holds each method's observer results for every lesion setting (AUC inside
+    its interval, full dose at least low dose's AUC), compared with the Base U-Net's; its
+    lesion images were removed once read (they are made again from the seed)."""
+    results = complete_phantom_run.results
+    table = pd.read_csv(results / "tables/table4_observers.csv")
+    settings = ["12mm_20HU", "12mm_60HU"]
+    assert table["method"].tolist() == [m for m in METHODS for _ in settings]
+    assert table["setting"].tolist() == settings * len(METHODS)
+    for method in METHODS:
+        own = pd.read_csv(results / f"observers/per_method/{method}.csv")
+        mine = table[table["method"] == method].drop(columns="vs_base").reset_index(drop=True)
+        pd.testing.assert_frame_equal(own, mine)
+    assert (table["realisations"] == 12).all()
+    assert (table["auc_low"] <= table["auc"]).all() and (table["auc"] <= table["auc_high"]).all()
+    auc = table.set_index(["method", "setting"])["auc"]
+    assert (auc["fulldose"] >= auc["lowdose"]).all()
+    vs_base = table.set_index("method")["vs_base"].fillna("")
+    assert set(vs_base.drop("base")) <= {"above", "below", "overlaps"}
+    assert (vs_base["base"] == "").all()
+    assert not (results / "observers/lesion_images.h5").exists()
+    markdown = (results / "tables/table4_observers.md").read_text()
+    assert "channelized Hotelling observer" in markdown and "d'" in markdown
+
+
+@pytest.mark.slow
 def test_html_report_renders_in_chromium(complete_phantom_run, tmp_path):
     """The report opens in a real browser, with every table and figure in it."""
     run = complete_phantom_run
@@ -345,6 +373,7 @@ def test_html_report_renders_in_chromium(complete_phantom_run, tmp_path):
         assert len(shown["table3_anatomy"]) == 2 * len(METHODS)  # by g and by the held-out
         assert len(shown["table3_anatomy_3d"]) == 2 * len(METHODS)
         assert len(shown["table5_lesions"]) == 2 * len(METHODS)
+        assert len(shown["table4_observers"]) == len(METHODS)  # one lesion diameter
         assert len(shown["metric_correlation"]) == len(tables["metric_correlation"])
 
         page.get_by_text("Results", exact=True).click()

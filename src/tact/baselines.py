@@ -93,22 +93,20 @@ def bm3d_test_slices(
     sim = load_simulation(sim_path)
     rows = split_test_rows(split_path, sim.volume_id)
     index = rows_of(sim.slice_index, rows["slice"])
-    size = sim.lowdose.shape[-1]
-    jobs = [(sim.lowdose[i], sigma_psd) for i in index]
-    images = (
-        np.stack(
-            in_processes(
-                _bm3d_of_job,
-                jobs,
-                workers=workers,
-                what=f"BM3D of volume {sim.volume_id}",
-                unit=BM3D_UNIT,
-            )
-        )
-        if jobs
-        else np.empty((0, size, size), np.float32)
+    images = bm3d_images(
+        sim.lowdose[index], sigma_psd, workers=workers, what=f"BM3D of volume {sim.volume_id}"
     )
     return TestSet(images, rows["volume"].to_numpy(), rows["slice"].to_numpy())
+
+
+def bm3d_images(
+    images: np.ndarray, sigma_psd: float, *, workers: int = 1, what: str = "BM3D"
+) -> np.ndarray:
+    """BM3D of every image of a stack (n, rows, cols), in ``workers`` processes."""
+    jobs = [(image, sigma_psd) for image in images]
+    if not jobs:
+        return np.empty(images.shape, np.float32)
+    return np.stack(in_processes(_bm3d_of_job, jobs, workers=workers, what=what, unit=BM3D_UNIT))
 
 
 def bm3d_sweep_from_files(

@@ -4,7 +4,7 @@ workflow's jobs go a test volume at a time and write as they go, so they hold on
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,15 @@ def _network(
     return net
 
 
+def network_images(
+    state: Mapping[str, torch.Tensor], network: NetworkSettings, *, device: str = "auto"
+) -> Callable[[np.ndarray], np.ndarray]:
+    """A trained reconstruction network as a function of low-dose images (n, rows, cols), as
+    the test images are made: for images other than the test set's (the observer study)."""
+    net = _network("reconstruction", state, network)
+    return lambda images: apply_network(net, images, device=device)[:, 0].astype(np.float32)
+
+
 def reconstruct_test_images(
     state: Mapping[str, torch.Tensor],
     network: NetworkSettings,
@@ -47,11 +56,11 @@ def reconstruct_test_images(
     device: str = "auto",
 ) -> None:
     """A network's outputs of every test slice, written volume by volume to a test-set file."""
-    net, rows, first = _network("reconstruction", state, network), lowdose.rows, 0
+    reconstruct, rows, first = network_images(state, network, device=device), lowdose.rows, 0
     volumes, slices = rows["volume"].to_numpy(), rows["slice"].to_numpy()
     with test_set_file(path, volumes, slices, _shape(lowdose)) as add:
         for part in lowdose:
-            add(first, apply_network(net, part.images, device=device)[:, 0].astype(np.float32))
+            add(first, reconstruct(part.images))
             first += len(part)
 
 

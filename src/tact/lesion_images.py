@@ -12,7 +12,6 @@ volume), so the signal does not depend on where the centre falls within a pixel.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +19,11 @@ from scipy import ndimage
 
 from tact.data.units import MU_AIR, MU_MAX, MU_WATER
 from tact.errors import TactError
-from tact.metrics.observers import ObserverResult, channelized_hotelling
+from tact.metrics.observers import (
+    ObserverResult,
+    channelized_hotelling,
+    channelized_matched_filter,
+)
 from tact.physics import Scanner
 
 SUPERSAMPLE = 8  # sub-pixels a side for the disk's partial-volume edge
@@ -73,14 +76,14 @@ def lesion_centre(
 ) -> tuple[float, float]:
     """A centre, drawn among the liver's pixels, where the whole disk and one pixel around it
     lie inside the liver: the signal sits on liver texture alone."""
-    candidates = np.argwhere(_room(liver, diameter_mm, pixel_mm))
+    candidates = np.argwhere(lesion_room(liver, diameter_mm, pixel_mm))
     if len(candidates) == 0:
         raise TactError(f"no place in this slice's liver holds a {diameter_mm:g} mm lesion")
     row, col = candidates[rng.integers(len(candidates))]
     return float(row), float(col)
 
 
-def _room(liver: np.ndarray, diameter_mm: float, pixel_mm: tuple[float, float]) -> np.ndarray:
+def lesion_room(liver: np.ndarray, diameter_mm: float, pixel_mm: tuple[float, float]) -> np.ndarray:
     """The centres that keep the disk and one pixel around it inside the liver."""
     radius = diameter_mm / 2
     reach = [int(np.ceil(radius / step)) + 1 for step in pixel_mm]
@@ -144,102 +147,10 @@ def pair_realisations(
 
 def detectability(absent: np.ndarray, present: np.ndarray, channels: np.ndarray) -> ObserverResult:
     """The channelized Hotelling observer on patches (n, rows, cols) of each class: the
-    template learnt on the first half of the realisations, scored on the second."""
+    template learnt on the first half of the realisations, scored on the second. Noiseless
+    classes (each one image repeated) have no covariance: their template is the signal."""
     half = min(len(absent), len(present)) // 2
     train, test = (absent[:half], present[:half]), (absent[half:], present[half:])
+    if all(np.ptp(images, axis=0).max() == 0 for images in train):  # no noise to whiten
+        return channelized_matched_filter(train, test, channels)
     return channelized_hotelling(train, test, channels)
-
-
-@dataclass(frozen=True)
-class LesionSite:
-    """Where one realisation's lesion goes: a slice of the study's stack and a centre in it."""
-
-    slice_index: int
-    centre_px: tuple[float, float]
-
-
-def lesion_sites(
-    livers: np.ndarray,
-    diameter_mm: float,
-    pixel_mm: tuple[float, float],
-    *,
-    count: int,
-    rng: np.random.Generator,
-) -> list[LesionSite]:
-    """``count`` sites, each on a slice drawn among those whose liver holds the lesion, its
-    centre drawn in that liver: the observer sees the anatomy vary as well as the noise."""
-    slices = [i for i, liver in enumerate(livers) if _room(liver, diameter_mm, pixel_mm).any()]
-    if not slices:
-        raise TactError(f"no test slice's liver holds a {diameter_mm:g} mm lesion")
-    drawn = rng.choice(slices, count)
-    return [LesionSite(int(i), lesion_centre(livers[i], diameter_mm, pixel_mm, rng)) for i in drawn]
-
-
-def lesion_study(
-    scanner: Scanner,
-    images: np.ndarray,
-    livers: np.ndarray,
-    setting: LesionSetting,
-    *,
-    pixel_mm: tuple[float, float],
-    count: int,
-    seed: int,
-    fbp_reading: tuple[str, float],
-    patch_px: int,
-    channels: np.ndarray,
-    methods: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
-) -> dict[str, ObserverResult]:
-    """The observer on ``count`` lesion-absent and lesion-present realisations of one lesion
-    setting in the full-dose ``images`` (n, rows, cols; their ``livers``): for full dose (no
-    noise: the anatomy alone varies), the low-dose Ram-Lak images, the tuned FBP (``fbp_reading``)
-    and every method, a function of the low-dose images, as BM3D and the networks take them."""
-    rng = np.random.default_rng([seed, 0])
-    sites = lesion_sites(livers, setting.diameter_mm, pixel_mm, count=count, rng=rng)
-    patches, lowdose = _realisations(
-        scanner,
-        images,
-        sites,
-        setting,
-        pixel_mm=pixel_mm,
-        seed=seed,
-        fbp_reading=fbp_reading,
-        patch_px=patch_px,
-    )
-    for name, method in (methods or {}).items():
-        patches[name] = tuple(
-            np.stack(
-                [patch(x, s.centre_px, patch_px) for x, s in zip(method(low), sites, strict=True)]
-            )
-            for low in lowdose
-        )
-    return {name: detectability(*pair, channels) for name, pair in patches.items()}
-
-
-def _realisations(
-    scanner: Scanner,
-    images: np.ndarray,
-    sites: list[LesionSite],
-    setting: LesionSetting,
-    *,
-    pixel_mm: tuple[float, float],
-    seed: int,
-    fbp_reading: tuple[str, float],
-    patch_px: int,
-) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
-    """Each site's two images through the scanner, its own noise stream per class and site:
-    the patches of full dose, Ram-Lak and FBP (absent, present), and the whole Ram-Lak images
-    (absent, present) for the methods that start from them."""
-    kept: dict[str, tuple[list, list]] = {name: ([], []) for name in ("fulldose", "lowdose", "fbp")}
-    lowdose: tuple[list, list] = ([], [])
-    filters = [("Ram-Lak", 1.0), fbp_reading]
-    for i, site in enumerate(sites):
-        image = images[site.slice_index]
-        profile = disk_profile(image.shape, site.centre_px, setting.diameter_mm, pixel_mm)
-        for k, im in enumerate((image, insert_lesion(image, profile, setting.contrast_hu))):
-            draws = np.random.default_rng([seed, 1 + k, i])
-            ramlak, fbp = noisy_fbps(scanner, im, 1, draws, filters=filters)[:, 0]
-            for name, x in (("fulldose", im), ("lowdose", ramlak), ("fbp", fbp)):
-                kept[name][k].append(patch(x, site.centre_px, patch_px))
-            lowdose[k].append(ramlak)
-    patches = {name: (np.stack(a), np.stack(p)) for name, (a, p) in kept.items()}
-    return patches, (np.stack(lowdose[0]), np.stack(lowdose[1]))

@@ -49,10 +49,15 @@ FBP_BATCH = 32  # slices per GPU FBP call: ~0.1 GB of sinograms, and the pass is
 
 def extent_mm(stack: SliceStack, domain: str) -> float:
     """Side of the square reconstruction domain: LoDoPaB's 26 cm, or the slice's own extent."""
+    return domain_extent_mm(domain, float(stack.spacing_mm[1]), stack.image.shape[-1])
+
+
+def domain_extent_mm(domain: str, col_spacing_mm: float, size: int) -> float:
+    """Side of the square reconstruction domain of slices of ``size`` pixels a side."""
     if domain == "lodopab":
         return LODOPAB_DOMAIN_MM
     if domain == "physical":
-        return float(stack.spacing_mm[1] * stack.image.shape[-1])
+        return float(col_spacing_mm * size)
     raise ValueError(f"domain must be one of {DOMAINS}, got {domain!r}")
 
 

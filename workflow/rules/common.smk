@@ -488,6 +488,11 @@ def intermediate_targets():
             k=["", ".volumes", ".lesions"],
         ),
         f"{RESULTS}/metrics/truth_skeletons.h5",
+        *(
+            expand(f"{RESULTS}/observers/per_method/{{n}}.csv", n=evaluated)
+            if config["observers"]["enabled"]
+            else []
+        ),
         *expand(
             f"{RESULTS}/training/{{m}}.{{ext}}",
             m=[*segmenter_models(), *reconstruction_methods()],
@@ -499,11 +504,13 @@ def intermediate_targets():
 def report_targets():
     """Tables I-III and V (csv, md, tex, html), the Spearman table, the record of what
     trained the networks (tact.records) and every figure (png, pdf)."""
+    observers = config["observers"]["enabled"]
     tables = [
         "table1_pixel",
         "table2_dice",
         "table3_anatomy",
         "table3_anatomy_3d",
+        *(["table4_observers"] if observers else []),
         "table5_lesions",
     ]
     figures = [
@@ -512,6 +519,7 @@ def report_targets():
         "fig4_segmentations",
         "alpha_tradeoff",
         "metric_correlation",
+        *(["detectability"] if observers else []),
         "lesion_recall_by_size",
         "training_curves",
     ]

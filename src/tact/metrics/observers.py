@@ -50,7 +50,10 @@ class ObserverResult:
         """d': the distance of the two classes' mean decision values over their pooled
         standard deviation (LCD-CT's "snr")."""
         pooled = np.sqrt((self.present.var(ddof=1) + self.absent.var(ddof=1)) / 2)
-        return float((self.present.mean() - self.absent.mean()) / pooled)
+        difference = self.present.mean() - self.absent.mean()
+        if pooled == 0:  # no noise: the classes are told apart every time, or never
+            return float(np.sign(difference) * np.inf) if difference else 0.0
+        return float(difference / pooled)
 
     def auc_interval(self, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
         """Bootstrap 95 % interval of the AUC, each class resampled with replacement."""
@@ -79,5 +82,19 @@ def channelized_hotelling(
     signal = present.mean(axis=0) - absent.mean(axis=0)
     covariance = (np.cov(absent, rowvar=False) + np.cov(present, rowvar=False)) / 2
     template = linalg.pinv(np.atleast_2d(covariance)) @ signal
+    scores = [images.reshape(len(images), -1) @ channels @ template for images in test]
+    return ObserverResult(*scores)
+
+
+def channelized_matched_filter(
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    channels: np.ndarray,
+) -> ObserverResult:
+    """The channelized non-prewhitening observer: the template is the channel-space mean
+    difference alone. For noiseless images (full dose at a known background), where the
+    Hotelling template's covariance is zero and its pseudo-inverse would discard the signal."""
+    absent, present = (images.reshape(len(images), -1) @ channels for images in train)
+    template = present.mean(axis=0) - absent.mean(axis=0)
     scores = [images.reshape(len(images), -1) @ channels @ template for images in test]
     return ObserverResult(*scores)

@@ -1,0 +1,157 @@
+"""Table IV and its figure: the model observer's AUC and d' per method and lesion setting
+(``tact.observer_study``).
+
+A method's interval is compared with the Base U-Net's: "above" or "below" where the two 95 %
+intervals do not overlap (a conservative reading of a difference), else "overlaps". The paper
+has no observer study, so no paper column stands beside ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from tact.methods import method_label, paper_order
+from tact.observer_study import OBSERVER_COLUMNS
+from tact.report.style import save_figure
+from tact.report.tables import REFERENCE, write_table
+
+BOUNDS = {"fulldose": "black", "lowdose": "grey"}  # the figure's bounds, drawn dashed
+
+
+def observer_table(per_method: Sequence[str | Path]) -> pd.DataFrame:
+    """Every method's rows (paper order, then diameter and contrast), with how its AUC
+    interval stands against the Base U-Net's (``vs_base``; empty without a Base U-Net)."""
+    table = pd.concat([pd.read_csv(p) for p in per_method], ignore_index=True)
+    missing = set(OBSERVER_COLUMNS) - set(table.columns)
+    if missing:
+        raise ValueError(f"observer results lack the columns {sorted(missing)}")
+    order = {m: k for k, m in enumerate(paper_order(table["method"].unique()))}
+    table = table.sort_values(
+        ["method", "diameter_mm", "contrast_hu"],
+        key=lambda c: c.map(order) if c.name == "method" else c,
+    ).reset_index(drop=True)
+    base = table[table["method"] == REFERENCE].set_index("setting")
+    table["vs_base"] = [_against(r, base) for r in table.itertuples()]
+    return table
+
+
+def _against(row, base: pd.DataFrame) -> str:
+    if row.method == REFERENCE or row.setting not in base.index:
+        return ""
+    ref = base.loc[row.setting]
+    if row.auc_low > ref["auc_high"]:
+        return "above"
+    if row.auc_high < ref["auc_low"]:
+        return "below"
+    return "overlaps"
+
+
+MARKS = {"above": " ↑", "below": " ↓"}
+
+
+def _observer_rows(table: pd.DataFrame, latex_cells: bool) -> tuple[list[str], list[list[str]]]:
+    """A row per method and diameter, a column per contrast: AUC (interval), d'."""
+    contrasts = sorted(table["contrast_hu"].unique())
+    headers = ["Method", "Diameter", *[f"{c:g} HU below the liver" for c in contrasts]]
+    rows = []
+    for (method, diameter), own in table.groupby(["method", "diameter_mm"], sort=False):
+        cells = own.set_index("contrast_hu")
+        label = method_label(method)
+        rows.append(
+            [
+                label.replace("α", r"$\alpha$") if latex_cells else label,
+                f"{diameter:g} mm",
+                *[_cell(cells.loc[c], latex_cells) if c in cells.index else "" for c in contrasts],
+            ]
+        )
+    return headers, rows
+
+
+def _cell(r: pd.Series, latex_cells: bool) -> str:
+    d = "$d'$" if latex_cells else "d'"
+    mark = MARKS.get(r["vs_base"], "")
+    if latex_cells:
+        mark = {" ↑": r" $\uparrow$", " ↓": r" $\downarrow$"}.get(mark, "")
+    return f"{r['auc']:.3f} ({r['auc_low']:.2f}-{r['auc_high']:.2f}){mark}; {d} {r['d_prime']:.3g}"
+
+
+def observer_caption(table: pd.DataFrame, design: dict) -> str:
+    """Table IV's caption: what the observer is and why it complements Dice, then the run's
+    particulars."""
+    per_class = int(table["realisations"].iloc[0])
+    return (
+        "Lesion detectability by a channelized Hotelling observer (Laguerre-Gauss channels, as "
+        "the FDA's LCD-CT toolbox): it decides lesion or no lesion from a square around a known "
+        "site, learning its template on one half of the realisations and scored on the other, so "
+        "it measures whether the lesion is still in the image rather than whether one segmenter "
+        "finds it. Dice cannot tell a lesion lost from the image from one a network misses; "
+        "the observer can, and it needs no segmenter. Disks of each diameter and contrast (HU "
+        f"below the liver) in the test slices' livers; {per_class} lesion-absent and "
+        f"{per_class} lesion-present images a setting, each its own noise through the run's "
+        f"scanner; {design['channels']} channels of width {design['channel_width']:g} "
+        f"diameters, a square of {design['patch']:g} diameters. AUC with its bootstrap 95 % "
+        "interval, and the detectability index d'; ↑ / ↓: the interval lies above / below the "
+        "Base U-Net's (the paper has no observer study, so no paper column stands here)"
+    )
+
+
+def plot_detectability(table: pd.DataFrame) -> plt.Figure:
+    """AUC over contrast, a panel per diameter, each method a line with its interval; full
+    dose and low dose dashed, as the bounds."""
+    diameters = sorted(table["diameter_mm"].unique())
+    fig, axes = plt.subplots(
+        1, len(diameters), figsize=(4.2 * len(diameters), 4.4), squeeze=False, layout="constrained"
+    )
+    methods = paper_order(table["method"].unique())
+    for ax, diameter in zip(axes[0], diameters, strict=True):
+        for k, method in enumerate(methods):
+            own = table[(table["method"] == method) & (table["diameter_mm"] == diameter)]
+            own = own.sort_values("contrast_hu")
+            style = (
+                {"color": BOUNDS[method], "linestyle": "--"}
+                if method in BOUNDS
+                else {"color": f"C{k % 10}"}
+            )
+            ax.errorbar(
+                own["contrast_hu"],
+                own["auc"],
+                yerr=[own["auc"] - own["auc_low"], own["auc_high"] - own["auc"]],
+                marker="o",
+                capsize=2,
+                label=method_label(method),
+                **style,
+            )
+        ax.set_xscale("log")
+        contrasts = sorted(table["contrast_hu"].unique())
+        ax.set_xticks(contrasts, [f"{c:g}" for c in contrasts])
+        ax.minorticks_off()
+        ax.axhline(0.5, color="0.8", linewidth=0.8)
+        ax.set(ylim=(0.4, 1.02), xlabel="Contrast (HU below the liver)", ylabel="AUC")
+        ax.set_title(f"{diameter:g} mm lesion")
+        ax.grid(alpha=0.3)
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside right center", fontsize=8)
+    fig.suptitle("Lesion detectability (channelized Hotelling observer)")
+    return fig
+
+
+def write_observer_report(
+    per_method: Sequence[str | Path],
+    table_stem: str | Path,
+    figure_paths: tuple[str | Path, str | Path],
+    design: dict,
+) -> pd.DataFrame:
+    """Table IV at ``table_stem`` (.csv, .md, .html, .tex) and its figure at
+    ``figure_paths`` (PNG, PDF), from every method's observer results."""
+    table = observer_table(per_method)
+    caption = observer_caption(table, design)
+    write_table(table, _observer_rows, Path(table_stem), number="Table IV", caption=caption)
+    save_figure(plot_detectability(table), *figure_paths)
+    return table
