@@ -125,9 +125,10 @@ def collected_run(volumes: int, slices: int, rules: dict) -> dict:
 
 
 def test_the_fit_completes_bm3d_and_keeps_what_the_runs_lack():
-    """BM3D measured on one of two test volumes counts for both; the networks' test images
-    take BM3D's bytes per test volume; a rule the runs lack keeps an earlier fit's constants,
-    what grows with the run brought to the new run's labelled slices."""
+    """BM3D measured on one of two test volumes counts for both (a run to its end, with a
+    BM3D job for every volume, counts as it is); the networks' test images take BM3D's bytes
+    per test volume; a rule the runs lack keeps an earlier fit's constants, what grows with
+    the run brought to the new run's labelled slices."""
     rules = {
         "bm3d": {"jobs": 1, "bytes": 100, "cpu_s": 50.0, "job_s": 40.0, "max_rss_mb": 9.0},
         "infer": {"jobs": 7, "bytes": 7, "max_rss_mb": 5.0, "wall_s": 3.0},
@@ -139,6 +140,13 @@ def test_the_fit_completes_bm3d_and_keeps_what_the_runs_lack():
     assert constants["rules"]["bm3d"]["bytes"] == 200  # 8 volumes: 2 test volumes
     assert constants["rules"]["bm3d"]["cpu_s"] == 100.0
     assert constants["rules"]["infer"]["bytes"] == 7 * 100 * 2
+    # a run to its end: a BM3D job for every volume, its bytes those of both test volumes
+    rules["bm3d"] |= {"jobs": 8, "bytes": 200, "cpu_s": 100.0, "job_s": 80.0}
+    runs = [collected_run(4, 500, rules), collected_run(8, 1000, rules)]
+    constants = scale.fit(runs, volume_slices=200)
+    scale.images_like_bm3d(constants, runs[-1], ("infer",))
+    assert (constants["rules"]["bm3d"]["bytes"], constants["rules"]["bm3d"]["cpu_s"]) == (200, 100)
+    assert constants["rules"]["infer"]["bytes"] == 7 * 200
     earlier = {
         "measured": "earlier",
         "labelled_slices": 250,

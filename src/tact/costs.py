@@ -54,7 +54,7 @@ LITS_LABELLED_SHARE = 19_163 / 58_638  # LiTS' slices with liver, of all its sli
 HEADROOM = 1.5  # a request over the measured peak: volumes unlike the rehearsal's, page cache
 MIN_REQUEST_MB = 1000
 # a time limit over the measured time: the cluster's A100s and cores are slower than the
-# rehearsal's H100 and its 16 cores (a training that still hits its limit resumes from its
+# rehearsal's H200 and its 16 cores (a training that still hits its limit resumes from its
 # checkpoint when Snakemake retries it)
 TIME_HEADROOM = 3.0
 MIN_RUNTIME_MIN = 10
