@@ -226,11 +226,14 @@ def report(runs: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fit(runs: list[dict], volume_slices: int, drop: tuple[str, ...] = ()) -> dict:
+def fit(
+    runs: list[dict], volume_slices: int, drop: tuple[str, ...] = (), test_slices: int = 0
+) -> dict:
     """tact.costs' constants from the larger run (``volume_slices``: each rehearsal volume's
-    slices, the size a per-volume job holds). A training's GPU time is its start-up (its job
-    less its epochs) plus its images at the harmonic mean of the measured rates: rates of
-    trainings that shared the GPU, so the hours err high."""
+    slices, the size a per-volume job holds; ``test_slices``: its test slices, which BM3D and
+    the networks' inference went through, their logs say how many). A training's GPU time is
+    its start-up (its job less its epochs) plus its images at the harmonic mean of the
+    measured rates: rates of trainings that shared the GPU, so the hours err high."""
     last = runs[-1]
     rules = {
         name: {
@@ -239,6 +242,7 @@ def fit(runs: list[dict], volume_slices: int, drop: tuple[str, ...] = ()) -> dic
             "job_s": rule["job_s"],
             "wall_s": rule["wall_s"],
             "bytes": rule["bytes"],
+            "jobs": rule["jobs"],
             "gpu": rule["gpu_peak_mib"] > 0,
             "fixed": name in FIXED_WORK,
         }
@@ -255,6 +259,7 @@ def fit(runs: list[dict], volume_slices: int, drop: tuple[str, ...] = ()) -> dic
         "image_size": 512,  # config/rehearsal.yaml's
         "volume_slices": volume_slices,
         "labelled_slices": last["slices"],
+        "test_slices": test_slices,
         "rules": rules,
         "training_images_per_s": len(rates) / sum(1 / r for r in rates),
         "training_start_s": max(job_s - epoch_s, 0.0),
@@ -318,6 +323,9 @@ def main() -> None:
     three = sub.add_parser("fit", help="write tact.costs' constants from collected runs")
     three.add_argument("runs", type=Path, nargs="+", help="collected runs, smaller first")
     three.add_argument("--volume-slices", type=int, required=True)
+    three.add_argument(
+        "--test-slices", type=int, required=True, help="the larger run's test slices"
+    )
     three.add_argument("--drop", nargs="*", default=(), help="rules not to take from the runs")
     three.add_argument("--out", type=Path, default=ROOT / "src/tact/costs.json")
     three.add_argument("--keep", type=Path, help="an earlier fit: rules the runs lack keep its")
@@ -338,7 +346,7 @@ def main() -> None:
         return
     if args.command == "fit":
         runs = [json.loads(p.read_text()) for p in args.runs[:2]]
-        constants = fit(runs, args.volume_slices, tuple(args.drop))
+        constants = fit(runs, args.volume_slices, tuple(args.drop), args.test_slices)
         images_like_bm3d(constants, runs[-1], tuple(args.images_like_bm3d))
         if args.keep:
             earlier = json.loads(args.keep.read_text())

@@ -179,9 +179,16 @@ def test_the_readmes_cost_line_is_the_paper_configs_projection():
     import yaml
 
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    study = {k: v["default"] for k, v in schema["properties"]["observers"]["properties"].items()}
+    networks = 1 + len(config["task_adaptive"]["alphas"]) + len(config["joint"]["cs"])
     # g, two held-out segmenters (the default), the base U-Net, the task-adaptive and joint ones
-    trainings = 1 + 2 + 1 + len(config["task_adaptive"]["alphas"]) + len(config["joint"]["cs"])
-    lits = RunSize(131, 58_638, 448, 19_163, None, 512, False, trainings, 30, 0.8)
+    trainings = 1 + 2 + networks
+    images = 2 * len(study["diameters_mm"]) * len(study["contrasts_hu"]) * study["realisations"]
+    lits = RunSize(
+        131, 58_638, 448, 19_163, None, 512, False, trainings, 30, 0.8, 64, images, networks
+    )
+    assert study["enabled"] and images == 3200
     assert config["training"]["epochs"] == lits.epochs
     readme = (REPO / "README.md").read_text().splitlines()
     assert f"tact: {cost_lines(lits)[1]}" in readme

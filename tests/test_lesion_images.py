@@ -190,10 +190,10 @@ DESIGN = ObserverDesign(
 
 def test_the_observer_study_sees_noise_hurt_and_hands_each_method_the_low_dose_images(tmp_path):
     """At sites on several slices, full dose (no noise, known backgrounds) finds a 7 mm lesion
-    10 HU below the liver every time (AUC 1, d' beyond any noisy one's) and the noisy Ram-Lak images less
-    often; a method that returns the low-dose images gets exactly the Ram-Lak result; the same
-    seed gives the same images; outside the ROI the low-dose images hold the run's fill value,
-    as the networks saw it."""
+    10 HU below the liver every time (AUC 1, d' beyond any noisy one's) and the noisy Ram-Lak
+    images less often; a method that returns the low-dose images gets exactly the Ram-Lak
+    result; the same seed gives the same images; outside the ROI the low-dose images hold the
+    run's fill value, as the networks saw it."""
     truth = write_truth(tmp_path)
     lesion_images(truth, tmp_path / "a.h5", DESIGN)
     results = {

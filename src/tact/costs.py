@@ -58,6 +58,9 @@ MIN_REQUEST_MB = 1000
 # checkpoint when Snakemake retries it)
 TIME_HEADROOM = 3.0
 MIN_RUNTIME_MIN = 10
+# The observer study keeps its low-dose float32 images gzip-compressed: 0.68 of their bytes
+# on the demo's Ram-Lak images (2026-12-06); the rehearsal did not run the study.
+OBSERVER_IMAGE_BYTES = 0.68
 
 
 @cache
@@ -112,6 +115,10 @@ class RunSize:
     epochs: int
     train_fraction: float  # of the labelled slices, the slices a training learns from
     base_channels: int = 64  # the U-Nets' first width (the rehearsal's: the paper's 64)
+    observer_images: int = (
+        0  # the observer study's lesion images, both classes (tact.observer_study)
+    )
+    networks: int = 0  # reconstruction networks, each observed on those images
 
 
 @dataclass(frozen=True)
@@ -140,9 +147,30 @@ def project(size: RunSize) -> Cost:
     images = size.trainings * size.epochs * size.labelled * size.train_fraction * pixels
     gpu_s += images / constants["training_images_per_s"]
     gpu_s += size.trainings * constants["training_start_s"]
+    observer_gpu_s, observer_cpu_s = observer_seconds(size)
+    gpu_s, cpu_s = gpu_s + observer_gpu_s, cpu_s + observer_cpu_s
+    disk += size.observer_images * 4 * size.image_size**2 * OBSERVER_IMAGE_BYTES
     memory = {r: job_memory_mb(r, size.largest_volume) for r in constants["rules"]}
     largest = max(memory.items(), key=lambda item: item[1])
     return Cost(disk / 1e9, largest, gpu_s / 3600, cpu_s / 3600)
+
+
+def observer_seconds(size: RunSize) -> tuple[float, float]:
+    """GPU and CPU seconds of the observer study: each lesion image is simulated as a slice is,
+    then denoised by BM3D and by every network as a test slice is (its BM3D, over whole images,
+    is most of it); the study itself was not in the rehearsal."""
+    constants = measured()
+    if not size.observer_images or not constants.get("test_slices"):
+        return 0.0, 0.0
+    rules, tests = constants["rules"], constants["test_slices"]
+    images = size.observer_images * (size.image_size / constants["image_size"]) ** 2
+    simulate, infer = rules["simulate"], rules["infer"]
+    per_network = infer["job_s"] / (infer["jobs"] * tests)
+    gpu_s = images * (
+        simulate["job_s"] / constants["labelled_slices"] + size.networks * per_network
+    )
+    cpu_s = images * rules["bm3d"]["cpu_s"] / tests
+    return gpu_s, cpu_s
 
 
 def cost_lines(size: RunSize) -> list[str]:
@@ -155,7 +183,8 @@ def cost_lines(size: RunSize) -> list[str]:
     return [
         f"cost of this run, projected from the scale rehearsal ({constants['measured']};"
         f" docs/scale.md): {size.volumes} volumes, {size.slices:,} slices, {labelled},"
-        f" {size.trainings} trainings of {size.epochs} epochs",
+        f" {size.trainings} trainings of {size.epochs} epochs"
+        + (f", {size.observer_images:,} observer-study images" if size.observer_images else ""),
         f"cost: disk for results/ {cost.disk_gb:.1f} GB; largest job {cost.largest_job[0]}"
         f" {cost.largest_job[1] / 1000:.1f} GB of memory; {cost.gpu_hours:.1f} GPU-hours;"
         f" {cost.cpu_core_hours:.1f} CPU core-hours",

@@ -191,7 +191,7 @@ def _setting_group(
     group = file.create_group(setting.name)
     side, count = design.patch_px(setting, pixel_mm), design.realisations
     group.attrs.update(diameter_mm=setting.diameter_mm, contrast_hu=setting.contrast_hu)
-    add_array(group, "lowdose", (2, count, size, size), np.float32)
+    add_array(group, "lowdose", (2, count, size, size), np.float32, compress=True)
     for name in REFERENCES:
         add_array(group, name, (2, count, side, side), np.float32)
     add_array(group, "site", (count,), np.int64, data=np.arange(count) % n_sites)

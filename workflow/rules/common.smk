@@ -489,7 +489,10 @@ def intermediate_targets():
         ),
         f"{RESULTS}/metrics/truth_skeletons.h5",
         *(
-            expand(f"{RESULTS}/observers/per_method/{{n}}.csv", n=evaluated)
+            [
+                f"{RESULTS}/observers/lesion_images.h5",
+                *expand(f"{RESULTS}/observers/per_method/{{n}}.csv", n=evaluated),
+            ]
             if config["observers"]["enabled"]
             else []
         ),
@@ -600,4 +603,15 @@ def run_size():
         base_channels=max(
             config[n]["base_channels"] for n in ("segmentation", "reconstruction")
         ),
+        observer_images=observer_images(),
+        networks=len(reconstruction_methods()),
     )
+
+
+def observer_images():
+    """The observer study's lesion images, both classes of every setting (0 when it is off)."""
+    study = config["observers"]
+    if not study["enabled"]:
+        return 0
+    settings = len(study["diameters_mm"]) * len(study["contrasts_hu"])
+    return 2 * settings * study["realisations"]

@@ -5,16 +5,15 @@
 
 rule lesion_images:
     """The study's lesion-absent and lesion-present images (tact.observer_study): the low-dose
-    images whole, as the methods take them, and the patches of full dose and FBP. Made again
-    from the seed when needed, so it is removed once every method's observer has read it.
-    """
+    images whole (compressed, lossless), as the methods take them, and the patches of full
+    dose and FBP. Kept, not temp: made again, it would rerun every method's observer."""
     input:
         stores=slice_stores(),
         split=f"{RESULTS}/data/split.csv",
         tuned=tuned_fbp_reading(),
         code=script_code("lesion_images.py"),
     output:
-        temp(f"{RESULTS}/observers/lesion_images.h5"),
+        f"{RESULTS}/observers/lesion_images.h5",
     log:
         f"{LOGS}/observers/lesion_images.log",
     benchmark:
