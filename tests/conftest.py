@@ -21,6 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 # the rules that run networks or projections: the GPU environment, a GPU on the cluster
 GPU_RULES = {
     "simulate",
+    "lesion_images",
+    "observe_network",
     "train_segmentation",
     "train_reconstruction",
     "infer",

@@ -20,7 +20,7 @@ from tact.costs import TRAININGS, RunSize, cost_lines, job_memory_mb, measured, 
 
 COST = re.compile(
     r"tact: cost of this run.*?: (\d+) volumes, ([\d,]+) slices, (about )?([\d,]+) labelled"
-    r".*?(\d+) trainings of (\d+) epochs\ntact: cost: disk for results/ ([\d.]+) GB; largest job"
+    r".*?(\d+) trainings of (\d+) epochs(?:, [\d,]+ observer-study images)?\ntact: cost: disk for results/ ([\d.]+) GB; largest job"
     r" (\w+) ([\d.]+) GB of memory; ([\d.]+) GPU-hours; ([\d.]+) CPU core-hours"
 )
 
@@ -61,7 +61,10 @@ def test_the_dry_run_says_the_cost_of_the_tiny_phantom(tmp_path):
         epochs=2,
         train_fraction=0.8,
         base_channels=4,
+        observer_images=48,  # 2 classes x 2 settings x 12 (TINY_PHANTOM_RUN's study)
+        networks=3,
     )
+    assert ", 48 observer-study images\n" in found[0] + "\n"
     cost = project(size)
     assert float(found[7]) == pytest.approx(cost.disk_gb, abs=0.051)
     assert (found[8], float(found[9])) == (

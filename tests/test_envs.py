@@ -24,6 +24,7 @@ from packaging.version import Version
 from conftest import GPU_RULES, REPO, copy_checkout, snakemake_command, write_config
 
 ENVS = {"cpu": REPO / "envs/cpu.yaml", "gpu": REPO / "envs/gpu.yaml"}
+SHARED_GPU = {"simulate", "lesion_images"}  # projections: jobs that share one GPU locally
 # they run the workflow (the snakemake process and its SLURM submission), not the jobs
 RUNNER_PACKAGES = {"snakemake", "snakemake-executor-plugin-slurm", "psutil"}  # the main process
 
@@ -90,7 +91,7 @@ def test_every_rule_runs_in_an_env_and_the_profiles_give_gpus_to_the_gpu_env_rul
     for profile in ("local", "slurm"):
         config = yaml.safe_load((REPO / f"profiles/{profile}/config.v8+.yaml").read_text())
         gpu_rules = {r for r, res in config["set-resources"].items() if res.get("gpu") == 1}
-        shared = {"simulate"} if profile == "local" else set()  # jobs that share one GPU
+        shared = SHARED_GPU if profile == "local" else set()  # jobs that share one GPU
         assert gpu_rules == gpu_env_rules - shared, f"profiles/{profile}"
     slurm = yaml.safe_load((REPO / "profiles/slurm/config.v8+.yaml").read_text())
     for rule in gpu_env_rules:
@@ -101,10 +102,13 @@ def test_every_rule_runs_in_an_env_and_the_profiles_give_gpus_to_the_gpu_env_rul
 
 def test_the_local_profile_gives_the_gpu_to_the_gpu_env_rules_one_at_a_time(tmp_path):
     """As Snakemake reads profiles/local: one `gpu`, taken by each job of the GPU env's rules
-    but simulate (simulation jobs share a GPU, and run side by side on a CPU-only machine)."""
+    but the projections' (simulation jobs share a GPU, and run side by side on a CPU-only
+    machine)."""
     profile = yaml.safe_load((REPO / "profiles/local/config.v8+.yaml").read_text())
     assert profile["resources"] == {"gpu": 1}
-    config = write_config(tmp_path / "c.yaml", data={"source": "phantom"})
+    config = write_config(
+        tmp_path / "c.yaml", data={"source": "phantom"}, observers={"enabled": True}
+    )
     out = subprocess.run(
         snakemake_command(
             tmp_path, config, "--profile", str(REPO / "profiles/local"), "--dry-run", cores=None
@@ -120,7 +124,7 @@ def test_the_local_profile_gives_the_gpu_to_the_gpu_env_rules_one_at_a_time(tmp_
         jobs.setdefault(block.split(":")[0], set()).add("gpu=1" in resources.split(", "))
     assert set(jobs) >= gpu_env_rules | {"phantom", "simulate", "evaluate"}
     for rule, takes_gpu in jobs.items():
-        assert takes_gpu == {rule in gpu_env_rules - {"simulate"}}, rule
+        assert takes_gpu == {rule in gpu_env_rules - SHARED_GPU}, rule
 
 
 def test_a_job_imports_tact_from_the_checkout_with_an_interpreter_that_lacks_it(tmp_path):
