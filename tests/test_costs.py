@@ -20,7 +20,8 @@ from tact.costs import TRAININGS, RunSize, cost_lines, job_memory_mb, measured, 
 
 COST = re.compile(
     r"tact: cost of this run.*?: (\d+) volumes, ([\d,]+) slices, (about )?([\d,]+) labelled"
-    r".*?(\d+) trainings of (\d+) epochs(?:, [\d,]+ observer-study images)?\ntact: cost: disk for results/ ([\d.]+) GB; largest job"
+    r".*?(\d+) trainings of (\d+) epochs(?:, [\d,]+ observer-study images)?\n"
+    r"tact: cost: disk for results/ ([\d.]+) GB; largest job"
     r" (\w+) ([\d.]+) GB of memory; ([\d.]+) GPU-hours; ([\d.]+) CPU core-hours"
 )
 
