@@ -44,6 +44,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from docs_section import machine, today
 
+from tact.methods import parse_method
 from tact.segmenters import MODEL_PATTERN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +61,10 @@ def rule_of_benchmark(relative: Path) -> str:
         return "train_segmentation" if is_segmenter else "train_reconstruction"
     if parts[0] == "report":
         return parts[1]
+    if parts[0] == "observers":  # the images, then one job per method (networks on the GPU)
+        if parts[1] == "lesion_images":
+            return "lesion_images"
+        return "observe" if parse_method(parts[1]) is None else "observe_network"
     return parts[0]
 
 
