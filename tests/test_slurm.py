@@ -42,6 +42,7 @@ TINY = {
     "training": {"epochs": EPOCHS, "batch_size": 4, "early_stopping_patience": EPOCHS},
     "task_adaptive": {"alphas": [0.5]},
     "joint": {"cs": []},
+    "evaluation": {"held_out_segmenters": 0},  # the held-out path is the phantom run's subject
 }
 CI_SETTINGS = (
     "--slurm-status-command=squeue",

@@ -42,7 +42,7 @@ rule observe:
     the whole low-dose images (one process per core)."""
     input:
         images=f"{RESULTS}/observers/lesion_images.h5",
-        sigma=bm3d_sigma_file(),
+        sigma=lambda w: bm3d_sigma_file() if w.name == "bm3d" else [],
         code=script_code("observe.py"),
     output:
         f"{RESULTS}/observers/per_method/{{name}}.csv",
@@ -60,7 +60,7 @@ rule observe:
         runtime=minutes("observe", 360),
     params:
         observers=config["observers"],
-        sigma_psd=config["bm3d"]["sigma_psd"],
+        sigma_psd=lambda w: config["bm3d"]["sigma_psd"] if w.name == "bm3d" else None,
         seed=config["seed"],
     script:
         "../scripts/observe.py"
