@@ -29,7 +29,7 @@ demo: install
 # same run with task-adaptive networks started from the Base U-Net, in results/showcase-base-init.
 SHOWCASE_JOBS := --profile profiles/local --resources gpu=8 \
 	--set-resources infer:gpu=0 segment:gpu=0 consistency:gpu=0 \
-	--set-threads train_segmentation=1 train_reconstruction=1 infer=2 segment=2
+	--set-threads train_segmentation=1 train_reconstruction=1 infer=2 segment=2 observe=6
 SHOWCASE := --configfile config/showcase.yaml
 SHOWCASE_BASE_INIT := --configfile config/showcase.yaml config/showcase-base-init.yaml
 showcase: install
