@@ -4,6 +4,7 @@ its rule declares, and bench/scale.py collects a finished run's benchmarks per r
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 
@@ -30,11 +31,14 @@ def test_a_job_that_needed_more_memory_than_declared_says_so(caplog):
         log_peaks(logging.getLogger("tact.test"), mem_mb=10**7)
     first, warning, second = (r.getMessage() for r in caplog.records)
     peak = float(first.split()[2])
-    assert first.startswith("peak memory ") and first.endswith("of the 1 MB declared")
+    assert first.startswith("peak memory ") and "of the 1 MB declared" in first
     assert peak > 10  # an interpreter with numpy, in MB
+    kinds = dict(re.findall(r"(Rss\w+) (\d+) MB", first))  # what it holds at its end
+    assert set(kinds) == {"RssAnon", "RssFile", "RssShmem"}
+    assert 0 < float(kinds["RssAnon"]) + float(kinds["RssFile"]) <= peak
     assert f"needed {peak:.0f} MB, more than the 1 MB its rule declares" in warning
     assert caplog.records[1].levelno == logging.WARNING
-    assert second.endswith("of the 10000000 MB declared")  # enough: no warning after it
+    assert "of the 10000000 MB declared" in second  # enough: no warning after it
 
 
 def test_benchmark_files_are_read_as_their_rules():
