@@ -29,6 +29,7 @@ from tact.io import add_array, array_file, read_arrays
 from tact.lesion_images import (
     LesionSetting,
     detectability,
+    detectability_interval,
     disk_profile,
     insert_lesion,
     lesion_centre,
@@ -273,8 +274,9 @@ def observe(
         for setting in design.settings:
             group = file[setting.name]
             classes = known_backgrounds(*_patches(group, name, method), group["site"][()])
-            result = detectability(*classes, design.channels(setting, pixel_mm))
-            low, high = result.auc_interval(resamples, seed=design.seed)
+            channels = design.channels(setting, pixel_mm)
+            result = detectability(*classes, channels)
+            low, high = detectability_interval(*classes, channels, resamples, design.seed)
             rows.append(
                 {
                     "method": name,

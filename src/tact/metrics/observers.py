@@ -12,6 +12,7 @@ values equal to LCD-CT's on the same images.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,18 +56,37 @@ class ObserverResult:
             return float(np.sign(difference) * np.inf) if difference else 0.0
         return float(difference / pooled)
 
-    def auc_interval(self, resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
-        """Bootstrap 95 % interval of the AUC, each class resampled with replacement."""
-        rng = np.random.default_rng(seed)
-        aucs = [
-            ObserverResult(
-                rng.choice(self.absent, len(self.absent)),
-                rng.choice(self.present, len(self.present)),
-            ).auc
-            for _ in range(resamples)
-        ]
-        low, high = np.percentile(aucs, [2.5, 97.5])
-        return float(low), float(high)
+
+Observer = Callable[
+    [tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], np.ndarray], ObserverResult
+]
+
+
+def auc_interval(
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    channels: np.ndarray,
+    observer: Observer,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Bootstrap 95 % interval of the observer's AUC in which every resample draws each class
+    of both halves with replacement and learns the template again. A template learnt from a
+    few realisations varies as much as the test's scores do (on the demo, low dose scored an
+    AUC of 0.31 for a lesion no method sees when only the scores were resampled); LCD-CT
+    repeats its split over "readers" for the same reason."""
+    rng = np.random.default_rng(seed)
+
+    def drawn(pair: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        absent, present = pair
+        return (
+            absent[rng.integers(len(absent), size=len(absent))],
+            present[rng.integers(len(present), size=len(present))],
+        )
+
+    aucs = [observer(drawn(train), drawn(test), channels).auc for _ in range(resamples)]
+    low, high = np.percentile(aucs, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def channelized_hotelling(
