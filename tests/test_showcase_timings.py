@@ -68,6 +68,9 @@ def finished_run(root: Path) -> Path:
         "tables/data_summary.csv",
         "tables/environment.json",
         "tables/table1_pixel.tex",
+        "tables/table4_observers.md",
+        "tables/table4_observers.csv",
+        "metrics/per_volume.csv",
         "figures/fig3_reconstructions.png",
         "figures/fig3_reconstructions.pdf",
         "training/base.csv",
@@ -91,7 +94,7 @@ def finished_run(root: Path) -> Path:
     )
     # slice 0 holds no tumour, slice 1 does; the base network's images make the segmenter
     # invent a tumour on slice 0 (tumour Dice 0 instead of empty)
-    (run / "metrics").mkdir()
+    (run / "metrics").mkdir(exist_ok=True)
     (run / "metrics/per_slice.csv").write_text(
         "method,segmenter,volume,slice,psnr,ssim,consistency,dice,dice_liver,nsd_liver,"
         "cldice_liver,dice_tumor,nsd_tumor,cldice_tumor\n"
@@ -117,6 +120,7 @@ def test_collect_copies_tables_figures_curves_and_timings(tmp_path):
         "dice_breakdown.md",
         "figures/fig3_reconstructions.png",
         "metrics/per_slice.csv",
+        "metrics/per_volume.csv",
         "tables/data_summary.csv",
         "tables/environment.json",
         "tables/metric_correlation.csv",
@@ -126,6 +130,8 @@ def test_collect_copies_tables_figures_curves_and_timings(tmp_path):
         "tables/table2_dice.md",
         "tables/table3_anatomy.csv",
         "tables/table3_anatomy.md",
+        "tables/table4_observers.csv",
+        "tables/table4_observers.md",
         "timings.md",
         "training.md",
         "training/base.csv",

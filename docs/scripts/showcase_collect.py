@@ -3,11 +3,12 @@
     python docs/scripts/showcase_collect.py results/showcase docs/showcase/scratch \
         --log .snakemake/log/<the run's>.snakemake.log
 
-Only what the README discusses is copied: the paper's tables (Markdown and CSV), every PNG
-figure, the per-epoch training curves (CSV), the per-slice metrics, the per-stage wall times from
-the Snakemake log (timings.md), where each method's Table II Dice comes from
-(dice_breakdown.md) and how far each training got (training.md). Models, images and the HTML
-report stay in results/ (too large for git).
+Only what the README discusses is copied: the paper's tables (Markdown and CSV) and ours where
+the run made them (the 3-D table, Table IV of the observer study, Table V of lesion-wise
+detection, per volume and per lesion), every PNG figure, the per-epoch training curves (CSV),
+the per-slice metrics, the per-stage wall times from the Snakemake log (timings.md), where each
+method's Table II Dice comes from (dice_breakdown.md) and how far each training got
+(training.md). Models, images and the HTML report stay in results/ (too large for git).
 """
 
 from __future__ import annotations
@@ -22,6 +23,17 @@ import pandas as pd
 TABLES = ["table1_pixel", "table2_dice", "table3_anatomy"]
 EXTRA_TABLES = ["metric_correlation.csv", "data_summary.csv", "environment.json"]
 PER_SLICE = Path("metrics/per_slice.csv")
+# copied where the run made them (the 3-D table, the observer study, lesion-wise detection)
+OPTIONAL = [
+    *(
+        Path("tables") / f"{name}.{ext}"
+        for name in ("table3_anatomy_3d", "table4_observers", "table5_lesions")
+        for ext in ("md", "csv")
+    ),
+    Path("tables/simulation_quality.csv"),
+    Path("metrics/per_volume.csv"),
+    Path("metrics/per_lesion.csv"),
+]
 TIMINGS_SCRIPT = Path(__file__).with_name("showcase_timings.py")
 
 
@@ -106,7 +118,7 @@ def expected_files(results: Path) -> list[Path]:
     tables += [PER_SLICE]
     figures = sorted(p.relative_to(results) for p in (results / "figures").glob("*.png"))
     curves = sorted(p.relative_to(results) for p in (results / "training").glob("*.csv"))
-    return tables + figures + curves
+    return tables + figures + curves + [p for p in OPTIONAL if (results / p).is_file()]
 
 
 def collect(results: Path, destination: Path, log: Path) -> list[Path]:
