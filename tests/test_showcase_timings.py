@@ -69,7 +69,6 @@ def finished_run(root: Path) -> Path:
         "tables/environment.json",
         "tables/table1_pixel.tex",
         "tables/table4_observers.md",
-        "tables/table4_observers.csv",
         "metrics/per_volume.csv",
         "figures/fig3_reconstructions.png",
         "figures/fig3_reconstructions.pdf",
@@ -78,6 +77,9 @@ def finished_run(root: Path) -> Path:
     ]:
         (run / relative).parent.mkdir(parents=True, exist_ok=True)
         (run / relative).write_text(relative)
+    (run / "tables/table4_observers.csv").write_text(
+        "method,setting,auc,auc_low,auc_high,vs_base\nbase,10mm_20HU,0.7,0.6,0.8,\n"
+    )
     # a base network still rising: 45 epochs, its best validation PSNR 1 dB higher in the last
     # 20 epochs than in the 20 before; a segmenter stopped 2 epochs after its best
     epochs = pd.Series(range(1, 46))
@@ -272,3 +274,36 @@ def test_seeds_recorded_one_at_a_time_are_summarised_together(tmp_path):
     pd.testing.assert_frame_equal(again, second)
     with pytest.raises(SystemExit, match="no seed-<k> folder"):
         seeds.summarise_collected(tmp_path / "empty")
+
+
+def test_seeds_collect_settles_an_observer_claim_only_on_the_same_side_on_every_seed(tmp_path):
+    """Table IV of each seed: alpha 0.5's interval lies below the Base U-Net's on all three
+    seeds (settled), FBP's above on two and overlapping on one (not resolved)."""
+    seeds = load_script("seeds_collect")
+    log = tmp_path / "run.snakemake.log"
+    log.write_text(LOG)
+    psnr = {"base": 36.0, "task_a0.5": 30.0, "fbp": 33.0}
+    held_out = {"base": 0.8, "task_a0.5": 0.6, "fbp": 0.7}
+    runs = []
+    for k, fbp_side in enumerate(["above", "overlaps", "above"]):
+        run = seeded_run(tmp_path / "results", k, held_out, psnr)
+        pd.DataFrame(
+            {
+                "method": ["fbp", "base", "task_a0.5"],
+                "setting": "10mm_20HU",
+                "auc": [0.9, 0.7 + 0.01 * k, 0.55],
+                "auc_low": [0.85, 0.6, 0.45],
+                "auc_high": [0.95, 0.8, 0.58],
+                "vs_base": [fbp_side, None, "below"],
+            }
+        ).to_csv(run / "tables/table4_observers.csv", index=False)
+        runs.append((run, log))
+    destination = tmp_path / "docs/seeds"
+    seeds.collect_seeds(destination, runs)
+    table = seeds.observer_claims(sorted(destination.glob("seed-*/tables/table4_observers.csv")))
+    verdict = table.set_index("method")["verdict"]
+    assert verdict.to_dict() == {"fbp": "not resolved", "base": "–", "task_a0.5": "below"}
+    assert table.set_index("method").loc["base", "auc_max"] == pytest.approx(0.72)
+    text = (destination / "observers.md").read_text()
+    assert "| Base U-Net | 10mm_20HU | 3 | 0.710 [0.700, 0.720] | – |" in text
+    assert "| Task-adaptive α=0.5 | 10mm_20HU | 3 | 0.550 [0.550, 0.550] | below |" in text

@@ -9,7 +9,9 @@ reconstruction networks trained anew per seed. Each run is copied by showcase_co
 minimum and maximum over seeds of each run's Table I and II numbers, and ``claims.md`` compares
 every setting with the Base U-Net (and each defence with the plain training at the same alpha):
 a difference is written as resolved only when the two settings' ranges over the seeds do not
-overlap, else as not resolved.
+overlap, else as not resolved. Where every seed ran the observer study, ``observers.md`` holds
+its AUC over the seeds and settles a method against the Base U-Net only where its interval lies
+on the same side of the Base U-Net's on every seed.
 
 Seeds recorded one at a time (one GPU session each, `make showcase-seeds SEEDS=1`) are collected
 as they come, one run per call; without runs, the summary is made again from every ``seed-{k}/``
@@ -210,7 +212,53 @@ def summarise_collected(destination: Path) -> pd.DataFrame:
     )
     (destination / "summary.md").write_text(heading + markdown_summary(summary))
     (destination / "claims.md").write_text(markdown_claims(claims(numbers)))
+    observers = [folder / OBSERVER_TABLE for folder in folders]
+    if all(path.is_file() for path in observers):
+        table = observer_claims(observers)
+        (destination / "observers.md").write_text(markdown_observers(table))
     return summary
+
+
+OBSERVER_TABLE = Path("tables/table4_observers.csv")
+
+
+def observer_claims(tables: list[Path]) -> pd.DataFrame:
+    """Per method and lesion setting: the observer's AUC over the seeds (mean, min, max) and
+    whether its interval lies above or below the Base U-Net's on every seed (Table IV's
+    ``vs_base``); anything else, or fewer than MIN_SEEDS seeds, is not resolved."""
+    rows = pd.concat([pd.read_csv(path) for path in tables], ignore_index=True)
+    out = []
+    for (method, setting), group in rows.groupby(["method", "setting"], sort=False):
+        sides = set(group["vs_base"].astype(object).fillna(""))
+        settled = len(group) >= MIN_SEEDS and len(sides) == 1 and sides <= {"above", "below"}
+        out.append(
+            {
+                "method": method,
+                "setting": setting,
+                "seeds": len(group),
+                "auc_mean": group["auc"].mean(),
+                "auc_min": group["auc"].min(),
+                "auc_max": group["auc"].max(),
+                "verdict": "–" if method == "base" else sides.pop() if settled else "not resolved",
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def markdown_observers(table: pd.DataFrame) -> str:
+    lines = [
+        "The observer's AUC, mean [min, max] over the seeds, and whether its 95 % interval lies"
+        " above or below the Base U-Net's on every seed (Table IV of each seed).",
+        "",
+        "| Method | lesion | seeds | AUC | against the Base U-Net |",
+        "|---|---|---|---|---|",
+    ]
+    for r in table.itertuples():
+        lines.append(
+            f"| {method_label(r.method)} | {r.setting} | {r.seeds} "
+            f"| {r.auc_mean:.3f} [{r.auc_min:.3f}, {r.auc_max:.3f}] | {r.verdict} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
