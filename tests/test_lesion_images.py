@@ -141,7 +141,7 @@ def test_fbp_shows_a_stronger_lesion_better_and_no_lesion_not_at_all():
         )
         patches = patch(absent[0], centre, 16), patch(present[0], centre, 16)
         results[contrast] = detectability(*patches, channels)
-        intervals[contrast] = detectability_interval(*patches, channels, 500, seed=0)
+        intervals[contrast] = detectability_interval(*patches, channels, resamples=500, seed=0)
     low, high = intervals[0.0]
     assert low < 0.5 < high
     assert results[40.0].auc > results[10.0].auc > results[0.0].auc

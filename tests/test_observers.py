@@ -58,7 +58,9 @@ def test_the_interval_holds_the_variance_of_a_template_learnt_from_few_images():
     studies = [channelized_hotelling(pair(), pair(), channels).auc for _ in range(300)]
     spread = np.subtract(*np.percentile(studies, [97.5, 2.5]))
     widths = [
-        np.subtract(*auc_interval(pair(), pair(), channels, channelized_hotelling, 400)[::-1])
+        np.subtract(
+            *auc_interval(pair(), pair(), channels, channelized_hotelling, resamples=400)[::-1]
+        )
         for _ in range(5)
     ]
     assert np.mean(widths) > spread > 0

@@ -156,12 +156,12 @@ def detectability(absent: np.ndarray, present: np.ndarray, channels: np.ndarray)
 
 
 def detectability_interval(
-    absent: np.ndarray, present: np.ndarray, channels: np.ndarray, resamples: int, seed: int
+    absent: np.ndarray, present: np.ndarray, channels: np.ndarray, *, resamples: int, seed: int
 ) -> tuple[float, float]:
     """The bootstrap 95 % interval of :func:`detectability`'s AUC, the template learnt again
     on every resample (:func:`tact.metrics.observers.auc_interval`)."""
     train, test = _halves(absent, present)
-    return auc_interval(train, test, channels, _observer_of(train), resamples, seed)
+    return auc_interval(train, test, channels, _observer_of(train), resamples=resamples, seed=seed)
 
 
 Pair = tuple[np.ndarray, np.ndarray]

@@ -276,7 +276,9 @@ def observe(
             classes = known_backgrounds(*_patches(group, name, method), group["site"][()])
             channels = design.channels(setting, pixel_mm)
             result = detectability(*classes, channels)
-            low, high = detectability_interval(*classes, channels, resamples, design.seed)
+            low, high = detectability_interval(
+                *classes, channels, resamples=resamples, seed=design.seed
+            )
             rows.append(
                 {
                     "method": name,

@@ -67,6 +67,7 @@ def auc_interval(
     test: tuple[np.ndarray, np.ndarray],
     channels: np.ndarray,
     observer: Observer,
+    *,
     resamples: int = 2000,
     seed: int = 0,
 ) -> tuple[float, float]:
