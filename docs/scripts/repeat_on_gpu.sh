@@ -16,13 +16,18 @@ args=(--profile profiles/local --configfile config/repeat.yaml --resources gpu=3
   --set-threads train_segmentation=2 train_reconstruction=2)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$dest/gpu.txt" || true
 snakemake all "${args[@]}" --config run=repeat-a > "$dest/repeat-a.log" 2>&1 || exit 1
+descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
 snakemake all "${args[@]}" --config run=repeat-b > "$dest/repeat-b.log" 2>&1 &
+run_b=$!
 deadline=$((SECONDS + 600))
 until compgen -G "results/repeat-b/checkpoints/task_*.ckpt" > /dev/null; do
   [ "$SECONDS" -lt "$deadline" ] || { echo "no checkpoint in 10 minutes"; exit 1; }
   sleep 0.2
 done
-pkill -KILL -f "train_reconstruction.py" && echo "killed the running reconstruction trainings"
+for pid in $(descendants "$run_b"); do  # this run's trainings only: others may share the GPU
+  grep -q "train_reconstruction" "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" \
+    && echo "killed reconstruction training $pid"
+done
 wait  # Snakemake stops: the killed jobs failed
 snakemake all "${args[@]}" --config run=repeat-b > "$dest/repeat-b-resumed.log" 2>&1 || exit 1
 grep -h "resumed from" results/repeat-b/logs/train/*.log | tee "$dest/resumed.txt"
