@@ -266,3 +266,17 @@ def test_noiseless_classes_are_told_apart_every_time():
     absent, present = np.zeros((20, 8, 8)), np.broadcast_to(signal, (20, 8, 8))
     result = detectability(absent, present, laguerre_gauss_channels((8, 8), 3, 3.0))
     assert result.auc == 1 and result.detectability == np.inf
+    # rounding's noise alone (a background subtracted in float64 from float32 images) is no noise
+    rounding = np.random.default_rng(0).normal(0, 1e-15, (2, 20, 8, 8))
+    result = detectability(
+        absent + rounding[0], present + rounding[1], laguerre_gauss_channels((8, 8), 3, 3.0)
+    )
+    assert result.auc == 1 and result.detectability == np.inf
+    noisy = np.random.default_rng(1).normal(0, 0.5, (2, 20, 8, 8))  # real noise: a finite d'
+    assert (
+        0
+        < detectability(
+            absent + noisy[0], present + noisy[1], laguerre_gauss_channels((8, 8), 3, 3.0)
+        ).detectability
+        < 100
+    )

@@ -32,6 +32,11 @@ def laguerre_gauss_channels(shape: tuple[int, int], n_channels: int, width_px: f
     return np.stack([special.eval_laguerre(j, argument) * gauss for j in range(n_channels)], 1)
 
 
+# Classes a billion standard deviations apart have no noise but rounding's (full dose at a known
+# background: its d' came out 7.4e15 on the demo); their d' is infinite.
+NO_NOISE = 1e-9
+
+
 @dataclass
 class ObserverResult:
     """The test half's decision values of each class, and what they give."""
@@ -52,7 +57,7 @@ class ObserverResult:
         standard deviation (LCD-CT's "snr")."""
         pooled = np.sqrt((self.present.var(ddof=1) + self.absent.var(ddof=1)) / 2)
         difference = self.present.mean() - self.absent.mean()
-        if pooled == 0:  # no noise: the classes are told apart every time, or never
+        if pooled <= NO_NOISE * abs(difference) or pooled == 0:  # told apart every time, or never
             return float(np.sign(difference) * np.inf) if difference else 0.0
         return float(difference / pooled)
 
