@@ -5,10 +5,11 @@
 
 Writes volumes of random int16-HU images (slice stores and simulations as the workflow writes
 them) under DIR, then, in a fresh process per size, reads the reconstruction training split
-chunk by chunk as ``DeviceSlices`` fills the GPU (each chunk converted to 16 bits and dropped:
-on a GPU it lies in device memory). Prints, per size, the process's peak RSS and, at its end,
-its anonymous memory (what it holds) and file-backed memory (the memory-mapped stores' pages,
-which the kernel can take back), and the growth per slice between the sizes. Runs on the CPU.
+chunk by chunk as ``DeviceSlices`` fills the GPU (on the CPU each chunk is converted to 16 bits
+and dropped, as on a GPU it lies in device memory; ``--device cuda``: the fill itself). Prints,
+per size, the process's peak RSS and, at its end, its anonymous memory (what it holds) and
+file-backed memory (the memory-mapped stores' pages, which the kernel can take back), and the
+growth per slice between the sizes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from tact.data.slices import SliceStack, save_stack
 from tact.data.units import hu_to_normalised
@@ -48,15 +50,20 @@ def write_volumes(root: Path, n_volumes: int, size: int, slices: int) -> None:
     pd.DataFrame(split).to_csv(root / "split.csv", index=False)
 
 
-def fill(root: Path, n_volumes: int) -> dict:
-    """Read the split as the GPU fill does; the process's peak and its memory by kind."""
+def fill(root: Path, n_volumes: int, device: str) -> dict:
+    """Read the split as the GPU fill does (on a GPU: the fill itself); the process's peak and
+    its memory by kind."""
     stores = [str(root / f"slices-{v}.h5") for v in range(n_volumes)]
     sims = [str(root / f"sim-{v}.h5") for v in range(n_volumes)]
     data = load_training_slices(stores, str(root / "split.csv"), sims)
-    for start in range(0, len(data), DeviceSlices.CHUNK):
-        rows = np.arange(start, min(start + DeviceSlices.CHUNK, len(data)))
-        x, target, _ = data.rows(rows)
-        x.half(), target.half()
+    if device == "cuda":
+        held = DeviceSlices(data, torch.device("cuda"))
+        assert held.resident, "the split did not fit on the GPU"
+    else:
+        for start in range(0, len(data), DeviceSlices.CHUNK):
+            rows = np.arange(start, min(start + DeviceSlices.CHUNK, len(data)))
+            x, target, _ = data.rows(rows)
+            x.half(), target.half()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"slices": len(data), "peak_mb": peak, **resident_kinds_mb()}
 
@@ -67,15 +74,17 @@ def main() -> None:
     parser.add_argument("--volumes", type=int, nargs=2, default=[4, 8])
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--slices", type=int, default=100, help="per volume")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--fill", type=int, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
     if args.fill:
-        print(json.dumps(fill(args.root / str(args.fill), args.fill)))
+        print(json.dumps(fill(args.root / str(args.fill), args.fill, args.device)))
         return
     results = []
     for n in args.volumes:
         write_volumes(args.root / str(n), n, args.size, args.slices)
-        child = [sys.executable, __file__, str(args.root), "--fill", str(n)]
+        child = [sys.executable, __file__, str(args.root), "--fill", str(n), "--device"]
+        child.append(args.device)
         out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
         results.append(json.loads(out.splitlines()[-1]))
         print(f"{n} volumes: " + ", ".join(f"{k} {v:.0f}" for k, v in results[-1].items()))
