@@ -23,12 +23,14 @@ from tact.lesion_images import (
 )
 from tact.metrics.observers import laguerre_gauss_channels
 from tact.observer_study import (
+    OBSERVER_COLUMNS,
     ObserverDesign,
     known_backgrounds,
     observe,
     write_lesion_images,
 )
 from tact.physics import Scanner, ScanProtocol
+from tact.report.observers import write_observer_report
 from tact.roi import circular_roi
 from tact.test_sets import GroundTruth
 
@@ -273,3 +275,21 @@ def test_noiseless_classes_are_told_apart_every_time():
     assert result.auc == 1 and result.detectability == np.inf  # was 2.2e15
     noise = np.random.default_rng(1).normal(0, 0.5, (2, 20, 8, 8))
     assert 0 < detectability(absent + noise[0], present + noise[1], channels).detectability < 100
+
+
+def test_table_iv_writes_an_infinite_d_prime_as_infinity(tmp_path):
+    """Full dose's d' is infinite (no noise): Table IV says ∞ (LaTeX: $\\infty$), not a number
+    of rounding's size or "inf"; a finite d' keeps three digits."""
+    rows = {"base": (0.8, 0.7, 0.9, 1.234), "fulldose": (1.0, 1.0, 1.0, np.inf)}
+    paths = []
+    for method, (auc, low, high, d) in rows.items():
+        paths.append(tmp_path / f"{method}.csv")
+        pd.DataFrame(
+            [[method, "10mm_20HU", 10.0, 20.0, 60, auc, low, high, d]], columns=OBSERVER_COLUMNS
+        ).to_csv(paths[-1], index=False)
+    design = {"channels": 5, "channel_width": 0.667, "patch": 2.0}
+    figures = (tmp_path / "f.png", tmp_path / "f.pdf")
+    write_observer_report(paths, tmp_path / "table4", figures, design)
+    markdown = (tmp_path / "table4.md").read_text()
+    assert "1.000 (1.00-1.00) ↑; d' ∞" in markdown and "d' 1.23" in markdown
+    assert r"$d'$ $\infty$" in (tmp_path / "table4.tex").read_text()

@@ -15,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from tact.methods import method_label, paper_order
@@ -79,7 +80,10 @@ def _cell(r: pd.Series, latex_cells: bool) -> str:
     mark = MARKS.get(r["vs_base"], "")
     if latex_cells:
         mark = {" ↑": r" $\uparrow$", " ↓": r" $\downarrow$"}.get(mark, "")
-    return f"{r['auc']:.3f} ({r['auc_low']:.2f}-{r['auc_high']:.2f}){mark}; {d} {r['d_prime']:.3g}"
+    value = f"{r['d_prime']:.3g}"
+    if np.isinf(r["d_prime"]):  # classes without noise (full dose): told apart every time
+        value = ("-" if r["d_prime"] < 0 else "") + (r"$\infty$" if latex_cells else "∞")
+    return f"{r['auc']:.3f} ({r['auc_low']:.2f}-{r['auc_high']:.2f}){mark}; {d} {value}"
 
 
 def observer_caption(table: pd.DataFrame, design: dict) -> str:
