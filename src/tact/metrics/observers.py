@@ -57,7 +57,7 @@ class ObserverResult:
         standard deviation (LCD-CT's "snr")."""
         pooled = np.sqrt((self.present.var(ddof=1) + self.absent.var(ddof=1)) / 2)
         difference = self.present.mean() - self.absent.mean()
-        if pooled <= NO_NOISE * abs(difference) or pooled == 0:  # told apart every time, or never
+        if pooled <= NO_NOISE * abs(difference):  # no noise: told apart every time, or never
             return float(np.sign(difference) * np.inf) if difference else 0.0
         return float(difference / pooled)
 
