@@ -65,8 +65,11 @@ showcase-seeds-run:
 system-deps:
 	tools/install-system-deps
 
+# Two pytest-xdist workers: most tests wait on one workflow job at a time, so a second worker
+# uses the other core (2-core machine, 2026-12-07: 16.6 min against 24.7 with one).
+TEST_WORKERS ?= 2
 test: install system-deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -344,3 +344,43 @@ def complete_phantom_run(tmp_path_factory) -> CheckoutRun:
     run.workdir.mkdir()
     run.snakemake(run.config("base"), "all")
     return run
+
+
+# `make test` runs two pytest-xdist workers. The tests that share the complete run (a session
+# fixture, about 3 minutes to make) and those of the SLURM cluster (one per machine) stay on one
+# worker: their files go as one unit; every other test is sent alone. pytest-xdist's xdist_group
+# marks do not work with pytest 9.2 (xdist renames a test's id where pytest no longer reads it:
+# both workers made the complete run), hence this scheduler.
+SHARED_FILES = {
+    "tests/test_reruns.py": "complete_phantom_run",
+    "tests/test_workflow_phantom.py": "complete_phantom_run",
+    "tests/test_scale.py": "complete_phantom_run",
+    "tests/test_slurm.py": "slurm",
+}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return SHARED_FILES.get(nodeid.split("::")[0], nodeid)
+
+    return SharedFixtureScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The longest first, so that the workers end together: the shared units, then the slow
+    tests, then the rest (a stable sort: each keeps its order). A test of another file that
+    uses the complete run would make it again on the other worker: it is refused."""
+    first = {"complete_phantom_run": 0, "slurm": 1}
+    for item in items:
+        file = item.nodeid.split("::")[0]
+        if "complete_phantom_run" in item.fixturenames and file not in SHARED_FILES:
+            raise pytest.UsageError(f"{file} uses complete_phantom_run: add it to SHARED_FILES")
+
+    def rank(item: pytest.Item) -> int:
+        shared = SHARED_FILES.get(item.nodeid.split("::")[0])
+        return first.get(shared, 2 if item.get_closest_marker("slow") else 3)
+
+    items.sort(key=rank)
