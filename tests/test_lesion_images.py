@@ -14,6 +14,7 @@ from tact.lesion_images import (
     detectability,
     detectability_interval,
     disk_profile,
+    hotelling,
     hu_difference_to_normalised,
     insert_lesion,
     lesion_centre,
@@ -135,15 +136,15 @@ def test_fbp_shows_a_stronger_lesion_better_and_no_lesion_not_at_all():
     scanner = Scanner(
         64, 64 * 0.7, ScanProtocol(n_angles=90, photons_per_pixel=3e3), fbp_device=None
     )
-    channels = laguerre_gauss_channels((16, 16), 4, 7.0)
+    observer = hotelling(laguerre_gauss_channels((16, 16), 4, 7.0))
     results, intervals = {}, {}
     for contrast in (0.0, 10.0, 40.0):
         absent, present = pair_realisations(
             scanner, image, profile, contrast, count=80, seed=5, filters=[("Ram-Lak", 1.0)]
         )
         patches = patch(absent[0], centre, 16), patch(present[0], centre, 16)
-        results[contrast] = detectability(*patches, channels)
-        intervals[contrast] = detectability_interval(*patches, channels, resamples=500, seed=0)
+        results[contrast] = detectability(*patches, observer)
+        intervals[contrast] = detectability_interval(*patches, observer, resamples=500, seed=0)
     low, high = intervals[0.0]
     assert low < 0.5 < high
     assert results[40.0].auc > results[10.0].auc > results[0.0].auc
@@ -188,15 +189,16 @@ DESIGN = ObserverDesign(
     channel_width=1.0,
     patch=2.0,
     seed=2,
+    npwe=True,
 )
 
 
 def test_the_observer_study_sees_noise_hurt_and_hands_each_method_the_low_dose_images(tmp_path):
     """At sites on several slices, full dose (no noise, known backgrounds) finds a 7 mm lesion
-    10 HU below the liver every time (AUC 1, d' beyond any noisy one's) and the noisy Ram-Lak
-    images less often; a method that returns the low-dose images gets exactly the Ram-Lak
-    result; the same seed gives the same images; outside the ROI the low-dose images hold the
-    run's fill value, as the networks saw it."""
+    10 HU below the liver every time by either observer (AUC 1, d' beyond any noisy one's) and
+    the noisy Ram-Lak images less often; a method that returns the low-dose images gets exactly
+    the Ram-Lak result; the same seed gives the same images; outside the ROI the low-dose images
+    hold the run's fill value, as the networks saw it."""
     truth = write_truth(tmp_path)
     lesion_images(truth, tmp_path / "a.h5", DESIGN)
     results = {
@@ -204,9 +206,14 @@ def test_the_observer_study_sees_noise_hurt_and_hands_each_method_the_low_dose_i
         for name in ("fulldose", "lowdose", "fbp")
     }
     results["unchanged"] = observe(tmp_path / "a.h5", "x", DESIGN, lambda low: low, resamples=50)
-    assert results["fulldose"]["auc"].iloc[0] == 1
-    assert results["fulldose"]["d_prime"].iloc[0] > 1e3  # no noise: only rounding is left
-    assert 0.5 < results["lowdose"]["auc"].iloc[0] < 1
+    for name, result in results.items():
+        assert result["observer"].tolist() == ["CHO", "NPWE"], name
+    cho, npwe = ({name: result.iloc[k] for name, result in results.items()} for k in range(2))
+    for observer in (cho, npwe):
+        assert observer["fulldose"]["auc"] == 1
+        assert observer["fulldose"]["d_prime"] > 1e3  # no noise: only rounding is left
+        assert observer["lowdose"]["auc"] < 1
+    assert cho["lowdose"]["auc"] > 0.5  # the NPWE, which does not whiten CT's noise, is at chance
     same = ["auc", "auc_low", "auc_high", "d_prime", "realisations"]
     assert results["unchanged"][same].equals(results["lowdose"][same])
     assert results["lowdose"]["realisations"].iloc[0] == 60  # per class, both halves
@@ -267,14 +274,14 @@ def test_noiseless_classes_are_told_apart_every_time():
     signal = np.zeros((8, 8))
     signal[3:5, 3:5] = 1.0
     absent, present = np.zeros((20, 8, 8)), np.broadcast_to(signal, (20, 8, 8))
-    channels = laguerre_gauss_channels((8, 8), 3, 3.0)
-    result = detectability(absent, present, channels)
+    observer = hotelling(laguerre_gauss_channels((8, 8), 3, 3.0))
+    result = detectability(absent, present, observer)
     assert result.auc == 1 and result.detectability == np.inf
     rounding = np.random.default_rng(0).normal(0, 1e-15, (2, 20, 8, 8))
-    result = detectability(absent + rounding[0], present + rounding[1], channels)
+    result = detectability(absent + rounding[0], present + rounding[1], observer)
     assert result.auc == 1 and result.detectability == np.inf  # was 2.2e15
     noise = np.random.default_rng(1).normal(0, 0.5, (2, 20, 8, 8))
-    assert 0 < detectability(absent + noise[0], present + noise[1], channels).detectability < 100
+    assert 0 < detectability(absent + noise[0], present + noise[1], observer).detectability < 100
 
 
 def test_table_iv_writes_an_infinite_d_prime_as_infinity(tmp_path):
@@ -285,7 +292,8 @@ def test_table_iv_writes_an_infinite_d_prime_as_infinity(tmp_path):
     for method, (auc, low, high, d) in rows.items():
         paths.append(tmp_path / f"{method}.csv")
         pd.DataFrame(
-            [[method, "10mm_20HU", 10.0, 20.0, 60, auc, low, high, d]], columns=OBSERVER_COLUMNS
+            [[method, "CHO", "10mm_20HU", 10.0, 20.0, 60, auc, low, high, d]],
+            columns=OBSERVER_COLUMNS,
         ).to_csv(paths[-1], index=False)
     design = {"channels": 5, "channel_width": 0.667, "patch": 2.0}
     figures = (tmp_path / "f.png", tmp_path / "f.pdf")

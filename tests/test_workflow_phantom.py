@@ -328,17 +328,23 @@ def test_table_iv_scores_every_method_on_the_lesion_study(complete_phantom_run):
     lesion images are kept, compressed."""
     results = complete_phantom_run.results
     table = pd.read_csv(results / "tables/table4_observers.csv")
-    settings = ["12mm_20HU", "12mm_60HU"]
-    assert table["method"].tolist() == [m for m in METHODS for _ in settings]
-    assert table["setting"].tolist() == settings * len(METHODS)
+    observers, settings = ["CHO", "NPWE"], ["12mm_20HU", "12mm_60HU"]
+    assert table["observer"].tolist() == [o for o in observers for _ in METHODS for _ in settings]
+    assert table["method"].tolist() == [m for _ in observers for m in METHODS for _ in settings]
+    assert table["setting"].tolist() == settings * len(METHODS) * len(observers)
+    keys = ["observer", "setting"]
     for method in METHODS:
         own = pd.read_csv(results / f"observers/per_method/{method}.csv")
-        mine = table[table["method"] == method].drop(columns="vs_base").reset_index(drop=True)
-        pd.testing.assert_frame_equal(own, mine)
+        mine = table[table["method"] == method].drop(columns="vs_base")
+        pd.testing.assert_frame_equal(
+            own.sort_values(keys).reset_index(drop=True),
+            mine.sort_values(keys).reset_index(drop=True),
+        )
     assert (table["realisations"] == 12).all()
     assert (table["auc_low"] <= table["auc"]).all() and (table["auc"] <= table["auc_high"]).all()
-    auc = table.set_index(["method", "setting"])["auc"]
-    assert (auc["fulldose"] >= auc["lowdose"]).all()
+    auc = table.set_index(["observer", "method", "setting"])["auc"].sort_index()
+    for observer in observers:
+        assert (auc[observer, "fulldose"] >= auc[observer, "lowdose"]).all()
     vs_base = table.set_index("method")["vs_base"].fillna("")
     assert set(vs_base.drop("base")) <= {"above", "below", "overlaps"}
     assert (vs_base["base"] == "").all()
@@ -347,6 +353,7 @@ def test_table_iv_scores_every_method_on_the_lesion_study(complete_phantom_run):
         assert images["12mm_20HU/lowdose"].compression == "gzip"  # lossless, and kept
     markdown = (results / "tables/table4_observers.md").read_text()
     assert "channelized Hotelling observer" in markdown and "d'" in markdown
+    assert "non-prewhitening observer with an eye filter" in markdown
 
 
 @pytest.mark.slow
@@ -376,7 +383,7 @@ def test_html_report_renders_in_chromium(complete_phantom_run, tmp_path):
         assert len(shown["table3_anatomy"]) == 2 * len(METHODS)  # by g and by the held-out
         assert len(shown["table3_anatomy_3d"]) == 2 * len(METHODS)
         assert len(shown["table5_lesions"]) == 2 * len(METHODS)
-        assert len(shown["table4_observers"]) == len(METHODS)  # one lesion diameter
+        assert len(shown["table4_observers"]) == 2 * len(METHODS)  # CHO, NPWE; one diameter
         assert len(shown["metric_correlation"]) == len(tables["metric_correlation"])
 
         page.get_by_text("Results", exact=True).click()

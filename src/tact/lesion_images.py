@@ -22,6 +22,7 @@ from tact.errors import TactError
 from tact.metrics.observers import (
     Observer,
     ObserverResult,
+    Pair,
     auc_interval,
     channelized_hotelling,
     channelized_matched_filter,
@@ -147,34 +148,34 @@ def pair_realisations(
     )
 
 
-def detectability(absent: np.ndarray, present: np.ndarray, channels: np.ndarray) -> ObserverResult:
-    """The channelized Hotelling observer on patches (n, rows, cols) of each class: the
-    template learnt on the first half of the realisations, scored on the second. Noiseless
-    classes (each one image repeated) have no covariance: their template is the signal."""
-    train, test = _halves(absent, present)
-    return _observer_of(train)(train, test, channels)
+def hotelling(channels: np.ndarray) -> Observer:
+    """The channelized Hotelling observer on ``channels``. Classes without noise (each one
+    image repeated: full dose at a known background) have no covariance to whiten: their
+    template is the signal (the channelized matched filter)."""
+
+    def observe(train: Pair, test: Pair) -> ObserverResult:
+        noiseless = all(np.ptp(images, axis=0).max() == 0 for images in train)
+        chosen = channelized_matched_filter if noiseless else channelized_hotelling
+        return chosen(train, test, channels)
+
+    return observe
+
+
+def detectability(absent: np.ndarray, present: np.ndarray, observer: Observer) -> ObserverResult:
+    """``observer`` on patches (n, rows, cols) of each class: its template learnt on the first
+    half of the realisations, scored on the second."""
+    return observer(*_halves(absent, present))
 
 
 def detectability_interval(
-    absent: np.ndarray, present: np.ndarray, channels: np.ndarray, *, resamples: int, seed: int
+    absent: np.ndarray, present: np.ndarray, observer: Observer, *, resamples: int, seed: int
 ) -> tuple[float, float]:
     """The bootstrap 95 % interval of :func:`detectability`'s AUC, the template learnt again
     on every resample (:func:`tact.metrics.observers.auc_interval`)."""
-    train, test = _halves(absent, present)
-    return auc_interval(train, test, channels, _observer_of(train), resamples=resamples, seed=seed)
-
-
-Pair = tuple[np.ndarray, np.ndarray]
+    return auc_interval(*_halves(absent, present), observer, resamples=resamples, seed=seed)
 
 
 def _halves(absent: np.ndarray, present: np.ndarray) -> tuple[Pair, Pair]:
     """(train, test): the first and the second half of each class's realisations."""
     half = min(len(absent), len(present)) // 2
     return (absent[:half], present[:half]), (absent[half:], present[half:])
-
-
-def _observer_of(train: Pair) -> Observer:
-    """The Hotelling observer, or the matched filter for classes without noise to whiten."""
-    if all(np.ptp(images, axis=0).max() == 0 for images in train):
-        return channelized_matched_filter
-    return channelized_hotelling

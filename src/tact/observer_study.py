@@ -6,8 +6,10 @@ livers of the run's test slices, each site's slice with and without a lesion sen
 run's scanner with noise streams of its own. It keeps the low-dose (Ram-Lak) images whole, as
 BM3D and the networks take them, and the patches around the lesion of full dose and the tuned
 FBP. A job per method (``observe``) then applies the method to the whole low-dose images, cuts
-the same patches and runs the channelized Hotelling observer, a setting at a time: the study's
-memory is one setting's images, whatever the dataset's size.
+the same patches and runs the observers, a setting at a time: the study's memory is one
+setting's images, whatever the dataset's size. The observers: the channelized Hotelling
+observer (CHO), and where the config asks, the non-prewhitening observer with an eye filter
+(NPWE), LCD-CT's model of a human reader.
 
 Channel width and patch follow LCD-CT's study (``lcdct.LCD``): channels of width 2/3 of the
 lesion's diameter, a square of twice the diameter, both in the config (in diameters).
@@ -18,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import h5py
@@ -31,13 +34,19 @@ from tact.lesion_images import (
     detectability,
     detectability_interval,
     disk_profile,
+    hotelling,
     insert_lesion,
     lesion_centre,
     lesion_room,
     noisy_fbps,
     patch,
 )
-from tact.metrics.observers import laguerre_gauss_channels
+from tact.metrics.observers import (
+    Observer,
+    eye_filter,
+    laguerre_gauss_channels,
+    non_prewhitening,
+)
 from tact.physics import Scanner
 from tact.roi import fill_outside_roi
 from tact.test_sets import GroundTruth
@@ -48,6 +57,7 @@ LIVER = 1  # the label a lesion goes in: liver, not an existing tumour
 REFERENCES = ("fulldose", "fbp")  # methods whose patches the images job keeps
 OBSERVER_COLUMNS = [
     "method",
+    "observer",
     "setting",
     "diameter_mm",
     "contrast_hu",
@@ -62,8 +72,8 @@ OBSERVER_COLUMNS = [
 @dataclass(frozen=True)
 class ObserverDesign:
     """The study's settings (config ``observers``): the lesion grid, realisations per class
-    and setting spread over a few sites, and the observer's channels and patch in lesion
-    diameters."""
+    and setting spread over a few sites, the CHO's channels and the patch in lesion diameters,
+    and whether the NPWE observer runs too, with the display its eye filter assumes."""
 
     settings: tuple[LesionSetting, ...]
     realisations: int  # per class
@@ -72,6 +82,9 @@ class ObserverDesign:
     channel_width: float  # in lesion diameters
     patch: float  # in lesion diameters
     seed: int
+    npwe: bool = False
+    display_pixel_mm: float = 54 / 128  # an image pixel on the display (LCD-CT's)
+    viewing_distance_mm: float = 500.0
 
     @classmethod
     def from_config(cls, section: Mapping, seed: int) -> ObserverDesign:
@@ -88,6 +101,9 @@ class ObserverDesign:
             float(section["channel_width"]),
             float(section["patch"]),
             seed,
+            bool(section["npwe"]),
+            float(section["display_pixel_mm"]),
+            float(section["viewing_distance_mm"]),
         )
 
     def patch_px(self, setting: LesionSetting, pixel_mm: float) -> int:
@@ -98,6 +114,15 @@ class ObserverDesign:
         size = self.patch_px(setting, pixel_mm)
         width = self.channel_width * setting.diameter_mm / pixel_mm
         return laguerre_gauss_channels((size, size), self.n_channels, width)
+
+    def observers(self, setting: LesionSetting, pixel_mm: float) -> dict[str, Observer]:
+        """The observers of a setting by name: the CHO, then the NPWE where asked."""
+        chosen = {"CHO": hotelling(self.channels(setting, pixel_mm))}
+        if self.npwe:
+            side = self.patch_px(setting, pixel_mm)
+            eye = eye_filter(side, self.display_pixel_mm, self.viewing_distance_mm)
+            chosen["NPWE"] = partial(non_prewhitening, eye=eye)
+        return chosen
 
 
 @dataclass(frozen=True)
@@ -264,36 +289,48 @@ def observe(
     *,
     resamples: int = 2000,
 ) -> pd.DataFrame:
-    """The observer's AUC (with its bootstrap 95 % interval) and d' for one method, a row
-    per setting: ``method`` maps the whole low-dose images (n, rows, cols) to the method's;
-    full dose and FBP (``method`` None) read the patches the images job kept, low-dose reads
-    its own images (the identity)."""
+    """Each observer's AUC (with its bootstrap 95 % interval) and d' for one method, a row
+    per setting and observer: ``method`` maps the whole low-dose images (n, rows, cols) to
+    the method's; full dose and FBP (``method`` None) read the patches the images job kept,
+    low-dose reads its own images (the identity)."""
     rows = []
     with read_arrays(images_path) as file:
         pixel_mm = float(file.attrs["pixel_mm"])
         for setting in design.settings:
             group = file[setting.name]
             classes = known_backgrounds(*_patches(group, name, method), group["site"][()])
-            channels = design.channels(setting, pixel_mm)
-            result = detectability(*classes, channels)
-            low, high = detectability_interval(
-                *classes, channels, resamples=resamples, seed=design.seed
-            )
-            rows.append(
-                {
-                    "method": name,
-                    "setting": setting.name,
-                    "diameter_mm": setting.diameter_mm,
-                    "contrast_hu": setting.contrast_hu,
-                    "realisations": len(classes[0]),
-                    "auc": result.auc,
-                    "auc_low": low,
-                    "auc_high": high,
-                    "d_prime": result.detectability,
-                }
-            )
-            log.info("%s, %s: AUC %.3f (%.3f-%.3f)", name, setting.name, result.auc, low, high)
+            for observer_name, observer in design.observers(setting, pixel_mm).items():
+                row = _scored(classes, observer, setting, seed=design.seed, resamples=resamples)
+                rows.append({"method": name, "observer": observer_name, **row})
+                log.info(
+                    "%s, %s, %s: AUC %.3f (%.3f-%.3f)",
+                    *(name, observer_name, setting.name),
+                    *(row["auc"], row["auc_low"], row["auc_high"]),
+                )
     return pd.DataFrame(rows, columns=OBSERVER_COLUMNS)
+
+
+def _scored(
+    classes: tuple[np.ndarray, np.ndarray],
+    observer: Observer,
+    setting: LesionSetting,
+    *,
+    seed: int,
+    resamples: int,
+) -> dict:
+    """One observer's AUC, its interval and d' on one setting's (absent, present) patches."""
+    result = detectability(*classes, observer)
+    low, high = detectability_interval(*classes, observer, resamples=resamples, seed=seed)
+    return {
+        "setting": setting.name,
+        "diameter_mm": setting.diameter_mm,
+        "contrast_hu": setting.contrast_hu,
+        "realisations": len(classes[0]),
+        "auc": result.auc,
+        "auc_low": low,
+        "auc_high": high,
+        "d_prime": result.detectability,
+    }
 
 
 def _patches(

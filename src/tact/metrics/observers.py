@@ -1,13 +1,18 @@
 """Model observers: can a lesion still be detected in a method's images (issue 35)?
 
-A channelized Hotelling observer (CHO) with Laguerre-Gauss channels, as the FDA's LCD-CT
-toolbox defines it (Vaishnav et al., Med. Phys. 41:071904, 2014; github DIDSR/LCD_CT): images
-of a lesion-present and a lesion-absent class, centred on the lesion, are projected onto the
-channels; the Hotelling template is trained on one half of the realisations and applied to the
-other; the decision values give the AUC and the detectability index d'. LCD-CT's Python code
-needs scikit-learn for two calls (a split and the AUC); here the AUC is the Mann-Whitney
-statistic from scipy, which equals it, ties counted half. bench/lcd_ct_check.py holds the
-values equal to LCD-CT's on the same images.
+A channelized Hotelling observer (CHO) with Laguerre-Gauss channels, and a non-prewhitening
+observer with an eye filter (NPWE), as the FDA's LCD-CT toolbox defines them (Vaishnav et al.,
+Med. Phys. 41:071904, 2014; github DIDSR/LCD_CT): images of a lesion-present and a
+lesion-absent class, centred on the lesion, are projected onto the channels (CHO) or seen
+through the eye filter (NPWE); the template is learnt on one half of the realisations and
+applied to the other; the decision values give the AUC and the detectability index d'.
+LCD-CT's Python code needs scikit-learn for two calls (a split and the AUC); here the AUC is
+the Mann-Whitney statistic from scipy, which equals it, ties counted half.
+bench/lcd_ct_check.py holds the values equal to LCD-CT's on the same images.
+
+An observer maps (train, test), each a pair (lesion-absent, lesion-present) of image stacks
+(n, rows, cols), to the test half's decision values; settings such as the channels are bound
+first (``functools.partial``).
 """
 
 from __future__ import annotations
@@ -62,15 +67,13 @@ class ObserverResult:
         return float(difference / pooled)
 
 
-Observer = Callable[
-    [tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray], np.ndarray], ObserverResult
-]
+Pair = tuple[np.ndarray, np.ndarray]  # (lesion-absent, lesion-present)
+Observer = Callable[[Pair, Pair], ObserverResult]
 
 
 def auc_interval(
-    train: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
-    channels: np.ndarray,
+    train: Pair,
+    test: Pair,
     observer: Observer,
     *,
     resamples: int = 2000,
@@ -83,23 +86,19 @@ def auc_interval(
     repeats its split over "readers" for the same reason."""
     rng = np.random.default_rng(seed)
 
-    def drawn(pair: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def drawn(pair: Pair) -> Pair:
         absent, present = pair
         return (
             absent[rng.integers(len(absent), size=len(absent))],
             present[rng.integers(len(present), size=len(present))],
         )
 
-    aucs = [observer(drawn(train), drawn(test), channels).auc for _ in range(resamples)]
+    aucs = [observer(drawn(train), drawn(test)).auc for _ in range(resamples)]
     low, high = np.percentile(aucs, [2.5, 97.5])
     return float(low), float(high)
 
 
-def channelized_hotelling(
-    train: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
-    channels: np.ndarray,
-) -> ObserverResult:
+def channelized_hotelling(train: Pair, test: Pair, channels: np.ndarray) -> ObserverResult:
     """The CHO's decision values on ``test`` with the template learnt on ``train``, each a
     pair (lesion-absent, lesion-present) of image stacks (n, rows, cols); ``channels`` from
     :func:`laguerre_gauss_channels`. The template is the inverse of the classes' mean channel
@@ -112,15 +111,41 @@ def channelized_hotelling(
     return ObserverResult(*scores)
 
 
-def channelized_matched_filter(
-    train: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
-    channels: np.ndarray,
-) -> ObserverResult:
+def channelized_matched_filter(train: Pair, test: Pair, channels: np.ndarray) -> ObserverResult:
     """The channelized non-prewhitening observer: the template is the channel-space mean
     difference alone. For noiseless images (full dose at a known background), where the
     Hotelling template's covariance is zero and its pseudo-inverse would discard the signal."""
     absent, present = (images.reshape(len(images), -1) @ channels for images in train)
     template = present.mean(axis=0) - absent.mean(axis=0)
     scores = [images.reshape(len(images), -1) @ channels @ template for images in test]
+    return ObserverResult(*scores)
+
+
+# The eye's contrast sensitivity, E(rho) = rho^1.3 exp(-0.04 rho^2) with rho in cycles per degree
+# of visual angle (Burgess, JOSA A 11:1237, 1994), peaks near 4 cycles per degree: LCD-CT's
+# npwe_2d constants.
+EYE_EXPONENT = 1.3
+EYE_DECAY = 0.04
+
+
+def eye_filter(side: int, display_pixel_mm: float, viewing_distance_mm: float) -> np.ndarray:
+    """The eye filter on the (unshifted) FFT grid of a square patch of ``side`` pixels, each
+    shown ``display_pixel_mm`` wide and seen from ``viewing_distance_mm``: how much of each
+    spatial frequency a reader sees (none of the mean, little of the finest noise)."""
+    cycles_per_mm = np.fft.fftfreq(side, d=display_pixel_mm)
+    mm_per_degree = viewing_distance_mm * np.pi / 180
+    rho2 = (cycles_per_mm[:, None] ** 2 + cycles_per_mm[None, :] ** 2) * mm_per_degree**2
+    return rho2 ** (EYE_EXPONENT / 2) * np.exp(-EYE_DECAY * rho2)
+
+
+def non_prewhitening(train: Pair, test: Pair, eye: np.ndarray | None = None) -> ObserverResult:
+    """The non-prewhitening observer: the template is the mean signal, learnt on ``train``, seen
+    through ``eye`` (:func:`eye_filter`; None: no filter) once in the template and once in the
+    image, as LCD-CT's npwe_2d. It does not whiten the noise, as a human reader does not: the
+    usual model of a reader (Burgess 1994), where the Hotelling observer is the best linear
+    one."""
+    absent, present = train
+    signal = present.mean(axis=0) - absent.mean(axis=0)
+    template = signal if eye is None else np.fft.ifft2(np.fft.fft2(signal) * eye**2).real
+    scores = [np.tensordot(images, template, axes=2) for images in test]
     return ObserverResult(*scores)

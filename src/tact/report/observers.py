@@ -1,9 +1,9 @@
-"""Table IV and its figure: the model observer's AUC and d' per method and lesion setting
-(``tact.observer_study``).
+"""Table IV and its figure: the model observers' AUC and d' per observer, method and lesion
+setting (``tact.observer_study``).
 
-A method's interval is compared with the Base U-Net's: "above" or "below" where the two 95 %
-intervals do not overlap (a conservative reading of a difference), else "overlaps". The paper
-has no observer study, so no paper column stands beside ours.
+A method's interval is compared with the Base U-Net's by the same observer: "above" or
+"below" where the two 95 % intervals do not overlap (a conservative reading of a difference),
+else "overlaps". The paper has no observer study, so no paper column stands beside ours.
 """
 
 from __future__ import annotations
@@ -26,27 +26,34 @@ from tact.report.tables import REFERENCE, write_table
 BOUNDS = {"fulldose": "black", "lowdose": "grey"}  # the figure's bounds, drawn dashed
 
 
+OBSERVERS = ("CHO", "NPWE")  # the table's order: the Hotelling observer first
+
+
 def observer_table(per_method: Sequence[str | Path]) -> pd.DataFrame:
-    """Every method's rows (paper order, then diameter and contrast), with how its AUC
-    interval stands against the Base U-Net's (``vs_base``; empty without a Base U-Net)."""
+    """Every method's rows (by observer, then paper order, diameter and contrast), with how
+    its AUC interval stands against the Base U-Net's by the same observer (``vs_base``; empty
+    without a Base U-Net)."""
     table = pd.concat([pd.read_csv(p) for p in per_method], ignore_index=True)
     missing = set(OBSERVER_COLUMNS) - set(table.columns)
     if missing:
         raise ValueError(f"observer results lack the columns {sorted(missing)}")
-    order = {m: k for k, m in enumerate(paper_order(table["method"].unique()))}
+    order = {
+        "method": {m: k for k, m in enumerate(paper_order(table["method"].unique()))},
+        "observer": {o: k for k, o in enumerate(OBSERVERS)},
+    }
     table = table.sort_values(
-        ["method", "diameter_mm", "contrast_hu"],
-        key=lambda c: c.map(order) if c.name == "method" else c,
+        ["observer", "method", "diameter_mm", "contrast_hu"],
+        key=lambda c: c.map(order[c.name]) if c.name in order else c,
     ).reset_index(drop=True)
-    base = table[table["method"] == REFERENCE].set_index("setting")
+    base = table[table["method"] == REFERENCE].set_index(["observer", "setting"])
     table["vs_base"] = [_against(r, base) for r in table.itertuples()]
     return table
 
 
 def _against(row, base: pd.DataFrame) -> str:
-    if row.method == REFERENCE or row.setting not in base.index:
+    if row.method == REFERENCE or (row.observer, row.setting) not in base.index:
         return ""
-    ref = base.loc[row.setting]
+    ref = base.loc[(row.observer, row.setting)]
     if row.auc_low > ref["auc_high"]:
         return "above"
     if row.auc_high < ref["auc_low"]:
@@ -58,15 +65,17 @@ MARKS = {"above": " ↑", "below": " ↓"}
 
 
 def _observer_rows(table: pd.DataFrame, latex_cells: bool) -> tuple[list[str], list[list[str]]]:
-    """A row per method and diameter, a column per contrast: AUC (interval), d'."""
+    """A row per observer, method and diameter, a column per contrast: AUC (interval), d'."""
     contrasts = sorted(table["contrast_hu"].unique())
-    headers = ["Method", "Diameter", *[f"{c:g} HU below the liver" for c in contrasts]]
+    headers = ["Observer", "Method", "Diameter", *[f"{c:g} HU below the liver" for c in contrasts]]
     rows = []
-    for (method, diameter), own in table.groupby(["method", "diameter_mm"], sort=False):
+    groups = table.groupby(["observer", "method", "diameter_mm"], sort=False)
+    for (observer, method, diameter), own in groups:
         cells = own.set_index("contrast_hu")
         label = method_label(method)
         rows.append(
             [
+                observer,
                 label.replace("α", r"$\alpha$") if latex_cells else label,
                 f"{diameter:g} mm",
                 *[_cell(cells.loc[c], latex_cells) if c in cells.index else "" for c in contrasts],
@@ -87,64 +96,85 @@ def _cell(r: pd.Series, latex_cells: bool) -> str:
 
 
 def observer_caption(table: pd.DataFrame, design: dict) -> str:
-    """Table IV's caption: what the observer is and why it complements Dice, then the run's
-    particulars."""
+    """Table IV's caption: what the observers are and why they complement Dice, then the
+    run's particulars."""
     per_class = int(table["realisations"].iloc[0])
+    npwe = (
+        " The non-prewhitening observer with an eye filter (NPWE, LCD-CT's model of a human "
+        "reader: its template is the mean signal, seen as a reader at "
+        f"{design['viewing_distance_mm']:g} mm from a display showing a pixel "
+        f"{design['display_pixel_mm']:g} mm wide) does not whiten the noise, as a reader does "
+        "not."
+        if "NPWE" in set(table["observer"])
+        else ""
+    )
     return (
-        "Lesion detectability by a channelized Hotelling observer (Laguerre-Gauss channels, as "
-        "the FDA's LCD-CT toolbox): it decides lesion or no lesion from a square around a known "
-        "site whose background it knows, learning its template on one half of the realisations "
-        "and scored on the other, so "
+        "Lesion detectability by a channelized Hotelling observer (CHO; Laguerre-Gauss "
+        "channels, as the FDA's LCD-CT toolbox): it decides lesion or no lesion from a square "
+        "around a known site whose background it knows, learning its template on one half of "
+        "the realisations and scored on the other, so "
         "it measures whether the lesion is still in the image rather than whether one segmenter "
         "finds it. Dice cannot tell a lesion lost from the image from one a network misses; "
-        "the observer can, and it needs no segmenter. Disks of each diameter and contrast (HU "
+        f"the observer can, and it needs no segmenter.{npwe} Disks of each diameter and "
+        "contrast (HU "
         f"below the liver) in the livers of a few test slices; {per_class} lesion-absent and "
         f"{per_class} lesion-present images a setting, each its own noise through the run's "
         f"scanner; {design['channels']} channels of width {design['channel_width']:g} "
         f"diameters, a square of {design['patch']:g} diameters. AUC with its bootstrap 95 % "
         "interval, and the detectability index d'; ↑ / ↓: the interval lies above / below the "
-        "Base U-Net's (the paper has no observer study, so no paper column stands here)"
+        "Base U-Net's by the same observer (the paper has no observer study, so no paper "
+        "column stands here)"
     )
 
 
 def plot_detectability(table: pd.DataFrame) -> plt.Figure:
-    """AUC over contrast, a panel per diameter, each method a line with its interval; full
-    dose and low dose dashed, as the bounds."""
+    """AUC over contrast, a panel per observer and diameter, each method a line with its
+    interval; full dose and low dose dashed, as the bounds."""
     diameters = sorted(table["diameter_mm"].unique())
+    observers = [o for o in OBSERVERS if o in set(table["observer"])]
     fig, axes = plt.subplots(
-        1, len(diameters), figsize=(4.2 * len(diameters), 4.4), squeeze=False, layout="constrained"
+        len(observers),
+        len(diameters),
+        figsize=(4.2 * len(diameters), 4.0 * len(observers) + 0.4),
+        squeeze=False,
+        layout="constrained",
     )
-    methods = paper_order(table["method"].unique())
-    for ax, diameter in zip(axes[0], diameters, strict=True):
-        for k, method in enumerate(methods):
-            own = table[(table["method"] == method) & (table["diameter_mm"] == diameter)]
-            own = own.sort_values("contrast_hu")
-            style = (
-                {"color": BOUNDS[method], "linestyle": "--"}
-                if method in BOUNDS
-                else {"color": f"C{k % 10}"}
-            )
-            ax.errorbar(
-                own["contrast_hu"],
-                own["auc"],
-                yerr=[own["auc"] - own["auc_low"], own["auc_high"] - own["auc"]],
-                marker="o",
-                capsize=2,
-                label=method_label(method),
-                **style,
-            )
-        ax.set_xscale("log")
-        contrasts = sorted(table["contrast_hu"].unique())
-        ax.set_xticks(contrasts, [f"{c:g}" for c in contrasts])
-        ax.minorticks_off()
-        ax.axhline(0.5, color="0.8", linewidth=0.8)
-        ax.set(ylim=(0.4, 1.02), xlabel="Contrast (HU below the liver)", ylabel="AUC")
-        ax.set_title(f"{diameter:g} mm lesion")
-        ax.grid(alpha=0.3)
+    for row, observer in zip(axes, observers, strict=True):
+        for ax, diameter in zip(row, diameters, strict=True):
+            own = table[(table["observer"] == observer) & (table["diameter_mm"] == diameter)]
+            _plot_panel(ax, own)
+            ax.set_title(f"{observer}, {diameter:g} mm lesion")
     handles, names = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside right center", fontsize=8)
-    fig.suptitle("Lesion detectability (channelized Hotelling observer)")
+    fig.suptitle("Lesion detectability (model observers)")
     return fig
+
+
+def _plot_panel(ax: plt.Axes, panel: pd.DataFrame) -> None:
+    """One observer's AUC over contrast for one diameter, a line per method."""
+    for k, method in enumerate(paper_order(panel["method"].unique())):
+        own = panel[panel["method"] == method].sort_values("contrast_hu")
+        style = (
+            {"color": BOUNDS[method], "linestyle": "--"}
+            if method in BOUNDS
+            else {"color": f"C{k % 10}"}
+        )
+        ax.errorbar(
+            own["contrast_hu"],
+            own["auc"],
+            yerr=[own["auc"] - own["auc_low"], own["auc_high"] - own["auc"]],
+            marker="o",
+            capsize=2,
+            label=method_label(method),
+            **style,
+        )
+    ax.set_xscale("log")
+    contrasts = sorted(panel["contrast_hu"].unique())
+    ax.set_xticks(contrasts, [f"{c:g}" for c in contrasts])
+    ax.minorticks_off()
+    ax.axhline(0.5, color="0.8", linewidth=0.8)
+    ax.set(ylim=(0.4, 1.02), xlabel="Contrast (HU below the liver)", ylabel="AUC")
+    ax.grid(alpha=0.3)
 
 
 def write_observer_report(
