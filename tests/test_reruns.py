@@ -140,6 +140,19 @@ def test_changing_the_bm3d_sigma_reruns_only_bm3d_and_what_depends_on_it(run):
     assert "results/test/test/base.labels.h5" not in pending
 
 
+def test_an_observers_own_settings_rerun_the_observers_not_the_lesion_images(run):
+    """The CHO's channels and the NPWE's display reach the observer jobs alone: the lesion
+    images (their simulation) stay; the lesion grid reaches the images too."""
+    own = {"channels": 2, "npwe": False, "viewing_distance_mm": 400}
+    config = run.config("observers", observers=own)
+    jobs = run.graph(config)
+    observers = [j for j in jobs if j.rule in {"observe", "observe_network"}]
+    assert run.pending(config) == downstream(jobs, observers)
+    assert "results/test/observers/lesion_images.h5" not in run.pending(config)
+    grid = run.config("grid", observers={"realisations": 10})
+    assert "results/test/observers/lesion_images.h5" in run.pending(grid)
+
+
 def pending_after_editing(run, module: Path) -> set[str]:
     """What `--summary` would rebuild after a comment is added to ``module``; the module's
     content and time stamp are restored afterwards, so the other tests see no edit."""
