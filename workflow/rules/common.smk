@@ -296,6 +296,13 @@ def untracked(value):
     return lambda wildcards, input: value
 
 
+def lesion_image_settings():
+    """The observers settings the lesion images depend on: changing an observer's own (its
+    channels, the NPWE and its display) reruns the observers alone, not the images."""
+    keys = ("diameters_mm", "contrasts_hu", "realisations", "sites", "patch")
+    return {key: config["observers"][key] for key in keys}
+
+
 def placement():
     """training.device and training.checkpoint_every, untracked. The device is taken as
     result-neutral: where it is not (a CPU model against a GPU one), the two differ as any

@@ -3,13 +3,6 @@
 # method's images of them, and a channelized Hotelling observer's AUC and d' per lesion setting.
 
 
-def lesion_image_settings():
-    """The observers settings the lesion images depend on: changing an observer's own (its
-    channels, the NPWE and its display) reruns the observers alone, not the images."""
-    keys = ("diameters_mm", "contrasts_hu", "realisations", "sites", "patch")
-    return {key: config["observers"][key] for key in keys}
-
-
 rule lesion_images:
     """The study's lesion-absent and lesion-present images (tact.observer_study): the low-dose
     images whole (compressed, lossless), as the methods take them, and the patches of full
