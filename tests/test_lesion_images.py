@@ -1,6 +1,8 @@
 """Signal-known-exactly lesion images (issue 35): the lesion is exactly the disk, and a pair's
 images differ only by it and by their noise."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -190,6 +192,8 @@ DESIGN = ObserverDesign(
     patch=2.0,
     seed=2,
     npwe=True,
+    display_pixel_mm=54 / 128,  # LCD-CT's display (the schema's defaults)
+    viewing_distance_mm=500.0,
 )
 
 
@@ -247,7 +251,7 @@ def test_sites_are_distinct_slices_whose_livers_hold_the_lesion(tmp_path):
         liver = masks.images[list(masks.slices).index(slice_)] == 1
         support = disk_profile(liver.shape, tuple(centre), 7.0, PIXEL_MM) > 0
         assert liver[support].all()
-    too_big = ObserverDesign((LesionSetting(60.0, 10.0),), 4, 2, 2, 1.0, 2.0, 0)
+    too_big = replace(DESIGN, settings=(LesionSetting(60.0, 10.0),))
     with pytest.raises(ConfigError, match=r"observers\.diameters_mm: .* 60 mm lesion"):
         lesion_images(truth, tmp_path / "c.h5", too_big)
     assert not (tmp_path / "c.h5").exists()

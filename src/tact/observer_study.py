@@ -82,9 +82,9 @@ class ObserverDesign:
     channel_width: float  # in lesion diameters
     patch: float  # in lesion diameters
     seed: int
-    npwe: bool = False
-    display_pixel_mm: float = 54 / 128  # an image pixel on the display (LCD-CT's)
-    viewing_distance_mm: float = 500.0
+    npwe: bool
+    display_pixel_mm: float  # an image pixel on the display, for the NPWE's eye filter
+    viewing_distance_mm: float
 
     @classmethod
     def from_config(cls, section: Mapping, seed: int) -> ObserverDesign:
