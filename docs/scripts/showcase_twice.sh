@@ -6,6 +6,9 @@
 #
 #   setsid nohup docs/scripts/showcase_twice.sh /tmp/twice > /tmp/twice.log 2>&1 &
 #
+# Poll it with later calls that do not name .gpudeps in carry: a call that carries it replaces
+# the packed stack under the running jobs (2026-12-07, a job then found no snakemake module).
+#
 # DEST/first: the recorded run as record_showcase.sh packs it (showcase.tar.gz, machine.txt);
 # DEST/second: the rerun's log and machine.txt; DEST/check.txt: the comparison; DEST/done
 # when everything has finished.
