@@ -10,6 +10,11 @@ and dropped, as on a GPU it lies in device memory; ``--device cuda``: the fill i
 per size, the process's peak RSS and, at its end, its anonymous memory (what it holds) and
 file-backed memory (the memory-mapped stores' pages, which the kernel can take back), and the
 growth per slice between the sizes.
+
+``--train EPOCHS`` runs, in place of the fill, the whole reconstruction training job on those
+files (``train_from_files``: the Base U-Net at the paper's width, validation, checkpoints,
+weights), and samples the process's anonymous and file-backed memory every 50 ms: what a
+training's own peak is made of, beyond the loader.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import resource
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +34,9 @@ import torch
 from tact.data.slices import SliceStack, save_stack
 from tact.data.units import hu_to_normalised
 from tact.logs import resident_kinds_mb
+from tact.models import NetworkSettings
 from tact.simulated_data import SimulatedStack, save_simulation
+from tact.training import Job, TrainSettings, train_from_files
 from tact.training_data import DeviceSlices, load_training_slices
 
 
@@ -68,6 +76,55 @@ def fill(root: Path, n_volumes: int, device: str) -> dict:
     return {"slices": len(data), "peak_mb": peak, **resident_kinds_mb()}
 
 
+class KindPeaks:
+    """The largest anonymous and file-backed memory of this process, sampled every 50 ms in a
+    thread while a block runs (the peak RSS alone does not say which kind made it)."""
+
+    def __init__(self) -> None:
+        self.peaks = {"RssAnon": 0.0, "RssFile": 0.0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            for kind, value in resident_kinds_mb().items():
+                if kind in self.peaks:
+                    self.peaks[kind] = max(self.peaks[kind], value)
+
+    def __enter__(self) -> KindPeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def train(root: Path, n_volumes: int, *, device: str, epochs: int, compile_: bool) -> dict:
+    """The Base U-Net's training job on the written volumes, as the workflow runs it; the
+    process's peak, the sampled peaks by kind and its memory by kind at the end."""
+    with KindPeaks() as sampled:
+        train_from_files(
+            Job("base", network=NetworkSettings()),
+            TrainSettings(epochs=epochs, device=device, compile=compile_),
+            store_paths=[root / f"slices-{v}.h5" for v in range(n_volumes)],
+            split_path=root / "split.csv",
+            model_path=root / "model.pt",
+            history_path=root / "history.csv",
+            checkpoint_path=root / "checkpoint.ckpt",
+            sim_paths=[root / f"sim-{v}.h5" for v in range(n_volumes)],
+        )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    slices = len(pd.read_csv(root / "split.csv"))
+    end = resident_kinds_mb()
+    return {
+        "slices": slices,
+        "peak_mb": peak,
+        **{f"peak_{k}": v for k, v in sampled.peaks.items()},
+        **end,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("root", type=Path)
@@ -75,22 +132,30 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--slices", type=int, default=100, help="per volume")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--train", type=int, metavar="EPOCHS", help="the training job instead")
+    parser.add_argument("--compile", action="store_true", help="with --train: torch.compile")
     parser.add_argument("--fill", type=int, help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args()
     if args.fill:
-        print(json.dumps(fill(args.root / str(args.fill), args.fill, args.device)))
+        root = args.root / str(args.fill)
+        if args.train:
+            kw = {"device": args.device, "epochs": args.train, "compile_": args.compile}
+            print(json.dumps(train(root, args.fill, **kw)))
+        else:
+            print(json.dumps(fill(root, args.fill, args.device)))
         return
     results = []
     for n in args.volumes:
         write_volumes(args.root / str(n), n, args.size, args.slices)
         child = [sys.executable, __file__, str(args.root), "--fill", str(n), "--device"]
         child.append(args.device)
+        child += ["--train", str(args.train)] * bool(args.train) + ["--compile"] * args.compile
         out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
         results.append(json.loads(out.splitlines()[-1]))
         print(f"{n} volumes: " + ", ".join(f"{k} {v:.0f}" for k, v in results[-1].items()))
     small, large = results
     added = large["slices"] - small["slices"]
-    for key in ("peak_mb", "RssAnon", "RssFile"):
+    for key in [k for k in small if k != "slices"]:
         print(f"{key}: {(large[key] - small[key]) / added:+.2f} MB per added slice")
 
 

@@ -4,21 +4,27 @@ docs/benchmarks.md reports bench/frozen_segmenter.py's speed against the UNet mo
 hold it to g's function and input gradient, so that comparison is between equals. On the CPU its
 operator is ``relu(conv(x) + bias [+ z])`` in float64, where the sums must agree to rounding.
 bench/step_variants.py's table is checked on given numbers (its timings need a GPU), and
-bench/report_imports.py (issue 21) on a module whose import takes a known time.
+bench/report_imports.py (issue 21) on a module whose import takes a known time, and
+bench/training_fill_memory.py's sampler and training job (issue 32).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+from tact.logs import resident_kinds_mb
 from tact.models import UNet, reconstruction_network, segmentation_network
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from frozen_segmenter import FrozenUNet, fold_batch_norm
+from training_fill_memory import KindPeaks, train, write_volumes
 
 
 def trained_looking(net: UNet) -> UNet:
@@ -163,3 +169,30 @@ def test_train_throughput_refuses_kinds_it_cannot_measure_before_it_starts():
             train_throughput.check_kinds(kinds)
     train_throughput.check_kinds(["segmentation", "base", "task_adaptive", "joint"])
     train_throughput.check_kinds(["base"])
+
+
+def test_kind_peaks_sees_anonymous_memory_held_for_a_while_and_given_back():
+    """bench/training_fill_memory.py's sampler (issue 32): a block that holds 200 MB and frees it
+    leaves the memory at its end where it was, and only the sampled peak shows it."""
+    if "RssAnon" not in resident_kinds_mb():
+        pytest.skip("no /proc/self/status")
+    with KindPeaks() as sampled:
+        before = resident_kinds_mb()["RssAnon"]
+        block = np.ones(200 * 2**20 // 8)  # touched, so resident
+        time.sleep(0.3)
+        del block
+    after = resident_kinds_mb()["RssAnon"]
+    assert sampled.peaks["RssAnon"] >= before + 150
+    assert after <= sampled.peaks["RssAnon"] - 150
+
+
+def test_training_memory_bench_runs_the_training_job_on_its_volumes(tmp_path):
+    """``--train``: the Base U-Net's whole job on the written volumes, its weights and history
+    written, and the memory it reports by kind."""
+    write_volumes(tmp_path, 2, 32, 6)
+    result = train(tmp_path, 2, device="cpu", epochs=1, compile_=False)
+    assert result["slices"] == 12
+    assert set(torch.load(tmp_path / "model.pt"))  # the weights, a non-empty state dict
+    assert len(pd.read_csv(tmp_path / "history.csv")) == 1
+    if "RssAnon" in result:
+        assert result["peak_RssAnon"] >= 0.9 * result["RssAnon"] > 0
