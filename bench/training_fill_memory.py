@@ -8,8 +8,8 @@ them) under DIR, then, in a fresh process per size, reads the reconstruction tra
 chunk by chunk as ``DeviceSlices`` fills the GPU (on the CPU each chunk is converted to 16 bits
 and dropped, as on a GPU it lies in device memory; ``--device cuda``: the fill itself). Prints,
 per size, the process's peak RSS and, at its end, its anonymous memory (what it holds) and
-file-backed memory (the memory-mapped stores' pages, which the kernel can take back), and the
-growth per slice between the sizes.
+file-backed memory (the memory-mapped stores' pages, which the kernel can take back), the peaks
+of both sampled every 50 ms while it reads, and the growth per slice between the sizes.
 
 ``--train EPOCHS`` runs, in place of the fill, the whole reconstruction training job on those
 files (``train_from_files``: the Base U-Net at the paper's width, validation, checkpoints,
@@ -40,42 +40,6 @@ from tact.training import Job, TrainSettings, train_from_files
 from tact.training_data import DeviceSlices, load_training_slices
 
 
-def write_volumes(root: Path, n_volumes: int, size: int, slices: int) -> None:
-    """Slice stores (int16 HU), simulations (float32) and a split with every slice training."""
-    rng = np.random.default_rng(n_volumes)
-    index = np.arange(slices, dtype=np.int32)
-    split = []
-    for vid in range(n_volumes):
-        mask = np.zeros((slices, size, size), np.uint8)
-        mask[:, size // 5 : 3 * size // 5, size // 5 : 3 * size // 5] = 1
-        image = hu_to_normalised(rng.integers(-1000, 1500, mask.shape).astype(np.int16))
-        spacing = np.array([0.7, 0.7, 2.0])
-        save_stack(SliceStack(vid, image, mask, index, spacing), root / f"slices-{vid}.h5")
-        noisy = (image + rng.normal(0, 0.05, image.shape)).astype(np.float32)
-        sim = SimulatedStack(vid, index, noisy, noisy, 100, 300.0, 1.0)
-        save_simulation(sim, root / f"sim-{vid}.h5")
-        split += [{"volume": vid, "slice": int(s), "split": "train"} for s in index]
-    pd.DataFrame(split).to_csv(root / "split.csv", index=False)
-
-
-def fill(root: Path, n_volumes: int, device: str) -> dict:
-    """Read the split as the GPU fill does (on a GPU: the fill itself); the process's peak and
-    its memory by kind."""
-    stores = [str(root / f"slices-{v}.h5") for v in range(n_volumes)]
-    sims = [str(root / f"sim-{v}.h5") for v in range(n_volumes)]
-    data = load_training_slices(stores, str(root / "split.csv"), sims)
-    if device == "cuda":
-        held = DeviceSlices(data, torch.device("cuda"))
-        assert held.resident, "the split did not fit on the GPU"
-    else:
-        for start in range(0, len(data), DeviceSlices.CHUNK):
-            rows = np.arange(start, min(start + DeviceSlices.CHUNK, len(data)))
-            x, target, _ = data.rows(rows)
-            x.half(), target.half()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"slices": len(data), "peak_mb": peak, **resident_kinds_mb()}
-
-
 class KindPeaks:
     """The largest anonymous and file-backed memory of this process, sampled every 50 ms in a
     thread while a block runs (the peak RSS alone does not say which kind made it)."""
@@ -100,6 +64,49 @@ class KindPeaks:
         self._thread.join()
 
 
+def write_volumes(root: Path, n_volumes: int, size: int, slices: int) -> None:
+    """Slice stores (int16 HU), simulations (float32) and a split with every slice training."""
+    rng = np.random.default_rng(n_volumes)
+    index = np.arange(slices, dtype=np.int32)
+    split = []
+    for vid in range(n_volumes):
+        mask = np.zeros((slices, size, size), np.uint8)
+        mask[:, size // 5 : 3 * size // 5, size // 5 : 3 * size // 5] = 1
+        image = hu_to_normalised(rng.integers(-1000, 1500, mask.shape).astype(np.int16))
+        spacing = np.array([0.7, 0.7, 2.0])
+        save_stack(SliceStack(vid, image, mask, index, spacing), root / f"slices-{vid}.h5")
+        noisy = (image + rng.normal(0, 0.05, image.shape)).astype(np.float32)
+        sim = SimulatedStack(vid, index, noisy, noisy, 100, 300.0, 1.0)
+        save_simulation(sim, root / f"sim-{vid}.h5")
+        split += [{"volume": vid, "slice": int(s), "split": "train"} for s in index]
+    pd.DataFrame(split).to_csv(root / "split.csv", index=False)
+
+
+def fill(root: Path, n_volumes: int, device: str) -> dict:
+    """Read the split as the GPU fill does (on a GPU: the fill itself); the process's peak and
+    its memory by kind."""
+    stores = [str(root / f"slices-{v}.h5") for v in range(n_volumes)]
+    sims = [str(root / f"sim-{v}.h5") for v in range(n_volumes)]
+    data = load_training_slices(stores, str(root / "split.csv"), sims)
+    with KindPeaks() as sampled:
+        if device == "cuda":
+            held = DeviceSlices(data, torch.device("cuda"))
+            assert held.resident, "the split did not fit on the GPU"
+        else:
+            for start in range(0, len(data), DeviceSlices.CHUNK):
+                rows = np.arange(start, min(start + DeviceSlices.CHUNK, len(data)))
+                x, target, _ = data.rows(rows)
+                x.half(), target.half()
+    return _memory(len(data), sampled)
+
+
+def _memory(slices: int, sampled: KindPeaks) -> dict:
+    """The process's peak RSS, the sampled peaks by kind, and its memory by kind now."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peaks = {f"peak_{kind}": value for kind, value in sampled.peaks.items()}
+    return {"slices": slices, "peak_mb": peak, **peaks, **resident_kinds_mb()}
+
+
 def train(root: Path, n_volumes: int, *, device: str, epochs: int, compile_: bool) -> dict:
     """The Base U-Net's training job on the written volumes, as the workflow runs it; the
     process's peak, the sampled peaks by kind and its memory by kind at the end."""
@@ -114,15 +121,7 @@ def train(root: Path, n_volumes: int, *, device: str, epochs: int, compile_: boo
             checkpoint_path=root / "checkpoint.ckpt",
             sim_paths=[root / f"sim-{v}.h5" for v in range(n_volumes)],
         )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    slices = len(pd.read_csv(root / "split.csv"))
-    end = resident_kinds_mb()
-    return {
-        "slices": slices,
-        "peak_mb": peak,
-        **{f"peak_{k}": v for k, v in sampled.peaks.items()},
-        **end,
-    }
+    return _memory(len(pd.read_csv(root / "split.csv")), sampled)
 
 
 def main() -> None:
