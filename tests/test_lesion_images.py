@@ -33,7 +33,7 @@ from tact.observer_study import (
     write_lesion_images,
 )
 from tact.physics import Scanner, ScanProtocol
-from tact.report.observers import write_observer_report
+from tact.report.observers import plot_detectability, write_observer_report
 from tact.roi import circular_roi
 from tact.test_sets import GroundTruth
 
@@ -305,3 +305,21 @@ def test_table_iv_writes_an_infinite_d_prime_as_infinity(tmp_path):
     markdown = (tmp_path / "table4.md").read_text()
     assert "1.000 (1.00-1.00) ↑; d' ∞" in markdown and "d' 1.23" in markdown
     assert r"$d'$ $\infty$" in (tmp_path / "table4.tex").read_text()
+
+
+@pytest.mark.parametrize("lowest", [0.28, 0.55])
+def test_detectability_figure_shows_every_interval_whole(lowest):
+    """Each panel reaches down to its lowest interval (the showcase's reach 0.28, which a
+    fixed axis from 0.4 cut off), and starts at 0.4 when every interval is above it."""
+    table = pd.DataFrame(
+        [
+            [method, "CHO", f"10mm_{c}HU", 10.0, c, 60, 0.6, low, 0.8, 0.5, "overlaps"]
+            for method, low in (("base", 0.5), ("fbp", lowest))
+            for c in (20.0, 60.0)
+        ],
+        columns=[*OBSERVER_COLUMNS, "vs_base"],
+    )
+    (ax,) = plot_detectability(table).axes[:1]
+    bottom, top = ax.get_ylim()
+    assert bottom <= lowest and top >= 1.0
+    assert bottom == pytest.approx(min(0.4, lowest - 0.02))
