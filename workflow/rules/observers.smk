@@ -53,6 +53,9 @@ rule observe:
         f"{BENCHMARKS}/observers/{{name}}.tsv"
     wildcard_constraints:
         name="lowdose|fbp|bm3d|fulldose",
+    # chosen first when its cores are free: in the showcase (H100, 2026-12-07) BM3D's observer
+    # waited until 6:12 while one-core jobs took every freed core, then ran alone to 9:54
+    priority: 10
     conda:
         "../../envs/cpu.yaml"
     threads: 4  # BM3D: images in parallel processes; the result does not depend on the count
