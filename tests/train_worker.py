@@ -44,6 +44,7 @@ def synthetic_slices(n: int = 24, size: int = 32, seed: int = 0) -> Slices:
     )
 
 
+TRAINING_SLICES = 24  # 6 batches of 4 an epoch
 SETTINGS = TrainSettings(
     epochs=6, batch_size=4, learning_rate=0.01, checkpoint_every=3, device="cpu", seed=3
 )
@@ -51,7 +52,7 @@ SETTINGS = TrainSettings(
 
 def main(out: Path) -> None:
     torch.set_num_threads(1)
-    train, val = synthetic_slices(24), synthetic_slices(8, seed=1)
+    train, val = synthetic_slices(TRAINING_SLICES), synthetic_slices(8, seed=1)
     trainer = Trainer(Job("base", network=TINY_NET), SETTINGS, train, val)
     checkpoint = Checkpoint(out / "run.ckpt", "worker")
     run_training(trainer, checkpoint, model_path=out / "model.pt", history_path=out / "history.csv")
