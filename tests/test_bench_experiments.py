@@ -10,11 +10,11 @@ bench/training_fill_memory.py's sampler and training job (issue 32).
 
 from __future__ import annotations
 
+import mmap
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -176,11 +176,16 @@ def test_kind_peaks_sees_anonymous_memory_held_for_a_while_and_given_back():
     leaves the memory at its end where it was, and only the sampled peak shows it."""
     if "RssAnon" not in resident_kinds_mb():
         pytest.skip("no /proc/self/status")
+    size = 200 * 2**20
     with KindPeaks() as sampled:
         before = resident_kinds_mb()["RssAnon"]
-        block = np.ones(200 * 2**20 // 8)  # touched, so resident
+        # a private anonymous mapping of its own, written so it is resident: memory from the
+        # allocator could be pages the process already held (seen in a long pytest worker)
+        block = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        for page in range(0, size, mmap.PAGESIZE):
+            block[page] = 1
         time.sleep(0.3)
-        del block
+        block.close()
     after = resident_kinds_mb()["RssAnon"]
     assert sampled.peaks["RssAnon"] >= before + 150
     assert after <= sampled.peaks["RssAnon"] - 150
