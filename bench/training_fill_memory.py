@@ -14,17 +14,21 @@ of both sampled every 50 ms while it reads, and the growth per slice between the
 ``--train EPOCHS`` runs, in place of the fill, the whole reconstruction training job on those
 files (``train_from_files``: the Base U-Net at the paper's width, validation, checkpoints,
 weights), and samples the process's anonymous and file-backed memory every 50 ms: what a
-training's own peak is made of, beyond the loader.
+training's own peak is made of, beyond the loader. Each size's samples and the job's log lines,
+on one clock, go to DIR/{volumes}/trace.csv, and the phase the anonymous peak fell in (the log
+lines just before and after it) is printed: where in the job the memory is held.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import resource
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -42,18 +46,23 @@ from tact.training_data import DeviceSlices, load_training_slices
 
 class KindPeaks:
     """The largest anonymous and file-backed memory of this process, sampled every 50 ms in a
-    thread while a block runs (the peak RSS alone does not say which kind made it)."""
+    thread while a block runs (the peak RSS alone does not say which kind made it); every
+    sample is kept in ``series`` (seconds since the start, anonymous MB, file-backed MB)."""
 
     def __init__(self) -> None:
         self.peaks = {"RssAnon": 0.0, "RssFile": 0.0}
+        self.series: list[tuple[float, float, float]] = []
+        self.start = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         while not self._stop.wait(0.05):
-            for kind, value in resident_kinds_mb().items():
-                if kind in self.peaks:
-                    self.peaks[kind] = max(self.peaks[kind], value)
+            now = resident_kinds_mb()
+            for kind in self.peaks:
+                self.peaks[kind] = max(self.peaks[kind], now.get(kind, 0.0))
+            t = time.monotonic() - self.start
+            self.series.append((t, now.get("RssAnon", 0.0), now.get("RssFile", 0.0)))
 
     def __enter__(self) -> KindPeaks:
         self._thread.start()
@@ -62,6 +71,32 @@ class KindPeaks:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class LogTimes(logging.Handler):
+    """The job's log lines with the sampler's clock, to tell which phase a peak fell in."""
+
+    def __init__(self, start: float) -> None:
+        super().__init__(logging.DEBUG)
+        self.start, self.lines = start, []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append((time.monotonic() - self.start, record.getMessage()))
+
+
+def peak_phase(series: list[tuple[float, float, float]], lines: list[tuple[float, str]]) -> str:
+    """When the anonymous memory peaked, and the log lines just before and after it."""
+    t, anon, _ = max(series, key=lambda sample: sample[1])
+    before = [line for at, line in lines if at <= t][-1:] or ["(start)"]
+    after = [line for at, line in lines if at > t][:1] or ["(end)"]
+    return f"anonymous peak {anon:.0f} MB at {t:.1f} s, after '{before[0]}', before '{after[0]}'"
+
+
+def write_trace(path: Path, sampled: KindPeaks, lines: list[tuple[float, str]]) -> None:
+    """The samples and the log lines on one clock, in time order."""
+    rows = [{"t": t, "RssAnon": a, "RssFile": f, "log": ""} for t, a, f in sampled.series]
+    rows += [{"t": t, "RssAnon": None, "RssFile": None, "log": line} for t, line in lines]
+    pd.DataFrame(rows).sort_values("t", kind="stable").to_csv(path, index=False)
 
 
 def write_volumes(root: Path, n_volumes: int, size: int, slices: int) -> None:
@@ -109,8 +144,13 @@ def _memory(slices: int, sampled: KindPeaks) -> dict:
 
 def train(root: Path, n_volumes: int, *, device: str, epochs: int, compile_: bool) -> dict:
     """The Base U-Net's training job on the written volumes, as the workflow runs it; the
-    process's peak, the sampled peaks by kind and its memory by kind at the end."""
+    process's peak, the sampled peaks by kind, its memory by kind at the end, and the phase of
+    the anonymous peak (the trace in ROOT/trace.csv)."""
+    tact_log = logging.getLogger("tact")  # its debug lines mark the epoch's and validation's start
+    tact_log.setLevel(logging.DEBUG)
     with KindPeaks() as sampled:
+        times = LogTimes(sampled.start)
+        tact_log.addHandler(times)
         train_from_files(
             Job("base", network=NetworkSettings()),
             TrainSettings(epochs=epochs, device=device, compile=compile_),
@@ -121,7 +161,10 @@ def train(root: Path, n_volumes: int, *, device: str, epochs: int, compile_: boo
             checkpoint_path=root / "checkpoint.ckpt",
             sim_paths=[root / f"sim-{v}.h5" for v in range(n_volumes)],
         )
-    return _memory(len(pd.read_csv(root / "split.csv")), sampled)
+    tact_log.removeHandler(times)
+    write_trace(root / "trace.csv", sampled, times.lines)
+    memory = _memory(len(pd.read_csv(root / "split.csv")), sampled)
+    return {**memory, "phase": peak_phase(sampled.series, times.lines)}
 
 
 def main() -> None:
@@ -151,7 +194,10 @@ def main() -> None:
         child += ["--train", str(args.train)] * bool(args.train) + ["--compile"] * args.compile
         out = subprocess.run(child, check=True, capture_output=True, text=True).stdout
         results.append(json.loads(out.splitlines()[-1]))
+        phase = results[-1].pop("phase", None)
         print(f"{n} volumes: " + ", ".join(f"{k} {v:.0f}" for k, v in results[-1].items()))
+        if phase:
+            print(f"  {phase}")
     small, large = results
     added = large["slices"] - small["slices"]
     for key in [k for k in small if k != "slices"]:

@@ -24,7 +24,7 @@ from tact.models import UNet, reconstruction_network, segmentation_network
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from frozen_segmenter import FrozenUNet, fold_batch_norm
-from training_fill_memory import KindPeaks, train, write_volumes
+from training_fill_memory import KindPeaks, peak_phase, train, write_volumes
 
 
 def trained_looking(net: UNet) -> UNet:
@@ -201,3 +201,17 @@ def test_training_memory_bench_runs_the_training_job_on_its_volumes(tmp_path):
     assert len(pd.read_csv(tmp_path / "history.csv")) == 1
     if "RssAnon" in result:
         assert result["peak_RssAnon"] >= 0.9 * result["RssAnon"] > 0
+        assert result["phase"].startswith("anonymous peak")
+    trace = pd.read_csv(tmp_path / "trace.csv")
+    lines = trace["log"].dropna().tolist()
+    assert any("training and" in line and "validation slices" in line for line in lines)
+    assert trace["t"].is_monotonic_increasing
+
+
+def test_peak_phase_names_the_log_lines_around_the_anonymous_peak():
+    series = [(0.0, 100.0, 5.0), (1.0, 900.0, 5.0), (2.0, 200.0, 9.0)]
+    lines = [(0.5, "filling"), (1.5, "epoch 1"), (2.5, "saved")]
+    assert peak_phase(series, lines) == (
+        "anonymous peak 900 MB at 1.0 s, after 'filling', before 'epoch 1'"
+    )
+    assert "after '(start)', before '(end)'" in peak_phase(series, [])

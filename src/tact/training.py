@@ -225,6 +225,7 @@ class Trainer:
         """The rest of the current epoch (all of it unless resumed in the middle), saving a
         checkpoint every ``checkpoint_every`` steps when one is given."""
         todo = self.batches(self.epoch)[self.step_in_epoch :]
+        log.debug("epoch %d: %d batches", self.epoch + 1, len(todo))
         self.networks.train_mode()
         desc = f"epoch {self.epoch + 1}/{self.settings.epochs}"
         progress = tqdm(total=len(todo), desc=desc, unit="batch")
@@ -244,6 +245,7 @@ class Trainer:
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
         """Mean losses on the validation slices in eval mode, and the mean PSNR of f's output."""
+        log.debug("validating on %d slices", self.val_data.n)
         self.networks.eval_mode()
         totals: dict[str, float] = {}
         psnrs, n = [], 0
