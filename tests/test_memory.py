@@ -12,6 +12,7 @@ the measure sees growth with the data.
 from __future__ import annotations
 
 import tracemalloc
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,8 +21,11 @@ import pandas as pd
 import pytest
 import torch
 
+from tact import training_data
 from tact.data.slices import SliceStack, load_stack, save_stack
+from tact.data.units import hu_to_normalised
 from tact.evaluation import method_tables_from_files, save_truth_skeletons
+from tact.logs import resident_kinds_mb
 from tact.report.data import Example, write_data_overview
 from tact.report.figures import slice_figures_from_files
 from tact.report.simulation import write_simulation_quality
@@ -34,7 +38,7 @@ from tact.test_sets import (
     save_label_sets,
     save_test_set,
 )
-from tact.training_data import DeviceSlices, load_training_slices
+from tact.training_data import DeviceSlices, hold_on_device, load_training_slices
 
 SIZE, SLICES = 128, 80  # per volume: 5.2 MB of float32 per image kind
 METHODS = ["lowdose", "fbp", "bm3d", "base", "fulldose"]
@@ -186,6 +190,65 @@ def test_the_measure_sees_a_job_that_holds_the_dataset(runs):
     """The same measure on a loader that holds every test slice: it grows with the data."""
     small, large = (peak_bytes(lambda n=n: every_test_slice_at_once(runs[n])) for n in (2, 4))
     assert large >= 1.7 * small
+
+
+def test_the_gpu_fill_reads_a_chunk_only_once_the_last_ones_host_arrays_are_gone(runs, monkeypatch):
+    """``hold_on_device`` holds one chunk on the host, whatever the data's size. Read in one
+    loop, the previous chunk's arrays stayed bound while the next was read: two chunks, which
+    made a training's anonymous peak grow with its slices (issue 32, H100, 2026-12-07). Run on
+    the CPU here: the same code moves the chunks, to the CPU's memory instead of the GPU's."""
+    run = runs[4]
+    data = load_training_slices(run["stores"], run["split"], run["files"]["lowdose"])
+    monkeypatch.setattr(training_data, "CHUNK", 16)
+    read, earlier, alive_at_each_read = data.rows, [], []
+
+    def rows(index: np.ndarray):
+        alive_at_each_read.append(sum(ref() is not None for ref in earlier))
+        arrays = read(index)
+        earlier.extend(weakref.ref(array) for array in arrays)
+        return arrays
+
+    data.rows = rows
+    held = hold_on_device(data, torch.device("cpu"))
+    assert len(alive_at_each_read) == -(-len(data) // 16) >= 3
+    assert alive_at_each_read == [0] * len(alive_at_each_read)
+    x, target, labels = read(np.arange(len(data)))
+    assert torch.equal(held[0], x.half()) and torch.equal(held[1], target.half())
+    assert torch.equal(held[2], labels)
+
+
+def test_reading_a_split_chunk_by_chunk_leaves_no_file_pages_behind(tmp_path, monkeypatch):
+    """The memory-mapped images let go of the pages reads touched once a chunk's worth of rows
+    was read: a split read chunk by chunk (the GPU fill) or batch by batch leaves this
+    process's file-backed memory within a chunk of where it was, not grown by every row read
+    (1.5 MB a 512 px training slice on the GPU machine before, issue 32). The rows read are
+    the same."""
+    if "RssFile" not in resident_kinds_mb():
+        pytest.skip("no /proc/self/status")
+    rng = np.random.default_rng(0)
+    slices, size, stores, sims = 100, 256, [], []
+    for vid in range(2):  # 2 x 100 slices: 26 MB of float32 input and 13 MB of int16 HU each
+        hu = rng.integers(-1000, 1000, (slices, size, size)).astype(np.int16)
+        image, index = hu_to_normalised(hu), np.arange(slices, dtype=np.int32)
+        mask = np.zeros(hu.shape, np.uint8)
+        stores.append(tmp_path / f"slices-{vid}.h5")
+        save_stack(SliceStack(vid, image, mask, index, np.ones(3)), stores[-1])
+        sims.append(tmp_path / f"sim-{vid}.h5")
+        save_simulation(SimulatedStack(vid, index, image, image, 100, 300.0, 1.0), sims[-1])
+    pd.DataFrame(
+        [{"volume": v, "slice": i, "split": "train"} for v in range(2) for i in range(slices)]
+    ).to_csv(tmp_path / "split.csv", index=False)
+    data = load_training_slices(stores, tmp_path / "split.csv", sims)
+    monkeypatch.setattr(training_data, "CHUNK", 32)  # 12 MB of these rows
+    before = resident_kinds_mb()["RssFile"]
+    first = None
+    for start in range(0, len(data), 32):
+        inputs, targets, _ = data.rows(np.arange(start, min(start + 32, len(data))))
+        first = inputs if first is None else first
+    grown = resident_kinds_mb()["RssFile"] - before
+    assert grown < 20, f"{grown:.0f} MB of file pages kept after reading 78 MB through maps"
+    assert torch.equal(first, data.rows(np.arange(32))[0])
+    assert torch.equal(targets[-1, 0], torch.from_numpy(image[-1]))
 
 
 def test_stored_slices_give_repeated_rows_as_the_rows_they_repeat(runs):

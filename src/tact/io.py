@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import glob
+import mmap
 import os
 import tempfile
 import zipfile
@@ -177,3 +178,14 @@ def mapped(dataset: h5py.Dataset) -> np.ndarray:
     return np.memmap(
         dataset.file.filename, dtype=dataset.dtype, mode="r", offset=offset, shape=dataset.shape
     )
+
+
+def release_pages(array: Any) -> None:
+    """Let go of the pages a read touched in a memory map from :func:`mapped` (other arrays are
+    left alone). They stay in the page cache, so reading them again costs no disk access, but
+    they no longer count in this process's memory: a job that streams a dataset through its
+    maps then holds what it reads now, not everything it has read. (Issue 32: a training's
+    file-backed memory grew 1.5 MB a training slice, H100 and CPU, 2026-12-07.)"""
+    mapping = getattr(array, "_mmap", None)  # numpy.memmap's own map of the file
+    if isinstance(mapping, mmap.mmap):
+        mapping.madvise(mmap.MADV_DONTNEED)

@@ -20,7 +20,7 @@ import numpy as np
 
 from tact.data.units import hu_to_normalised, normalised_to_hu
 from tact.errors import InputDataError
-from tact.io import mapped, read_arrays, write_arrays
+from tact.io import mapped, read_arrays, release_pages, write_arrays
 
 if TYPE_CHECKING:  # the reader (nibabel) is for the extraction job; stores load without it
     from tact.data.volumes import CanonicalVolume
@@ -129,6 +129,10 @@ class StoredImages:
     def __getitem__(self, rows: Any) -> np.ndarray:
         part = np.asarray(self.raw[rows])
         return hu_to_normalised(part) if self.in_hu else part.astype(np.float32, copy=False)
+
+    def release_pages(self) -> None:
+        """Let go of the pages that reads touched (:func:`tact.io.release_pages`)."""
+        release_pages(self.raw)
 
 
 @dataclass
