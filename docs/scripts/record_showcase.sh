@@ -24,7 +24,7 @@ machine() {
   nproc
   python3 -c 'import torch; print("torch", torch.__version__)'
   git log -1 --format='commit %H'
-  git status --short | head -20
+  git status --short -- . ':!docs/showcase' | head -20  # docs/showcase/ is moved aside to carry less
 }
 
 log_of() { grep -l "results/$1/" .snakemake/log/*.snakemake.log | head -1; }
