@@ -11,6 +11,7 @@ bench/training_fill_memory.py's sampler and training job (issue 32).
 from __future__ import annotations
 
 import mmap
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from tact.logs import resident_kinds_mb
 from tact.models import UNet, reconstruction_network, segmentation_network
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from evaluation_memory import TreePeaks
 from frozen_segmenter import FrozenUNet, fold_batch_norm
 from training_fill_memory import KindPeaks, peak_phase, train, write_volumes
 
@@ -215,3 +217,17 @@ def test_peak_phase_names_the_log_lines_around_the_anonymous_peak():
         "anonymous peak 900 MB at 1.0 s, after 'filling', before 'epoch 1'"
     )
     assert "after '(start)', before '(end)'" in peak_phase(series, [])
+
+
+def test_tree_peaks_add_a_jobs_workers_to_the_job():
+    """bench/evaluation_memory.py's sampler (issue 32): a job whose worker holds 150 MB for a
+    second shows it in the largest worker's peak and in the tree's, not in the job's own."""
+    holds = "import time; block = b'x' * (150 * 2**20); time.sleep(1.0)"
+    job_code = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {holds!r}])"
+    job = subprocess.Popen([sys.executable, "-c", job_code])
+    with TreePeaks(job.pid) as sampled:
+        job.wait()
+    peaks = sampled.peaks
+    assert peaks["worker_mb"] >= 150
+    assert peaks["tree_mb"] >= peaks["job_mb"] + 150
+    assert peaks["job_mb"] < 100  # the job itself holds only an interpreter
