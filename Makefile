@@ -45,11 +45,12 @@ showcase-base-init-run:
 		--report results/showcase-base-init/report.html
 
 # The seeded showcase (config/showcase-seeds.yaml): one run per seed, results/showcase-seeds-{seed},
-# side by side on one GPU machine (three seeds: 5 cores and 3 trainings on the GPU each; one seed,
-# SEEDS=1, gets the showcase's whole machine); then docs/scripts/seeds_collect.py gathers them.
-# A failed seed fails the target.
+# side by side on one GPU machine (n seeds: 15/n cores and 9/n trainings on the GPU each, so
+# three get 5 and 3, two get 7 and 4; one seed, SEEDS=1, gets the showcase's whole machine); then
+# docs/scripts/seeds_collect.py gathers them. A failed seed fails the target.
 SEEDS ?= 0 1 2
-SEEDS_SHARED := --profile profiles/local --cores 5 --resources gpu=3 \
+SEEDS_SHARED = --profile profiles/local --cores $(shell echo $$((15 / $(words $(SEEDS))))) \
+	--resources gpu=$(shell echo $$((9 / $(words $(SEEDS))))) \
 	--set-resources infer:gpu=0 segment:gpu=0 consistency:gpu=0 \
 	--set-threads train_segmentation=1 train_reconstruction=1 infer=1 segment=1
 SEEDS_JOBS = $(if $(filter 1,$(words $(SEEDS))),$(SHOWCASE_JOBS),$(SEEDS_SHARED))
