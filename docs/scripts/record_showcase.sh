@@ -60,7 +60,7 @@ EOF
     cp "$dest/machine.txt" /tmp/docs/run/
     tar -czf "$dest/showcase.tar.gz" -C /tmp/docs run
     ;;
-  seeds)  # SEEDS="1" records one seed alone (about 11 min on an H100), SEEDS="1 2" two side by side
+  seeds)  # SEEDS="1" records one seed alone (12 min on an H100, 2026-12-07), SEEDS="1 2" two side by side
     seeds=${SEEDS:-0 1 2}
     machine > "$dest/machine.txt"
     start=$(date -u +%s)
