@@ -6,7 +6,7 @@ and the projected wall time of the paper's test set on this machine.
         [--json docs/benchmarks.json] [--write-docs]
 
 The test slices are the labelled slices of a phantom volume shaped like a LiTS case (512 px of
-0.70 mm, 200 slices of 1 mm: about 144 with liver, as a LiTS case's 146), liver and tumours,
+0.70 mm, 200 slices of 1 mm: 128 with liver, a LiTS case 146 on average), liver and tumours,
 each segmented by three "segmenters": the truth moved by a few pixels and grown or shrunk by
 one, as a trained network's map differs from the truth; the "method's" image is the full-dose
 one with noise. ``--volumes`` copies of it are written as the workflow writes them (slice

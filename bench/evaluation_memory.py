@@ -1,7 +1,7 @@
 """An ``evaluate`` job's memory with its workers at once, at two volume sizes (issue 32: the
 rehearsal's jobs ran one and two workers; four at once was estimated, not measured).
 
-    .venv/bin/python bench/evaluation_memory.py [--slices 72 144] [--volumes 4] [--workers 4]
+    .venv/bin/python bench/evaluation_memory.py [--slices 72 128] [--volumes 4] [--workers 4]
 
 For each size, ``--volumes`` LiTS-shaped test volumes of that many labelled slices at 512 px are
 written as the workflow writes them (``bench/evaluation.py``'s test run), and one ``evaluate``
@@ -22,7 +22,6 @@ import argparse
 import multiprocessing
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import psutil
@@ -31,32 +30,31 @@ from tact.costs import job_memory_mb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evaluation import _evaluate_job, test_volume, write_test_run
+from sampling import Sampler
 
 MB = 2**20
 LITS_MEAN_VOLUME_SLICES = 448  # all slices; about 146 of them labelled (docs/scale.md)
 
 
-class TreePeaks:
+class TreePeaks(Sampler):
     """The largest resident memory, in MB, of a process and its children (summed, and the
-    process and its largest child alone), sampled every 50 ms in a thread."""
+    process and its largest child alone), sampled while a block runs."""
 
     def __init__(self, pid: int) -> None:
+        super().__init__()
         self.process = psutil.Process(pid)
         self.peaks = {"tree_mb": 0.0, "job_mb": 0.0, "worker_mb": 0.0}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def _sample(self) -> None:
-        while not self._stop.wait(0.05):
-            try:
-                own = self.process.memory_info().rss / MB
-                workers = [self._rss(child) for child in self.process.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                continue
-            largest = max(workers, default=0.0)
-            now = {"tree_mb": own + sum(workers), "job_mb": own, "worker_mb": largest}
-            for key, value in now.items():
-                self.peaks[key] = max(self.peaks[key], value)
+    def sample(self) -> None:
+        try:
+            own = self.process.memory_info().rss / MB
+            workers = [self._rss(child) for child in self.process.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return
+        largest = max(workers, default=0.0)
+        now = {"tree_mb": own + sum(workers), "job_mb": own, "worker_mb": largest}
+        for key, value in now.items():
+            self.peaks[key] = max(self.peaks[key], value)
 
     @staticmethod
     def _rss(process: psutil.Process) -> float:
@@ -64,14 +62,6 @@ class TreePeaks:
             return process.memory_info().rss / MB
         except psutil.NoSuchProcess:  # a worker that ended between listing and reading
             return 0.0
-
-    def __enter__(self) -> TreePeaks:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def job_peaks(slices: int, volumes: int, workers: int) -> dict:
@@ -92,7 +82,9 @@ def job_peaks(slices: int, volumes: int, workers: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--slices", type=int, nargs=2, default=[72, 144], help="per volume")
+    parser.add_argument(
+        "--slices", type=int, nargs=2, default=[72, 128], help="per volume, at most 128"
+    )
     parser.add_argument("--volumes", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4, help="the rule's threads")
     parser.add_argument("--project", type=int, default=146, help="labelled slices a volume")

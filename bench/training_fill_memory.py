@@ -27,7 +27,6 @@ import logging
 import resource
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -43,34 +42,26 @@ from tact.simulated_data import SimulatedStack, save_simulation
 from tact.training import Job, TrainSettings, train_from_files
 from tact.training_data import CHUNK, DeviceSlices, StoredSlices, load_training_slices
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sampling import Sampler
 
-class KindPeaks:
-    """The largest anonymous and file-backed memory of this process, sampled every 50 ms in a
-    thread while a block runs (the peak RSS alone does not say which kind made it); every
-    sample is kept in ``series`` (seconds since the start, anonymous MB, file-backed MB)."""
+
+class KindPeaks(Sampler):
+    """The largest anonymous and file-backed memory of this process, sampled while a block runs
+    (the peak RSS alone does not say which kind made it); every sample is kept in ``series``
+    (seconds since the start, anonymous MB, file-backed MB)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.peaks = {"RssAnon": 0.0, "RssFile": 0.0}
         self.series: list[tuple[float, float, float]] = []
-        self.start = time.monotonic()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
-    def _sample(self) -> None:
-        while not self._stop.wait(0.05):
-            now = resident_kinds_mb()
-            for kind in self.peaks:
-                self.peaks[kind] = max(self.peaks[kind], now.get(kind, 0.0))
-            t = time.monotonic() - self.start
-            self.series.append((t, now.get("RssAnon", 0.0), now.get("RssFile", 0.0)))
-
-    def __enter__(self) -> KindPeaks:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    def sample(self) -> None:
+        now = resident_kinds_mb()
+        for kind in self.peaks:
+            self.peaks[kind] = max(self.peaks[kind], now.get(kind, 0.0))
+        t = time.monotonic() - self.start
+        self.series.append((t, now.get("RssAnon", 0.0), now.get("RssFile", 0.0)))
 
 
 class LogTimes(logging.Handler):

@@ -54,7 +54,8 @@ rule observe:
     wildcard_constraints:
         name="lowdose|fbp|bm3d|fulldose",
     # chosen first when its cores are free: in the showcase (H100, 2026-12-07) BM3D's observer
-    # waited until 6:12 while one-core jobs took every freed core, then ran alone to 9:54
+    # waited until 6:12 while one-core jobs took every freed core and ran alone to 9:54; with
+    # the priority it ran 2:20-6:13 (docs/showcase/README.md)
     priority: 10
     conda:
         "../../envs/cpu.yaml"
