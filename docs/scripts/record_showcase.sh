@@ -7,13 +7,15 @@
 #   docs/scripts/record_showcase.sh seeds DEST       make showcase-seeds-run, collected into DEST
 #                                                    (SEEDS="1": that seed alone; its seed-1/
 #                                                    joins docs/showcase/seeds/ by seeds_collect.py)
+#   docs/scripts/record_showcase.sh each DEST        each seed of SEEDS alone, one after the
+#                                                    other, each packed when done (DEST/seed-N/)
 #   docs/scripts/record_showcase.sh both DEST        the showcase alone, then the seeds, into
 #                                                    DEST/showcase and DEST/seeds
 #
 # DEST is a folder (e.g. $OUT on the device); the collected docs land there as a .tar.gz with
 # the Snakemake logs, the wall time and the machine's description.
 set -euo pipefail
-what=${1:?usage: record_showcase.sh smoke|showcase|seeds [DEST]}
+what=${1:?usage: record_showcase.sh smoke|showcase|seeds|each|both [DEST]}
 dest=${2:-.}
 source .gpudeps/use-deps .gpudeps
 export PYTHONPATH="$PWD/src:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
@@ -72,6 +74,15 @@ EOF
     python3 docs/scripts/seeds_collect.py /tmp/docs/seeds "${runs[@]}"
     cp "$dest/machine.txt" /tmp/docs/seeds/
     tar -czf "$dest/seeds.tar.gz" -C /tmp/docs seeds
+    ;;
+  each)  # the seeds of SEEDS one after the other, each alone on the machine and packed into
+    # DEST/seed-N/seeds.tar.gz as soon as it is done: what finished survives a session whose
+    # device time runs out (two seeds alone take about 25 min of the session's 30)
+    for seed in ${SEEDS:-0 1 2}; do
+      mkdir -p "$dest/seed-$seed"
+      SEEDS=$seed bash "$0" seeds "$dest/seed-$seed" > "$dest/seed-$seed/log" 2>&1 ||
+        echo "seed $seed failed" >&2
+    done
     ;;
   both)  # one after the other, so that the showcase's time is its own
     mkdir -p "$dest/showcase" "$dest/seeds"
