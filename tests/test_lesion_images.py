@@ -274,20 +274,22 @@ def test_known_backgrounds_leave_the_noise_and_the_lesion_alone():
 
 def test_noiseless_classes_are_told_apart_every_time():
     """Each class one image repeated (full dose at a known background): no covariance to
-    whiten, so the template is the signal, and the AUC is 1 and d' infinite; the Hotelling
-    template's pseudo-inverse would have discarded the signal (AUC 0.5). Rounding's noise alone
-    (a background subtracted in float64 from float32 images) is no noise; real noise is."""
+    whiten, so the template is the signal (``noiseless``), and the AUC is 1 and d' infinite;
+    the Hotelling template would whiten rounding alone (here its scores came out near 4e31).
+    Rounding's noise (a background subtracted in float64 from float32 images) is no noise;
+    real noise is, and the CHO keeps a finite d'."""
     signal = np.zeros((8, 8))
     signal[3:5, 3:5] = 1.0
     absent, present = np.zeros((20, 8, 8)), np.broadcast_to(signal, (20, 8, 8))
-    observer = hotelling(laguerre_gauss_channels((8, 8), 3, 3.0))
-    result = detectability(absent, present, observer)
+    channels = laguerre_gauss_channels((8, 8), 3, 3.0)
+    matched, cho = hotelling(channels, noiseless=True), hotelling(channels)
+    result = detectability(absent, present, matched)
     assert result.auc == 1 and result.detectability == np.inf
     rounding = np.random.default_rng(0).normal(0, 1e-15, (2, 20, 8, 8))
-    result = detectability(absent + rounding[0], present + rounding[1], observer)
+    result = detectability(absent + rounding[0], present + rounding[1], matched)
     assert result.auc == 1 and result.detectability == np.inf  # was 2.2e15
     noise = np.random.default_rng(1).normal(0, 0.5, (2, 20, 8, 8))
-    assert 0 < detectability(absent + noise[0], present + noise[1], observer).detectability < 100
+    assert 0 < detectability(absent + noise[0], present + noise[1], cho).detectability < 100
 
 
 def test_full_dose_d_prime_is_infinite_when_the_lesion_differs_between_sites(tmp_path):

@@ -148,14 +148,14 @@ def pair_realisations(
     )
 
 
-def hotelling(channels: np.ndarray) -> Observer:
-    """The channelized Hotelling observer on ``channels``. Classes without noise (each one
-    image repeated: full dose at a known background) have no covariance to whiten: their
-    template is the signal (the channelized matched filter)."""
+def hotelling(channels: np.ndarray, *, noiseless: bool = False) -> Observer:
+    """The channelized Hotelling observer on ``channels``. Classes without noise (full dose,
+    each site's patches one image) have no noise covariance to whiten; the pseudo-inverse of
+    what is left (rounding, or the lesion's differences between sites) would set the template's
+    scale and direction: their template is the signal (the channelized matched filter)."""
+    chosen = channelized_matched_filter if noiseless else channelized_hotelling
 
     def observe(train: Pair, test: Pair) -> ObserverResult:
-        noiseless = all(np.ptp(images, axis=0).max() == 0 for images in train)
-        chosen = channelized_matched_filter if noiseless else channelized_hotelling
         return chosen(train, test, channels)
 
     return observe

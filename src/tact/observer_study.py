@@ -115,9 +115,12 @@ class ObserverDesign:
         width = self.channel_width * setting.diameter_mm / pixel_mm
         return laguerre_gauss_channels((size, size), self.n_channels, width)
 
-    def observers(self, setting: LesionSetting, pixel_mm: float) -> dict[str, Observer]:
-        """The observers of a setting by name: the CHO, then the NPWE where asked."""
-        chosen = {"CHO": hotelling(self.channels(setting, pixel_mm))}
+    def observers(
+        self, setting: LesionSetting, pixel_mm: float, *, noiseless: bool = False
+    ) -> dict[str, Observer]:
+        """The observers of a setting by name: the CHO (for a method without noise, its
+        matched filter), then the NPWE where asked."""
+        chosen = {"CHO": hotelling(self.channels(setting, pixel_mm), noiseless=noiseless)}
         if self.npwe:
             side = self.patch_px(setting, pixel_mm)
             eye = eye_filter(side, self.display_pixel_mm, self.viewing_distance_mm)
@@ -321,7 +324,8 @@ def observe(
             patches, site = _patches(group, name, method), group["site"][()]
             classes = known_backgrounds(*patches, site)
             noiseless = repeated_at_each_site(*patches, site)
-            for observer_name, observer in design.observers(setting, pixel_mm).items():
+            observers = design.observers(setting, pixel_mm, noiseless=noiseless)
+            for observer_name, observer in observers.items():
                 row = _scored(classes, observer, setting, seed=design.seed, resamples=resamples)
                 if noiseless:
                     row["d_prime"] = _without_noise(row["auc"])
