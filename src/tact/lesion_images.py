@@ -13,6 +13,7 @@ volume), so the signal does not depend on where the centre falls within a pixel.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy import ndimage
@@ -154,11 +155,7 @@ def hotelling(channels: np.ndarray, *, noiseless: bool = False) -> Observer:
     what is left (rounding, or the lesion's differences between sites) would set the template's
     scale and direction: their template is the signal (the channelized matched filter)."""
     chosen = channelized_matched_filter if noiseless else channelized_hotelling
-
-    def observe(train: Pair, test: Pair) -> ObserverResult:
-        return chosen(train, test, channels)
-
-    return observe
+    return partial(chosen, channels=channels)
 
 
 def detectability(absent: np.ndarray, present: np.ndarray, observer: Observer) -> ObserverResult:
