@@ -77,7 +77,8 @@ EOF
     ;;
   each)  # the seeds of SEEDS one after the other, each alone on the machine and packed into
     # DEST/seed-N/seeds.tar.gz as soon as it is done: what finished survives a session whose
-    # device time runs out (a seed alone took 12 min 19 s on an H100, so two take about 25 of a session's 30 min)
+    # device time runs out (a seed alone took 12 min 19 s on an H100, so two take about 25 of
+    # a session's 30 min)
     for seed in ${SEEDS:-0 1 2}; do
       mkdir -p "$dest/seed-$seed"
       SEEDS=$seed bash "$0" seeds "$dest/seed-$seed" > "$dest/seed-$seed/log" 2>&1 ||
