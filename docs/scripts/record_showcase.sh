@@ -11,12 +11,44 @@
 #                                                    other, each packed when done (DEST/seed-N/)
 #   docs/scripts/record_showcase.sh both DEST        the showcase alone, then the seeds, into
 #                                                    DEST/showcase and DEST/seeds
+#   docs/scripts/record_showcase.sh detach DEST MODE  "MODE DEST" in a session of its own (it
+#                                                    outlives the device call), run from a copy of
+#                                                    the tree in /tmp/tact-tree; DEST/DONE marks
+#                                                    its end
+#   docs/scripts/record_showcase.sh collect DEST SECS     wait up to SECS for DEST/DONE, then copy
+#                                                    every .tar.gz under DEST into $OUT (flat names)
 #
 # DEST is a folder (e.g. $OUT on the device); the collected docs land there as a .tar.gz with
 # the Snakemake logs, the wall time and the machine's description.
+#
+# On our lent machine a record outlasts one call (10 min): `detach` in the first call (carry
+# .gpudeps), `collect` in the next ones (carry nothing: a re-sent .gpudeps replaces it under the
+# running jobs). Every call re-sends the working tree: a showcase that began in the same seconds
+# as the next call failed 15 s in (H200, 2026-12-07; its log went with the machine, the same
+# steps ran here), so `detach` runs from a copy that later calls cannot touch.
 set -euo pipefail
-what=${1:?usage: record_showcase.sh smoke|showcase|seeds|each|both [DEST]}
+what=${1:?usage: record_showcase.sh smoke|showcase|seeds|each|both|detach|collect [DEST]}
 dest=${2:-.}
+case $what in
+  detach)
+    : "${3:?usage: record_showcase.sh detach DEST MODE}"
+    dest=$(realpath -m "$dest") tree=/tmp/tact-tree
+    mkdir -p "$dest" && rm -rf "$tree" && cp -a . "$tree"
+    (cd "$tree" && setsid bash -c "bash docs/scripts/record_showcase.sh ${3@Q} ${dest@Q} > ${dest@Q}/detach.log 2>&1; touch ${dest@Q}/DONE" \
+      < /dev/null > /dev/null 2>&1 &)
+    exit 0
+    ;;
+  collect)
+    deadline=$(( $(date -u +%s) + ${3:?usage: record_showcase.sh collect DEST SECS} ))
+    while [ ! -e "$dest/DONE" ] && [ "$(date -u +%s)" -lt "$deadline" ]; do sleep 5; done
+    [ -e "$dest/DONE" ] && echo "done" || echo "still running"
+    tail -c 2000 "$dest/detach.log" 2>/dev/null || true
+    find "$dest" -name '*.tar.gz' | while read -r tarball; do
+      name=${tarball#"$dest"/}; cp "$tarball" "${OUT:?}/${name//\//-}"
+    done
+    exit 0
+    ;;
+esac
 source .gpudeps/use-deps .gpudeps
 export PYTHONPATH="$PWD/src:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
 mkdir -p "$dest"
