@@ -21,7 +21,12 @@
 set -euo pipefail
 what=${1:?usage: record_rehearsal.sh start|wait N [DEST]}
 n=${2:?number of phantom volumes}
-dest=${3:-.}
+dest=$(realpath -m "${3:-.}")
+# Every device call re-sends the working tree, which can break a run begun in the same seconds
+# (record_showcase.sh says more): the runs work in a copy, made by the first start.
+tree=/tmp/tact-rehearsal-tree
+[ "$what" != start ] || [ -d "$tree" ] || cp -a . "$tree"
+cd "$tree"
 source .gpudeps/use-deps .gpudeps
 export PYTHONPATH="$PWD/src:${PYTHONPATH:-}" PYTHONUNBUFFERED=1 PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
 run=rehearsal-$n
