@@ -13,8 +13,8 @@
 #                                                    DEST/showcase and DEST/seeds
 #   docs/scripts/record_showcase.sh detach DEST MODE  "MODE DEST" in a session of its own (it
 #                                                    outlives the device call), run from a copy of
-#                                                    the tree in /tmp/tact-tree; DEST/DONE marks
-#                                                    its end
+#                                                    the tree in $RECORD_SCRATCH/tact-tree (/tmp
+#                                                    by default); DEST/DONE marks its end
 #   docs/scripts/record_showcase.sh collect DEST SECS     wait up to SECS for DEST/DONE, then copy
 #                                                    every .tar.gz under DEST into $OUT (flat names)
 #
@@ -29,11 +29,12 @@
 set -euo pipefail
 what=${1:?usage: record_showcase.sh smoke|showcase|seeds|each|both|detach|collect [DEST]}
 dest=${2:-.}
+scratch=${RECORD_SCRATCH:-/tmp}  # the collected docs and detach's copy of the tree go here
 case $what in
   detach)
     : "${3:?usage: record_showcase.sh detach DEST MODE}"
-    dest=$(realpath -m "$dest") tree=/tmp/tact-tree
-    mkdir -p "$dest" && rm -rf "$tree" && cp -a . "$tree"
+    dest=$(realpath -m "$dest") tree=$scratch/tact-tree
+    mkdir -p "$dest" "$scratch" && rm -rf "$tree" && cp -a . "$tree"
     (cd "$tree" && setsid bash -c "bash docs/scripts/record_showcase.sh ${3@Q} ${dest@Q} > ${dest@Q}/detach.log 2>&1; touch ${dest@Q}/DONE" \
       < /dev/null > /dev/null 2>&1 &)
     exit 0
@@ -89,10 +90,10 @@ EOF
     start=$(date -u +%s)
     make showcase-run SNAKEMAKE=snakemake
     echo "wall_s $(( $(date -u +%s) - start ))" >> "$dest/machine.txt"
-    python3 docs/scripts/showcase_collect.py results/showcase /tmp/docs/run --log "$(log_of showcase)"
-    cp "$(log_of showcase)" /tmp/docs/run/snakemake.log
-    cp "$dest/machine.txt" /tmp/docs/run/
-    tar -czf "$dest/showcase.tar.gz" -C /tmp/docs run
+    python3 docs/scripts/showcase_collect.py results/showcase "$scratch/docs/run" --log "$(log_of showcase)"
+    cp "$(log_of showcase)" "$scratch/docs/run/snakemake.log"
+    cp "$dest/machine.txt" "$scratch/docs/run/"
+    tar -czf "$dest/showcase.tar.gz" -C "$scratch/docs" run
     ;;
   seeds)  # SEEDS="1" records one seed alone (12 min on an H100, 2026-12-07); two side by side
     # had not finished in 23 min (the Makefile says more): one seed fits a session's device time
@@ -103,9 +104,10 @@ EOF
     echo "wall_s $(( $(date -u +%s) - start ))" >> "$dest/machine.txt"
     runs=()
     for seed in $seeds; do runs+=("results/showcase-seeds-$seed:$(log_of "showcase-seeds-$seed")"); done
-    python3 docs/scripts/seeds_collect.py /tmp/docs/seeds "${runs[@]}"
-    cp "$dest/machine.txt" /tmp/docs/seeds/
-    tar -czf "$dest/seeds.tar.gz" -C /tmp/docs seeds
+    rm -rf "$scratch/docs/seeds"  # a tarball holds its own seeds only
+    python3 docs/scripts/seeds_collect.py "$scratch/docs/seeds" "${runs[@]}"
+    cp "$dest/machine.txt" "$scratch/docs/seeds/"
+    tar -czf "$dest/seeds.tar.gz" -C "$scratch/docs" seeds
     ;;
   each)  # the seeds of SEEDS one after the other, each alone on the machine and packed into
     # DEST/seed-N/seeds.tar.gz as soon as it is done: what finished survives a session whose
