@@ -45,25 +45,20 @@ showcase-base-init-run:
 		--report results/showcase-base-init/report.html
 
 # The seeded showcase (config/showcase-seeds.yaml): one run per seed, results/showcase-seeds-{seed},
-# side by side on one GPU machine (n seeds: 15/n cores and 9/n trainings on the GPU each, so
-# three get 5 and 3, two get 7 and 4; one seed, SEEDS=1, gets the showcase's whole machine); then
-# docs/scripts/seeds_collect.py gathers them. A failed seed fails the target. Side by side is no
-# faster than one after the other (H100, 2026-12-07): one seed alone took 12 min 19 s; two at
-# once had done 149 and 122 of their 176 steps after 22 min 48 s, their trainings 1.4 times as
-# long (seed 1's 13: 3,889 s summed, against seed 0's 2,800 alone).
+# one after the other, each with the showcase's whole machine; then docs/scripts/seeds_collect.py
+# gathers them. A failed seed fails the target after the others have run. One after the other,
+# because side by side was no faster (H100, 2026-12-07): one seed alone took 12 min 19 s (and
+# 11 min 47 s on an H200); two at once had done 149 and 122 of their 176 steps after 22 min 48 s,
+# their trainings 1.4 times as long (seed 1's 13: 3,889 s summed, against seed 0's 2,800 alone).
+# Alone, a seed's timings.md is its own and a finished seed stays finished.
 SEEDS ?= 0 1 2
-SEEDS_SHARED = --profile profiles/local --cores $(shell echo $$((15 / $(words $(SEEDS))))) \
-	--resources gpu=$(shell echo $$((9 / $(words $(SEEDS))))) \
-	--set-resources infer:gpu=0 segment:gpu=0 consistency:gpu=0 \
-	--set-threads train_segmentation=1 train_reconstruction=1 infer=1 segment=1
-SEEDS_JOBS = $(if $(filter 1,$(words $(SEEDS))),$(SHOWCASE_JOBS),$(SEEDS_SHARED))
 showcase-seeds: install
 	$(MAKE) showcase-seeds-run
 showcase-seeds-run:
-	pids=""; for seed in $(SEEDS); do \
-		$(SNAKEMAKE) all $(SEEDS_JOBS) --configfile config/showcase.yaml config/showcase-seeds.yaml \
-			--config seed=$$seed run=showcase-seeds-$$seed & pids="$$pids $$!"; \
-	done; status=0; for pid in $$pids; do wait $$pid || status=1; done; exit $$status
+	status=0; for seed in $(SEEDS); do \
+		$(SNAKEMAKE) all $(SHOWCASE_JOBS) --configfile config/showcase.yaml config/showcase-seeds.yaml \
+			--config seed=$$seed run=showcase-seeds-$$seed || status=1; \
+	done; exit $$status
 
 # Chromium (the report is rendered in a real browser) and SLURM (a real one-node cluster).
 system-deps:

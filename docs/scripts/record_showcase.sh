@@ -95,8 +95,8 @@ EOF
     cp "$dest/machine.txt" "$scratch/docs/run/"
     tar -czf "$dest/showcase.tar.gz" -C "$scratch/docs" run
     ;;
-  seeds)  # SEEDS="1" records one seed alone (12 min on an H100, 2026-12-07); two side by side
-    # had not finished in 23 min (the Makefile says more): one seed fits a session's device time
+  seeds)  # the seeds of SEEDS one after the other (the Makefile says why), packed together at
+    # the end; a seed alone took 12 min on an H100 and on an H200 (2026-12-07): `each` packs each
     seeds=${SEEDS:-0 1 2}
     machine > "$dest/machine.txt"
     start=$(date -u +%s)
@@ -111,8 +111,8 @@ EOF
     ;;
   each)  # the seeds of SEEDS one after the other, each alone on the machine and packed into
     # DEST/seed-N/seeds.tar.gz as soon as it is done: what finished survives a session whose
-    # device time runs out (a seed alone took 12 min 19 s on an H100, so two take about 25 of
-    # a session's 30 min)
+    # device time runs out (a seed alone took 12 min 19 s on an H100 and 11 min 47 s on an H200,
+    # so two take about 24 of a session's 30 min)
     for seed in ${SEEDS:-0 1 2}; do
       mkdir -p "$dest/seed-$seed"
       SEEDS=$seed bash "$0" seeds "$dest/seed-$seed" > "$dest/seed-$seed/log" 2>&1 ||
