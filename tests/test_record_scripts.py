@@ -97,3 +97,56 @@ def test_a_failed_seed_leaves_the_next_one_packed(tmp_path):
     assert "done" in _record(repo, env, "collect", str(dest), "60")
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["seed-2-seeds.tar.gz"]
     assert "seed 1 failed" in (dest / "detach.log").read_text()
+
+
+REHEARSAL = SCRIPT.with_name("record_rehearsal.sh")
+
+
+def test_the_rehearsal_runs_and_is_collected_in_a_copy_of_the_tree(tmp_path):
+    repo, env = _repo(tmp_path)
+    shutil.copy(REHEARSAL, repo / "docs/scripts")
+    bin_dir = Path(env["PATH"].split(":")[0])
+    # the workflow: writes its run under results/ of the folder it runs in
+    (bin_dir / "snakemake").write_text("#!/bin/bash\nmkdir -p results/rehearsal-4/logs\n")
+    # bench/scale.py collect ... --out FILE
+    (bin_dir / "python3").write_text('#!/bin/bash\necho "{}" > "${@: -1}"\n')
+    for name in ("snakemake", "python3"):
+        (bin_dir / name).chmod(0o755)
+    script = ["bash", "docs/scripts/record_rehearsal.sh"]
+    subprocess.run([*script, "start", "4"], cwd=repo, env=env, check=True, timeout=60)
+    wait = subprocess.run(
+        [*script, "wait", "4", str(tmp_path / "dest")],
+        cwd=repo,
+        env={**env, "WAIT_S": "60"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert wait.returncode == 0, wait.stderr
+    assert wait.stdout.startswith("exit 0")
+    assert not (repo / "results").exists()
+    assert (tmp_path / "scratch/tact-rehearsal-tree/results/rehearsal-4").is_dir()
+    assert (tmp_path / "dest/rehearsal-4.json").read_text().strip() == "{}"
+
+
+def test_make_showcase_seeds_runs_them_one_after_the_other_and_fails_if_one_failed(tmp_path):
+    """Each seed's run starts after the one before it ended; a failed seed does not stop the
+    next, and the target fails."""
+    runs = tmp_path / "runs"
+    stub = tmp_path / "snakemake"
+    stub.write_text(
+        f'#!/bin/bash\necho "start $*" >> {runs}\nsleep 0.3\necho end >> {runs}\n'
+        '[[ "$*" != *seed=0* ]]\n'
+    )
+    stub.chmod(0o755)
+    make = subprocess.run(
+        ["make", "-s", "showcase-seeds-run", f"SNAKEMAKE={stub}", "SEEDS=0 1"],
+        cwd=SCRIPT.parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert make.returncode != 0
+    lines = runs.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["start", "end", "start", "end"]
+    assert "seed=0 run=showcase-seeds-0" in lines[0] and "seed=1 run=showcase-seeds-1" in lines[2]

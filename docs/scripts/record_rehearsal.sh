@@ -24,8 +24,9 @@ n=${2:?number of phantom volumes}
 dest=$(realpath -m "${3:-.}")
 # Every device call re-sends the working tree, which can break a run begun in the same seconds
 # (record_showcase.sh says more): the runs work in a copy, made by the first start.
-tree=/tmp/tact-rehearsal-tree
-[ "$what" != start ] || [ -d "$tree" ] || cp -a . "$tree"
+scratch=${RECORD_SCRATCH:-/tmp}  # the copy of the tree and the runs' logs go here
+tree=$scratch/tact-rehearsal-tree
+[ "$what" != start ] || [ -d "$tree" ] || { mkdir -p "$scratch" && cp -a . "$tree"; }
 cd "$tree"
 source .gpudeps/use-deps .gpudeps
 export PYTHONPATH="$PWD/src:${PYTHONPATH:-}" PYTHONUNBUFFERED=1 PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
@@ -36,19 +37,19 @@ jobs=(--nolock --resources gpu=${GPU_SLOTS:-3} --set-resources train_segmentatio
   --set-threads train_segmentation=2 train_reconstruction=2 infer=2 segment=2 bm3d=8)
 case $what in
   start)
-    date -u +%s > "/tmp/$run.start"
-    setsid bash -c "snakemake all ${args[*]@Q} ${jobs[*]@Q} > /tmp/$run.log 2>&1; echo \$? > /tmp/$run.rc" \
+    date -u +%s > "$scratch/$run.start"
+    setsid bash -c "snakemake all ${args[*]@Q} ${jobs[*]@Q} > ${scratch@Q}/$run.log 2>&1; echo \$? > ${scratch@Q}/$run.rc" \
       < /dev/null > /dev/null 2>&1 &
     ;;
   wait)
     deadline=$(( $(date -u +%s) + ${WAIT_S:-500} ))
-    while [ ! -f "/tmp/$run.rc" ] && [ "$(date -u +%s)" -lt "$deadline" ]; do sleep 10; done
+    while [ ! -f "$scratch/$run.rc" ] && [ "$(date -u +%s)" -lt "$deadline" ]; do sleep 10; done
     mkdir -p "$dest"
-    cp "/tmp/$run.log" "$dest/$run.snakemake.log"
-    if [ -f "/tmp/$run.rc" ]; then
-      echo "exit $(cat /tmp/$run.rc), wall $(( $(stat -c %Y /tmp/$run.rc) - $(cat /tmp/$run.start) )) s"
+    cp "$scratch/$run.log" "$dest/$run.snakemake.log"
+    if [ -f "$scratch/$run.rc" ]; then
+      echo "exit $(cat "$scratch/$run.rc"), wall $(( $(stat -c %Y "$scratch/$run.rc") - $(cat "$scratch/$run.start") )) s"
     else  # PARTIAL=1: collect the jobs that finished (the machine goes back with the rest)
-      tail -5 "/tmp/$run.log"; echo "still running after $(( $(date -u +%s) - $(cat /tmp/$run.start) )) s"
+      tail -5 "$scratch/$run.log"; echo "still running after $(( $(date -u +%s) - $(cat "$scratch/$run.start") )) s"
       [ -n "${PARTIAL:-}" ] || exit 0
     fi
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
