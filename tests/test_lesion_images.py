@@ -7,6 +7,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.colors import to_hex
 
 from tact.data.slices import SliceStack, save_stack
 from tact.data.units import MU_MAX, hu_to_normalised
@@ -359,3 +360,28 @@ def test_detectability_figure_shows_every_interval_whole(lowest):
     bottom, top = ax.get_ylim()
     assert bottom <= lowest and top >= 1.0
     assert bottom == pytest.approx(min(0.4, lowest - 0.02))
+
+
+def test_detectability_figure_gives_every_method_a_look_of_its_own():
+    """The seeded runs' 11 methods once shared the low-dose bound's grey (tab10 has 10
+    colours) and squeezed their panel to a sliver beside the legend."""
+    methods = ["lowdose", "fbp", "bm3d", "base", "fulldose"]
+    methods += [f"task_a{a}{d}" for a in (0.1, 0.5) for d in ("", "_ensemble", "_robust")]
+    methods += [f"joint_c{c}" for c in (0.1, 0.5, 0.9)] + ["task_a0.01", "task_a0.9"]
+    table = pd.DataFrame(
+        [
+            [m, "CHO", f"10mm_{c:g}HU", 10.0, c, 60, 0.6, 0.5, 0.8, 0.5, "overlaps"]
+            for m in methods
+            for c in (20.0, 60.0)
+        ],
+        columns=[*OBSERVER_COLUMNS, "vs_base"],
+    )
+    figure = plot_detectability(table)
+    (ax,) = figure.axes[:1]
+    handles, labels = ax.get_legend_handles_labels()
+    looks = {
+        (to_hex(line.get_color()), line.get_marker(), line.get_linestyle())
+        for line in (handle.lines[0] for handle in handles)  # each an errorbar's data line
+    }
+    assert len(labels) == len(methods) == len(looks)
+    assert ax.get_window_extent().width / figure.dpi >= 3.0  # inches: the legend beside it

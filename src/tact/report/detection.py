@@ -21,7 +21,7 @@ import pandas as pd
 from tact.methods import method_label, paper_order
 from tact.metrics.lesions import DetectionCounts
 from tact.per_slice import HELD_OUT, G, is_held_out, read_per_lesion, read_per_volume
-from tact.report.style import save_figure
+from tact.report.style import LEGEND_ROOM_INCHES, method_style, save_figure
 from tact.report.tables import (
     NO_TUMOUR_LABELS,
     SEGMENTER_GROUPS,
@@ -146,7 +146,11 @@ def plot_recall_by_diameter(per_lesion: pd.DataFrame, tumour_labels: bool = True
     table = recall_by_diameter(per_lesion)
     groups = [g for g in (G, HELD_OUT) if (table["segmenter"] == g).any()] or [G]
     fig, axes = plt.subplots(
-        1, len(groups), figsize=(6.5 * len(groups), 5), squeeze=False, layout="constrained"
+        1,
+        len(groups),
+        figsize=(6.5 * len(groups) + LEGEND_ROOM_INCHES, 5),
+        squeeze=False,
+        layout="constrained",
     )
     labels = _bin_labels(DIAMETER_BINS_MM)
     for ax, group in zip(axes[0], groups, strict=True):
@@ -156,13 +160,11 @@ def plot_recall_by_diameter(per_lesion: pd.DataFrame, tumour_labels: bool = True
             line = own[own["method"] == method].set_index("bin").reindex(labels)
             shown = np.flatnonzero(line["recall"].notna())  # bins with lesions, joined
             offset = 0.05 * (k - (len(methods) - 1) / 2)  # side by side where values agree
-            style = {"color": "black"} if method == "fulldose" else {"color": f"C{k % 10}"}
             ax.plot(
                 shown + offset,
                 line["recall"].iloc[shown],
-                marker="o",
                 label=method_label(method),
-                **style,
+                **method_style(k, method),
             )
         counts = own.groupby("bin", observed=False)["per_segmenter"].max()
         counts = counts.reindex(labels).fillna(0)

@@ -20,11 +20,8 @@ import pandas as pd
 
 from tact.methods import method_label, paper_order
 from tact.observer_study import OBSERVER_COLUMNS
-from tact.report.style import save_figure
+from tact.report.style import LEGEND_ROOM_INCHES, method_style, save_figure
 from tact.report.tables import REFERENCE, write_table
-
-BOUNDS = {"fulldose": "black", "lowdose": "grey"}  # the figure's bounds, drawn dashed
-
 
 OBSERVERS = ("CHO", "NPWE")  # the table's order: the Hotelling observer first
 
@@ -135,7 +132,7 @@ def plot_detectability(table: pd.DataFrame) -> plt.Figure:
     fig, axes = plt.subplots(
         len(observers),
         len(diameters),
-        figsize=(4.2 * len(diameters), 4.0 * len(observers) + 0.4),
+        figsize=(4.2 * len(diameters) + LEGEND_ROOM_INCHES, 4.0 * len(observers) + 0.4),
         squeeze=False,
         layout="constrained",
     )
@@ -154,19 +151,13 @@ def _plot_panel(ax: plt.Axes, panel: pd.DataFrame) -> None:
     """One observer's AUC over contrast for one diameter, a line per method."""
     for k, method in enumerate(paper_order(panel["method"].unique())):
         own = panel[panel["method"] == method].sort_values("contrast_hu")
-        style = (
-            {"color": BOUNDS[method], "linestyle": "--"}
-            if method in BOUNDS
-            else {"color": f"C{k % 10}"}
-        )
         ax.errorbar(
             own["contrast_hu"],
             own["auc"],
             yerr=[own["auc"] - own["auc_low"], own["auc_high"] - own["auc"]],
-            marker="o",
             capsize=2,
             label=method_label(method),
-            **style,
+            **method_style(k, method),
         )
     ax.set_xscale("log")
     contrasts = sorted(panel["contrast_hu"].unique())

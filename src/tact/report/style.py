@@ -21,6 +21,15 @@ WINDOW_NOTE = "abdominal window L40 W400"
 BACKGROUND_COLOUR, LIVER_COLOUR, TUMOUR_COLOUR = "#440154", "#21d4d4", "#ffd21f"
 LABEL_COLOURS = ListedColormap([BACKGROUND_COLOUR, LIVER_COLOUR, TUMOUR_COLOUR])
 FIGURE_DPI = 120
+# Methods drawn as lines: full dose and low dose dashed, as the bounds; the rest take tab20's
+# colours without its greys (which would read as the low-dose bound), the dark shades first,
+# with another marker for the light ones: 18 looks, where tab10's 10 gave the seeded
+# runs' 11th method the low-dose bound's grey.
+BOUND_STYLES = {"fulldose": {"color": "black", "linestyle": "--"}}
+BOUND_STYLES["lowdose"] = {"color": "grey", "linestyle": "--"}
+_TAB20 = plt.get_cmap("tab20").colors
+METHOD_COLOURS = [_TAB20[i] for i in (*range(0, 20, 2), *range(1, 20, 2)) if i not in (14, 15)]
+LEGEND_ROOM_INCHES = 3.2  # beside the panels, for labels as long as "..., segmenter ensemble"
 
 
 def abdominal_window(image: np.ndarray) -> np.ndarray:
@@ -28,6 +37,15 @@ def abdominal_window(image: np.ndarray) -> np.ndarray:
     level, width = ABDOMEN_WINDOW_HU
     hu = normalised_to_hu(image)
     return np.clip((hu - (level - width / 2)) / width, 0.0, 1.0)
+
+
+def method_style(k: int, method: str) -> dict:
+    """Colour, marker and line style of the k-th method (in the paper's order) of a figure."""
+    if method in BOUND_STYLES:
+        return {"marker": "o", **BOUND_STYLES[method]}
+    own = k % len(METHOD_COLOURS)
+    marker = "o" if own < len(METHOD_COLOURS) // 2 else "s"
+    return {"color": METHOD_COLOURS[own], "marker": marker, "linestyle": "-"}
 
 
 def save_figure(fig: plt.Figure, png_path: str | Path, pdf_path: str | Path | None = None) -> None:
