@@ -8,6 +8,7 @@ import os
 import shutil
 from types import SimpleNamespace
 
+import h5py
 import jinja2
 import numpy as np
 import pandas as pd
@@ -90,9 +91,11 @@ def test_a_run_without_tumour_labels_completes_and_says_so(tmp_path):
         data={"source": "lits", "lits_dir": str(root), "image_size": 32, "labels": labels},
         task_adaptive={"alphas": []},  # the baselines and the Base U-Net are enough here
         joint={"cs": []},
+        # the study needs a liver, not tumour labels: its lesions go into the data's own livers
+        observers={"enabled": True, "diameters_mm": [6], "contrasts_hu": [60], "realisations": 12},
     )
     built = ["tables/table2_dice.md", "tables/table3_anatomy.md", "figures/alpha_tradeoff.png"]
-    built += ["tables/table5_lesions.md"]
+    built += ["tables/table5_lesions.md", "tables/table4_observers.md"]
     result = run_workflow(tmp_path, config, *(f"results/test/{b}" for b in built), check=True)
     assert "organs: decathlon layout" in result.stderr
     results = tmp_path / "results/test"
@@ -112,6 +115,18 @@ def test_a_run_without_tumour_labels_completes_and_says_so(tmp_path):
     table5 = (results / "tables/table5_lesions.md").read_text().splitlines()
     assert "no tumour labels: nothing to count" in table5[0]
     assert all(line.endswith("| 0 | 0 | 0 | – | – | – |") for line in table5[4:])
+    observers = pd.read_csv(results / "tables/table4_observers.csv")
+    methods = {"lowdose", "fbp", "bm3d", "base", "fulldose"}
+    assert set(observers["method"]) == methods and set(observers["setting"]) == {"6mm_60HU"}
+    full_dose = observers[observers["method"] == "fulldose"]
+    assert (full_dose["auc"] == 1.0).all()  # noiseless: a 60 HU lesion is always seen
+    with h5py.File(results / "observers/lesion_images.h5") as images:
+        sites = images["6mm_60HU"]
+        located = zip(sites["volume"][()], sites["slice"][()], sites["centre_px"][()], strict=True)
+        for volume, index, centre in located:  # each lesion in this data's own liver
+            stack = load_stack(results / f"data/slices/volume-{volume}.h5")
+            mask = stack.mask[list(stack.slice_index).index(index)]
+            assert mask[tuple(np.round(centre).astype(int))] == 1
 
 
 CAPTIONS_WITH_DICE = [
