@@ -86,8 +86,16 @@ def test_detached_seeds_run_in_a_copy_and_come_back_one_tarball_each(tmp_path):
     assert (copy / "results/ran-here").read_text().split() == ["1", "2"]
     out = tmp_path / "out"
     assert sorted(p.name for p in out.iterdir()) == ["seed-1-seeds.tar.gz", "seed-2-seeds.tar.gz"]
-    # each tarball holds its own seed only, not the one packed before it
-    assert _seed_folders(out / "seed-2-seeds.tar.gz") == ["seeds/seed-2"]
+    # each tarball holds its own seed only, not the one packed before it, with its machine
+    assert _seed_folders(out / "seed-2-seeds.tar.gz") == [
+        "seeds/seed-2",
+        "seeds/seed-2/machine.txt",
+    ]
+    with tarfile.open(out / "seed-2-seeds.tar.gz") as tar:
+        machine = tar.extractfile("seeds/seed-2/machine.txt").read().decode().splitlines()
+    assert machine[0] == "NVIDIA stub, 1 MiB, 0"
+    assert machine[-3].startswith("started 20") and machine[-3].endswith("seeds (SEEDS=2)")
+    assert machine[-2].startswith("ended 20") and machine[-1].startswith("wall_s ")
 
 
 def test_a_failed_seed_leaves_the_next_one_packed(tmp_path):

@@ -54,12 +54,18 @@ source .gpudeps/use-deps .gpudeps
 export PYTHONPATH="$PWD/src:${PYTHONPATH:-}" PYTHONUNBUFFERED=1
 mkdir -p "$dest"
 
-machine() {
+machine() {  # the first lines of machine.txt; ended() adds the end and the wall time
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   nproc
   python3 -c 'import torch; print("torch", torch.__version__)'
   git log -1 --format='commit %H'
   git status --short -- . ':!docs/showcase' | head -20  # docs/showcase/ is moved aside to carry less
+  echo "started $(date -u '+%F %T') UTC: record_showcase.sh $what${SEEDS:+ (SEEDS=$SEEDS)}"
+}
+
+ended() {  # $1: the start, in seconds
+  echo "ended $(date -u '+%F %T') UTC"
+  echo "wall_s $(( $(date -u +%s) - $1 )) (the make target: the workflow, tables and report)"
 }
 
 log_of() { grep -l "results/$1/" .snakemake/log/*.snakemake.log | head -1; }
@@ -89,30 +95,32 @@ EOF
     machine > "$dest/machine.txt"
     start=$(date -u +%s)
     make showcase-run SNAKEMAKE=snakemake
-    echo "wall_s $(( $(date -u +%s) - start ))" >> "$dest/machine.txt"
+    ended "$start" >> "$dest/machine.txt"
     python3 docs/scripts/showcase_collect.py results/showcase "$scratch/docs/run" --log "$(log_of showcase)"
     cp "$(log_of showcase)" "$scratch/docs/run/snakemake.log"
     cp "$dest/machine.txt" "$scratch/docs/run/"
     tar -czf "$dest/showcase.tar.gz" -C "$scratch/docs" run
     ;;
   seeds)  # the seeds of SEEDS one after the other (the Makefile says why), packed together at
-    # the end; a seed alone took 12 min on an H100 and on an H200 (2026-12-07): `each` packs each
+    # the end; a seed alone took 12-16 min on an H100 and 12 on an H200 (2026-12-07): `each`
+    # packs each, its machine.txt in its own folder
     seeds=${SEEDS:-0 1 2}
     machine > "$dest/machine.txt"
     start=$(date -u +%s)
     make showcase-seeds-run SNAKEMAKE=snakemake SEEDS="$seeds"
-    echo "wall_s $(( $(date -u +%s) - start ))" >> "$dest/machine.txt"
+    ended "$start" >> "$dest/machine.txt"
     runs=()
     for seed in $seeds; do runs+=("results/showcase-seeds-$seed:$(log_of "showcase-seeds-$seed")"); done
     rm -rf "$scratch/docs/seeds"  # a tarball holds its own seeds only
     python3 docs/scripts/seeds_collect.py "$scratch/docs/seeds" "${runs[@]}"
     cp "$dest/machine.txt" "$scratch/docs/seeds/"
+    [ "$(wc -w <<< "$seeds")" -gt 1 ] || cp "$dest/machine.txt" "$scratch/docs/seeds/seed-$seeds/"
     tar -czf "$dest/seeds.tar.gz" -C "$scratch/docs" seeds
     ;;
   each)  # the seeds of SEEDS one after the other, each alone on the machine and packed into
     # DEST/seed-N/seeds.tar.gz as soon as it is done: what finished survives a session whose
-    # device time runs out (a seed alone took 12 min 19 s on an H100 and 11 min 47 s on an H200,
-    # so two take about 24 of a session's 30 min)
+    # device time runs out (a seed alone took 12 min 19 s and 15 min 55 s on an H100 and 11 min
+    # 47 s on an H200, so two take most of a session's 30 min)
     for seed in ${SEEDS:-0 1 2}; do
       mkdir -p "$dest/seed-$seed"
       SEEDS=$seed bash "$0" seeds "$dest/seed-$seed" > "$dest/seed-$seed/log" 2>&1 ||
