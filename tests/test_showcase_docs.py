@@ -42,9 +42,11 @@ def test_the_recorded_summaries_are_those_of_the_recorded_seeds(tmp_path):
         (copy / name).unlink()
     seeds_collect().summarise_collected(copy)
     for name in SUMMARIES:
-        if name.endswith(".csv"):  # full precision: a mean's last bit may differ (sum order)
+        # to 12 digits: a process that imported ODL (tact.physics, in another test here) writes
+        # floats with 12, as ODL sets numpy's print options to legacy 1.13 on import
+        if name.endswith(".csv"):
             made, recorded = (pd.read_csv(folder / name) for folder in (copy, SEEDS))
-            pd.testing.assert_frame_equal(made, recorded, rtol=1e-12, obj=name)
+            pd.testing.assert_frame_equal(made, recorded, rtol=1e-11, atol=0, obj=name)
         else:
             assert (copy / name).read_text() == (SEEDS / name).read_text(), name
 
