@@ -25,8 +25,10 @@ FIGURE_DPI = 120
 # colours without its greys (which would read as the low-dose bound), the dark shades first,
 # with another marker for the light ones: 18 looks, where tab10's 10 gave the seeded
 # runs' 11th method the low-dose bound's grey.
-BOUND_STYLES = {"fulldose": {"color": "black", "linestyle": "--"}}
-BOUND_STYLES["lowdose"] = {"color": "grey", "linestyle": "--"}
+BOUND_STYLES = {
+    "fulldose": {"color": "black", "linestyle": "--"},
+    "lowdose": {"color": "grey", "linestyle": "--"},
+}
 _TAB20 = plt.get_cmap("tab20").colors
 METHOD_COLOURS = [_TAB20[i] for i in (*range(0, 20, 2), *range(1, 20, 2)) if i not in (14, 15)]
 LEGEND_ROOM_INCHES = 3.2  # beside the panels, for labels as long as "..., segmenter ensemble"
