@@ -115,13 +115,17 @@ def test_the_rehearsal_runs_and_is_collected_in_a_copy_of_the_tree(tmp_path):
     shutil.copy(REHEARSAL, repo / "docs/scripts")
     bin_dir = Path(env["PATH"].split(":")[0])
     # the workflow: writes its run under results/ of the folder it runs in
-    (bin_dir / "snakemake").write_text("#!/bin/bash\nmkdir -p results/rehearsal-4/logs\n")
+    (bin_dir / "snakemake").write_text(
+        "#!/bin/bash\nmkdir -p results/rehearsal-4/logs\n"
+        'echo "$@" >> results/rehearsal-4/args.txt\n'
+    )
     # bench/scale.py collect ... --out FILE
     (bin_dir / "python3").write_text('#!/bin/bash\necho "{}" > "${@: -1}"\n')
     for name in ("snakemake", "python3"):
         (bin_dir / name).chmod(0o755)
     script = ["bash", "docs/scripts/record_rehearsal.sh"]
-    subprocess.run([*script, "start", "4"], cwd=repo, env=env, check=True, timeout=60)
+    until = {"UNTIL": "train_reconstruction train_segmentation"}  # the trainings alone
+    subprocess.run([*script, "start", "4"], cwd=repo, env={**env, **until}, check=True, timeout=60)
     wait = subprocess.run(
         [*script, "wait", "4", str(tmp_path / "dest")],
         cwd=repo,
@@ -135,6 +139,9 @@ def test_the_rehearsal_runs_and_is_collected_in_a_copy_of_the_tree(tmp_path):
     assert not (repo / "results").exists()
     assert (tmp_path / "scratch/tact-rehearsal-tree/results/rehearsal-4").is_dir()
     assert (tmp_path / "dest/rehearsal-4.json").read_text().strip() == "{}"
+    run_args = (tmp_path / "scratch/tact-rehearsal-tree/results/rehearsal-4/args.txt").read_text()
+    assert run_args.startswith("all ")
+    assert "--until train_reconstruction train_segmentation" in run_args.splitlines()[0]
 
 
 def test_make_showcase_seeds_runs_them_one_after_the_other_and_fails_if_one_failed(tmp_path):

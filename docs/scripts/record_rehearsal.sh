@@ -18,6 +18,8 @@
 # (No module named 'snakemake'), as both runs of 2026-12-06 did 13.5 minutes in.
 # GPU_SLOTS (default 3) sets how many trainings share the GPU: two sizes recorded side by side on
 # one machine split its memory between them (--nolock: their outputs lie in separate runs).
+# UNTIL="rule ..." stops the run after those rules (Snakemake's --until): the trainings alone,
+# for example, when the device time left is too short for the whole rehearsal.
 set -euo pipefail
 what=${1:?usage: record_rehearsal.sh start|wait N [DEST]}
 n=${2:?number of phantom volumes}
@@ -35,10 +37,12 @@ args=(--profile profiles/local --scheduler greedy --configfile config/rehearsal.
   --config "run=$run" "phantom={\"n_volumes\": $n}")
 jobs=(--nolock --resources gpu=${GPU_SLOTS:-3} --set-resources train_segmentation:gpu=1 train_reconstruction:gpu=1
   --set-threads train_segmentation=2 train_reconstruction=2 infer=2 segment=2 bm3d=8)
+until=()
+[ -z "${UNTIL:-}" ] || read -ra until <<< "--until $UNTIL"
 case $what in
   start)
     date -u +%s > "$scratch/$run.start"
-    setsid bash -c "snakemake all ${args[*]@Q} ${jobs[*]@Q} > ${scratch@Q}/$run.log 2>&1; echo \$? > ${scratch@Q}/$run.rc" \
+    setsid bash -c "snakemake all ${args[*]@Q} ${jobs[*]@Q} ${until[*]@Q} > ${scratch@Q}/$run.log 2>&1; echo \$? > ${scratch@Q}/$run.rc" \
       < /dev/null > /dev/null 2>&1 &
     ;;
   wait)
