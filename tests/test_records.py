@@ -131,9 +131,14 @@ def test_check_record_gives_the_largest_difference_per_table_and_the_hash_mismat
 
     code, lines = run_check(recorded, rerun)
     assert code == 1 and lines[-1] == "not identical"
-    assert "table tables/table2_dice.csv: largest difference 0.25" in lines
+    assert (
+        "table tables/table2_dice.csv: largest difference 0.25, in 2 of 4 numeric cells: "
+        "dice_mean 1, gap 1"
+    ) in lines
     assert "table tables/table1_pixel.csv: missing in the rerun" in lines
-    assert "table metrics/per_slice.csv: largest difference 0.125" in lines
+    assert (
+        "table metrics/per_slice.csv: largest difference 0.125, in 1 of 4 numeric cells: dice 1"
+    ) in lines
     assert "weights base: mismatch" in lines
     assert "weights segmentation: missing in the rerun" in lines
     assert "base: trained elsewhere (device NVIDIA H200 -> NVIDIA H100)" in lines
@@ -142,6 +147,21 @@ def test_check_record_gives_the_largest_difference_per_table_and_the_hash_mismat
     code, lines = run_check(recorded, rerun)
     assert code == 1 and lines[-1] == "not identical"
     assert f"weights (all): not compared, no record of the trainings in {rerun}" in lines[-2]
+
+
+def test_equal_infinities_are_identical_and_an_infinity_against_a_number_is_not(tmp_path):
+    """Full dose's d' is infinite in every GPU run (Table IV): a rerun that matches it is
+    identical (the check said "largest difference nan" of a run against itself)."""
+    recorded = recorded_run(tmp_path / "recorded")
+    table = pd.read_csv(recorded / "tables/table2_dice.csv").assign(d_prime=[float("inf"), 2.5])
+    table.to_csv(recorded / "tables/table2_dice.csv", index=False)
+    rerun = shutil.copytree(recorded, tmp_path / "rerun")
+    assert check_record().table_differences(recorded, rerun)["tables/table2_dice.csv"] == 0.0
+    table.assign(d_prime=[20196.6, 2.5]).to_csv(rerun / "tables/table2_dice.csv", index=False)
+    code, lines = run_check(recorded, rerun)
+    assert code == 1
+    expected = "largest difference inf, in 1 of 6 numeric cells: d_prime 1"
+    assert f"table tables/table2_dice.csv: {expected}" in lines
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,9 @@ RECORDED is a recorded run (``docs/showcase/run``, ``docs/showcase/seeds/seed-0`
 finished ``results/{run}``; RERUN is the ``results/{run}`` of the same config run again. Every
 CSV table of RECORDED's ``tables/`` and ``metrics/`` (per_slice.csv, per_volume.csv) is
 compared cell by cell with the rerun's: "identical", or
-the largest absolute difference over its numeric cells (a table whose rows, columns or text
-differ says so). Then the weight hashes of ``tables/environment.json`` (``tact.records``),
+the largest absolute difference over its numeric cells and how many differ in which columns
+(a table whose rows, columns or text differ says so; equal infinities, as full dose's d', are
+equal). Then the weight hashes of ``tables/environment.json`` (``tact.records``),
 model by model, and the GPU and software each side trained on: with ``training.deterministic``
 the same kind and software must give the same hashes. Prints "identical" at the end and exits 0
 when everything is; else exits 1.
@@ -27,9 +28,9 @@ SOFTWARE = ("device", "driver", "torch", "cuda", "cudnn", "python")
 TABLE_FOLDERS = ("tables", "metrics")  # training/ holds wall-clock times: left out
 
 
-def table_difference(recorded: Path, rerun: Path) -> float | str:
-    """0.0 for identical tables, the largest absolute difference of their numeric cells, or
-    what differs when they cannot be compared cell by cell."""
+def _numeric_cells(recorded: Path, rerun: Path) -> tuple[np.ndarray, np.ndarray, list[str]] | str:
+    """Both tables' numeric cells (recorded, rerun, their columns), or why they cannot be
+    compared cell by cell."""
     if not rerun.is_file():
         return "missing in the rerun"
     a, b = pd.read_csv(recorded), pd.read_csv(rerun)
@@ -46,8 +47,31 @@ def table_difference(recorded: Path, rerun: Path) -> float | str:
         return "text where the record has numbers"
     if not np.array_equal(np.isnan(x), np.isnan(y)):
         return "empty cells differ"
-    both = ~np.isnan(x)
-    return float(np.abs(x[both] - y[both]).max()) if both.any() else 0.0
+    return x, y, numeric
+
+
+def _differing(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Cells that differ; equal infinities (full dose's d') and two empty cells do not."""
+    return ~((x == y) | (np.isnan(x) & np.isnan(y)))
+
+
+def table_difference(recorded: Path, rerun: Path) -> float | str:
+    """0.0 for identical tables, the largest absolute difference of their numeric cells, or
+    what differs when they cannot be compared cell by cell."""
+    cells = _numeric_cells(recorded, rerun)
+    if isinstance(cells, str):
+        return cells
+    x, y, _ = cells
+    differ = _differing(x, y)
+    return float(np.abs(x[differ] - y[differ]).max()) if differ.any() else 0.0
+
+
+def where_tables_differ(recorded: Path, rerun: Path) -> str:
+    """How many numeric cells differ, and in which columns (for a table that does)."""
+    x, y, columns = _numeric_cells(recorded, rerun)
+    per_column = _differing(x, y).sum(axis=0)
+    where = ", ".join(f"{c} {n}" for c, n in zip(columns, per_column, strict=True) if n)
+    return f"in {per_column.sum()} of {x.size} numeric cells: {where}"
 
 
 def table_differences(recorded: Path, rerun: Path) -> dict[str, float | str]:
@@ -95,14 +119,20 @@ def software_lines(recorded: Path, rerun: Path) -> list[str]:
     return lines
 
 
+def _said(diff: float | str, recorded: Path, rerun: Path) -> str:
+    if not isinstance(diff, float):
+        return diff
+    if diff == 0.0:
+        return "identical"
+    return f"largest difference {diff:.3g}, {where_tables_differ(recorded, rerun)}"
+
+
 def report(recorded: Path, rerun: Path) -> tuple[list[str], bool]:
     """The lines to print, and whether everything is identical."""
     tables = table_differences(recorded, rerun)
     weights = weight_checks(recorded, rerun)
     lines = [
-        f"table {name}: " + ("identical" if diff == 0.0 else f"largest difference {diff:.3g}")
-        if isinstance(diff, float)
-        else f"table {name}: {diff}"
+        f"table {name}: {_said(diff, recorded / name, rerun / name)}"
         for name, diff in tables.items()
     ]
     lines += [f"weights {name}: {check}" for name, check in weights.items()]
