@@ -62,6 +62,7 @@ def test_a_training_records_its_device_versions_and_the_hash_of_the_weights_it_w
     assert record["device"] == "cpu" and record["driver"] is None
     assert record["torch"] == torch.__version__ and record["deterministic"] is True
     assert record["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert record["cpu"].endswith(", " + torch.backends.cpu.get_cpu_capability())
 
     write_run_record([paths["json"]], tmp_path / "tables/environment.json")
     gathered = json.loads((tmp_path / "tables/environment.json").read_text())
@@ -142,6 +143,16 @@ def test_check_record_gives_the_largest_difference_per_table_and_the_hash_mismat
     assert "weights base: mismatch" in lines
     assert "weights segmentation: missing in the rerun" in lines
     assert "base: trained elsewhere (device NVIDIA H200 -> NVIDIA H100)" in lines
+
+    environment["models"]["base"].update(device="NVIDIA H200", cpu="Xeon, AVX512")  # older: no cpu
+    (rerun / "tables/environment.json").write_text(json.dumps(environment))
+    code, lines = run_check(recorded, rerun)
+    assert not [line for line in lines if "trained elsewhere" in line]
+    ours = json.loads((recorded / "tables/environment.json").read_text())
+    ours["models"]["base"]["cpu"] = "Xeon, AVX2"  # a CPU training's weights depend on it
+    (recorded / "tables/environment.json").write_text(json.dumps(ours))
+    code, lines = run_check(recorded, rerun)
+    assert "base: trained elsewhere (cpu Xeon, AVX2 -> Xeon, AVX512)" in lines
 
     (rerun / "tables/environment.json").unlink()  # a run recorded before issue 34
     code, lines = run_check(recorded, rerun)

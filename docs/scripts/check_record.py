@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 ENVIRONMENT = Path("tables/environment.json")
-SOFTWARE = ("device", "driver", "torch", "cuda", "cudnn", "python")
+SOFTWARE = ("device", "driver", "torch", "cuda", "cudnn", "python", "cpu")
 TABLE_FOLDERS = ("tables", "metrics")  # training/ holds wall-clock times: left out
 
 
@@ -111,10 +111,13 @@ def software_lines(recorded: Path, rerun: Path) -> list[str]:
     ours, theirs = models(recorded), models(rerun)
     lines = []
     for name in sorted(set(ours) & set(theirs)):
-        a = {key: ours[name].get(key) for key in SOFTWARE}
-        b = {key: theirs[name].get(key) for key in SOFTWARE}
+        keys = [
+            k for k in SOFTWARE if k in ours[name] and k in theirs[name]
+        ]  # older records lack some
+        a = {key: ours[name][key] for key in keys}
+        b = {key: theirs[name][key] for key in keys}
         if a != b:
-            changed = ", ".join(f"{k} {a[k]} -> {b[k]}" for k in SOFTWARE if a[k] != b[k])
+            changed = ", ".join(f"{k} {a[k]} -> {b[k]}" for k in keys if a[k] != b[k])
             lines.append(f"{name}: trained elsewhere ({changed})")
     return lines
 
