@@ -111,9 +111,8 @@ def software_lines(recorded: Path, rerun: Path) -> list[str]:
     ours, theirs = models(recorded), models(rerun)
     lines = []
     for name in sorted(set(ours) & set(theirs)):
-        keys = [
-            k for k in SOFTWARE if k in ours[name] and k in theirs[name]
-        ]  # older records lack some
+        # older records lack some keys (the cpu before 2026-12-08): compare what both have
+        keys = [k for k in SOFTWARE if k in ours[name] and k in theirs[name]]
         a = {key: ours[name][key] for key in keys}
         b = {key: theirs[name][key] for key in keys}
         if a != b:
